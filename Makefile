@@ -1,0 +1,63 @@
+# Vessel build. `make` builds everything into build/; `make test` runs all tests (as root);
+# `make install` puts the commands in $(PREFIX)/bin.
+SHELL := /bin/bash
+PREFIX ?= /usr/local
+JAVA_HOME := $(shell . scripts/jdk.sh && vessel_find_jdk)
+export JAVA_HOME
+MVN ?= mvn
+MVN_FLAGS ?= -q -B
+JAVA := $(JAVA_HOME)/bin/java
+SOURCES := $(shell find linux runtime -name '*.java' -path '*/main/*' 2>/dev/null) $(wildcard */pom.xml) pom.xml
+
+.PHONY: all build deps test bench install uninstall clean
+
+all: build
+
+build: deps build/lib/vessel-runtime.jar build/vessel-launch build/vessel-runtime.aot
+
+deps:
+	@scripts/install-deps.sh
+
+build/vessel-launch: native/vessel-launch.c native/Makefile
+	@mkdir -p build
+	$(MAKE) -s -C native
+	cp native/vessel-launch $@
+
+build/lib/vessel-runtime.jar: $(SOURCES)
+	@mkdir -p build/lib
+	$(MVN) $(MVN_FLAGS) -Dmaven.test.skip=true package
+	cp linux/target/vessel-linux-*.jar build/lib/vessel-linux.jar
+	cp runtime/target/vessel-runtime-*.jar build/lib/vessel-runtime.jar
+	@rm -f build/vessel-runtime.aot
+
+# The JDK 25 AOT cache: classes loaded and linked by a training run of a real container's life.
+build/vessel-runtime.aot: build/lib/vessel-runtime.jar build/vessel-launch
+	@scripts/aot-train.sh build || { echo "vessel: AOT training failed; running without the cache" >&2; rm -f $@; }
+
+test: deps
+	@scripts/install-deps.sh --test
+	$(MAKE) build
+	$(MVN) -B test -Dvessel.launcher=$(CURDIR)/build/vessel-launch -Dvessel.root=$(CURDIR)
+
+bench: build
+	bench/run-bench.sh
+
+install: build
+	install -d $(PREFIX)/lib/vessel/lib $(PREFIX)/bin
+	install -m 0644 build/lib/*.jar $(PREFIX)/lib/vessel/lib/
+	install -m 0755 build/vessel-launch $(PREFIX)/lib/vessel/vessel-launch
+	install -d $(PREFIX)/lib/vessel/scripts
+	install -m 0755 scripts/jdk.sh scripts/aot-train.sh scripts/make-rootfs.sh $(PREFIX)/lib/vessel/scripts/
+	@# the cache is bound to the jars' paths and times: train it where they now are
+	$(PREFIX)/lib/vessel/scripts/aot-train.sh $(PREFIX)/lib/vessel || true
+	sed -e 's|^here=.*|here=$(PREFIX)/lib/vessel|' -e 's|^lib=.*|lib=$$here|' \
+	    -e 's|^if \[ ! -f "$$lib/lib/vessel-runtime.jar" \].*|if false; then|' vessel-runtime > $(PREFIX)/bin/vessel-runtime
+	chmod 0755 $(PREFIX)/bin/vessel-runtime
+
+uninstall:
+	rm -rf $(PREFIX)/lib/vessel $(PREFIX)/bin/vessel-runtime
+
+clean:
+	rm -rf build
+	$(MAKE) -s -C native clean
+	$(MVN) $(MVN_FLAGS) clean

@@ -1,0 +1,172 @@
+package io.vessel.linux;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.MemorySegment;
+import java.lang.invoke.MethodHandle;
+
+import static io.vessel.linux.Native.C_INT;
+import static io.vessel.linux.Native.C_LONG;
+import static io.vessel.linux.Native.C_POINTER;
+
+/** File-level system calls that java.nio does not offer: open(2) flags, FIFOs, device nodes, raw fds. */
+public final class Files {
+    // fcntl.h, x86-64
+    public static final int O_RDONLY = 0, O_WRONLY = 1, O_RDWR = 2, O_CREAT = 0100, O_EXCL = 0200,
+            O_NOCTTY = 0400, O_TRUNC = 01000, O_APPEND = 02000, O_NONBLOCK = 04000, O_DIRECTORY = 0200000,
+            O_NOFOLLOW = 0400000, O_CLOEXEC = 02000000, O_PATH = 010000000;
+    public static final int AT_FDCWD = -100;
+    public static final int S_IFIFO = 0010000, S_IFCHR = 0020000, S_IFBLK = 0060000, S_IFREG = 0100000;
+
+    private Files() {
+    }
+
+    private static final class Open {
+        // int open(const char *pathname, int flags, ...);
+        static final MethodHandle H = Native.variadicErrnoHandle("open",
+                FunctionDescriptor.of(C_INT, C_POINTER, C_INT, C_INT), 2);
+    }
+
+    private static final class Close {
+        static final MethodHandle H = Native.errnoHandle("close", FunctionDescriptor.of(C_INT, C_INT));
+    }
+
+    private static final class Mknod {
+        // int mknod(const char *pathname, mode_t mode, dev_t dev);
+        static final MethodHandle H = Native.errnoHandle("mknod",
+                FunctionDescriptor.of(C_INT, C_POINTER, C_INT, C_LONG));
+    }
+
+    private static final class Chown {
+        static final MethodHandle H = Native.errnoHandle("lchown",
+                FunctionDescriptor.of(C_INT, C_POINTER, C_INT, C_INT));
+    }
+
+    private static final class Read {
+        static final MethodHandle H = Native.errnoHandle("read",
+                FunctionDescriptor.of(C_LONG, C_INT, C_POINTER, C_LONG));
+    }
+
+    private static final class Write {
+        static final MethodHandle H = Native.errnoHandle("write",
+                FunctionDescriptor.of(C_LONG, C_INT, C_POINTER, C_LONG));
+    }
+
+    private static final class Dup {
+        static final MethodHandle H = Native.errnoHandle("dup", FunctionDescriptor.of(C_INT, C_INT));
+    }
+
+    /** open(2). */
+    public static Fd open(String path, int flags, int mode) throws ErrnoException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment errno = Native.errnoSegment(arena);
+            int fd = (int) Open.H.invokeExact(errno, Native.cString(arena, path), flags, mode);
+            if (fd < 0) {
+                throw new ErrnoException("open(\"" + path + "\", 0" + Integer.toOctalString(flags) + ")",
+                        Native.errno(errno));
+            }
+            return Fd.adopt(fd);
+        } catch (Throwable t) {
+            throw Native.rethrow(t);
+        }
+    }
+
+    /** mknod(2); a FIFO when mode has S_IFIFO. */
+    public static void mknod(String path, int mode, long dev) throws ErrnoException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment errno = Native.errnoSegment(arena);
+            int r = (int) Mknod.H.invokeExact(errno, Native.cString(arena, path), mode, dev);
+            if (r < 0) {
+                throw new ErrnoException("mknod(\"" + path + "\", 0" + Integer.toOctalString(mode) + ", " + dev + ")",
+                        Native.errno(errno));
+            }
+        } catch (Throwable t) {
+            throw Native.rethrow(t);
+        }
+    }
+
+    /** Makes a FIFO (named pipe). */
+    public static void mkfifo(String path, int mode) throws ErrnoException {
+        mknod(path, S_IFIFO | mode, 0);
+    }
+
+    /** makedev(3) for Linux's dev_t encoding. */
+    public static long makedev(long major, long minor) {
+        return ((major & 0xfffff000L) << 32) | ((major & 0xfffL) << 8) | ((minor & 0xffffff00L) << 12) | (minor & 0xffL);
+    }
+
+    /** lchown(2): ownership of the path itself, symlinks not followed. */
+    public static void lchown(String path, long uid, long gid) throws ErrnoException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment errno = Native.errnoSegment(arena);
+            int r = (int) Chown.H.invokeExact(errno, Native.cString(arena, path), (int) uid, (int) gid);
+            if (r < 0) {
+                throw new ErrnoException("lchown(\"" + path + "\", " + uid + ", " + gid + ")", Native.errno(errno));
+            }
+        } catch (Throwable t) {
+            throw Native.rethrow(t);
+        }
+    }
+
+    /** read(2) into {@code buf}; returns the count, 0 at end of file. */
+    public static int read(int fd, byte[] buf) throws ErrnoException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment errno = Native.errnoSegment(arena);
+            MemorySegment mem = arena.allocate(buf.length);
+            long n;
+            do {
+                n = (long) Read.H.invokeExact(errno, fd, mem, (long) buf.length);
+            } while (n < 0 && Native.errno(errno) == Errno.EINTR);
+            if (n < 0) {
+                throw new ErrnoException("read(" + fd + ")", Native.errno(errno));
+            }
+            MemorySegment.copy(mem, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, buf, 0, (int) n);
+            return (int) n;
+        } catch (Throwable t) {
+            throw Native.rethrow(t);
+        }
+    }
+
+    /** write(2) of all of {@code data}. */
+    public static void write(int fd, byte[] data) throws ErrnoException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment errno = Native.errnoSegment(arena);
+            MemorySegment mem = arena.allocateFrom(java.lang.foreign.ValueLayout.JAVA_BYTE, data);
+            long off = 0;
+            while (off < data.length) {
+                long n = (long) Write.H.invokeExact(errno, fd, mem.asSlice(off), (long) data.length - off);
+                if (n < 0) {
+                    if (Native.errno(errno) == Errno.EINTR) {
+                        continue;
+                    }
+                    throw new ErrnoException("write(" + fd + ")", Native.errno(errno));
+                }
+                off += n;
+            }
+        } catch (Throwable t) {
+            throw Native.rethrow(t);
+        }
+    }
+
+    /** dup(2). */
+    public static Fd dup(int fd) throws ErrnoException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment errno = Native.errnoSegment(arena);
+            int r = (int) Dup.H.invokeExact(errno, fd);
+            if (r < 0) {
+                throw new ErrnoException("dup(" + fd + ")", Native.errno(errno));
+            }
+            return Fd.adopt(r);
+        } catch (Throwable t) {
+            throw Native.rethrow(t);
+        }
+    }
+
+    static void closeQuietly(int fd) {
+        try (Arena arena = Arena.ofConfined()) {
+            int ignored = (int) Close.H.invokeExact(Native.errnoSegment(arena), fd);
+        } catch (Throwable t) {
+            throw Native.rethrow(t);
+        }
+    }
+}

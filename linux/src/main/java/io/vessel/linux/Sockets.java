@@ -1,0 +1,160 @@
+package io.vessel.linux;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+
+import static io.vessel.linux.Native.C_INT;
+import static io.vessel.linux.Native.C_LONG;
+import static io.vessel.linux.Native.C_POINTER;
+
+/** Unix-domain sockets at the descriptor level: socketpair, connect by path, and SCM_RIGHTS passing. */
+public final class Sockets {
+    public static final int AF_UNIX = 1;
+    public static final int SOCK_STREAM = 1, SOCK_SEQPACKET = 5, SOCK_CLOEXEC = 02000000;
+    private static final int SOL_SOCKET = 1, SCM_RIGHTS = 1;
+    private static final int MSG_CMSG_CLOEXEC = 0x40000000;
+    /** struct msghdr on x86-64: name 0, namelen 8, iov 16, iovlen 24, control 32, controllen 40, flags 48. */
+    private static final long MSGHDR_SIZE = 56;
+    /** struct cmsghdr: len (size_t) 0, level 8, type 12, data 16. */
+    private static final long CMSG_DATA = 16;
+    private static final int MAX_FDS = 16;
+
+    private Sockets() {
+    }
+
+    private static final class H {
+        static final MethodHandle SOCKETPAIR = Native.errnoHandle("socketpair",
+                FunctionDescriptor.of(C_INT, C_INT, C_INT, C_INT, C_POINTER));
+        static final MethodHandle SOCKET = Native.errnoHandle("socket", FunctionDescriptor.of(C_INT, C_INT, C_INT, C_INT));
+        static final MethodHandle CONNECT = Native.errnoHandle("connect",
+                FunctionDescriptor.of(C_INT, C_INT, C_POINTER, C_INT));
+        static final MethodHandle SENDMSG = Native.errnoHandle("sendmsg",
+                FunctionDescriptor.of(C_LONG, C_INT, C_POINTER, C_INT));
+        static final MethodHandle RECVMSG = Native.errnoHandle("recvmsg",
+                FunctionDescriptor.of(C_LONG, C_INT, C_POINTER, C_INT));
+    }
+
+    /** socketpair(2) of AF_UNIX sockets of {@code type}, close-on-exec. */
+    public static Fd[] socketpair(int type) throws ErrnoException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment errno = Native.errnoSegment(arena);
+            MemorySegment sv = arena.allocate(C_INT, 2);
+            int r = (int) H.SOCKETPAIR.invokeExact(errno, AF_UNIX, type | SOCK_CLOEXEC, 0, sv);
+            Native.check(r, errno, () -> "socketpair(AF_UNIX, " + type + ")");
+            return new Fd[]{Fd.adopt(sv.getAtIndex(C_INT, 0)), Fd.adopt(sv.getAtIndex(C_INT, 1))};
+        } catch (Throwable t) {
+            throw Native.rethrow(t);
+        }
+    }
+
+    /** A stream socket connected to the Unix socket at {@code path}. */
+    public static Fd connect(String path) throws ErrnoException {
+        byte[] p = path.getBytes(StandardCharsets.UTF_8);
+        if (p.length >= 108) {
+            throw new ErrnoException("connect(\"" + path + "\"): path longer than sun_path", Errno.ENAMETOOLONG);
+        }
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment errno = Native.errnoSegment(arena);
+            int s = (int) H.SOCKET.invokeExact(errno, AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+            Native.check(s, errno, () -> "socket(AF_UNIX)");
+            Fd fd = Fd.adopt(s);
+            MemorySegment addr = arena.allocate(110);
+            addr.set(ValueLayout.JAVA_SHORT, 0, (short) AF_UNIX);
+            MemorySegment.copy(p, 0, addr, ValueLayout.JAVA_BYTE, 2, p.length);
+            int r = (int) H.CONNECT.invokeExact(errno, s, addr, 2 + p.length + 1);
+            if (r < 0) {
+                int e = Native.errno(errno);
+                fd.close();
+                throw new ErrnoException("connect(\"" + path + "\")", e);
+            }
+            return fd;
+        } catch (Throwable t) {
+            throw Native.rethrow(t);
+        }
+    }
+
+    /** Sends {@code data} (at least one byte) with the given descriptors attached as SCM_RIGHTS. */
+    public static void send(Fd socket, byte[] data, int... fds) throws ErrnoException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment errno = Native.errnoSegment(arena);
+            MemorySegment buf = arena.allocateFrom(ValueLayout.JAVA_BYTE, data.length == 0 ? new byte[1] : data);
+            MemorySegment iov = arena.allocate(16);
+            iov.set(C_POINTER, 0, buf);
+            iov.set(C_LONG, 8, Math.max(1, data.length));
+            MemorySegment msg = arena.allocate(MSGHDR_SIZE);
+            msg.set(C_POINTER, 16, iov);
+            msg.set(C_LONG, 24, 1);
+            if (fds.length > 0) {
+                long len = CMSG_DATA + 4L * fds.length;
+                MemorySegment cmsg = arena.allocate((len + 7) & ~7L, 8);
+                cmsg.set(C_LONG, 0, len);
+                cmsg.set(C_INT, 8, SOL_SOCKET);
+                cmsg.set(C_INT, 12, SCM_RIGHTS);
+                for (int i = 0; i < fds.length; i++) {
+                    cmsg.set(C_INT, CMSG_DATA + 4L * i, fds[i]);
+                }
+                msg.set(C_POINTER, 32, cmsg);
+                msg.set(C_LONG, 40, cmsg.byteSize());
+            }
+            long r;
+            do {
+                r = (long) H.SENDMSG.invokeExact(errno, socket.num(), msg, 0);
+            } while (r < 0 && Native.errno(errno) == Errno.EINTR);
+            Native.check(r, errno, () -> "sendmsg(" + socket + ", " + fds.length + " fds)");
+        } catch (Throwable t) {
+            throw Native.rethrow(t);
+        }
+    }
+
+    /** A received message: its bytes (empty at end of stream) and any descriptors that came with it. */
+    public record Message(byte[] data, Fd[] fds) {
+        public String text() {
+            return new String(data, StandardCharsets.UTF_8);
+        }
+
+        public boolean isEof() {
+            return data.length == 0 && fds.length == 0;
+        }
+    }
+
+    /** Receives one message of at most {@code max} bytes, descriptors arriving close-on-exec. */
+    public static Message receive(Fd socket, int max) throws ErrnoException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment errno = Native.errnoSegment(arena);
+            MemorySegment buf = arena.allocate(max);
+            MemorySegment iov = arena.allocate(16);
+            iov.set(C_POINTER, 0, buf);
+            iov.set(C_LONG, 8, max);
+            long controlLen = CMSG_DATA + 4L * MAX_FDS;
+            MemorySegment control = arena.allocate(controlLen, 8);
+            MemorySegment msg = arena.allocate(MSGHDR_SIZE);
+            msg.set(C_POINTER, 16, iov);
+            msg.set(C_LONG, 24, 1);
+            msg.set(C_POINTER, 32, control);
+            msg.set(C_LONG, 40, controlLen);
+            long n;
+            do {
+                n = (long) H.RECVMSG.invokeExact(errno, socket.num(), msg, MSG_CMSG_CLOEXEC);
+            } while (n < 0 && Native.errno(errno) == Errno.EINTR);
+            Native.check(n, errno, () -> "recvmsg(" + socket + ")");
+            Fd[] fds = new Fd[0];
+            long got = msg.get(C_LONG, 40);
+            if (got >= CMSG_DATA && control.get(C_INT, 8) == SOL_SOCKET && control.get(C_INT, 12) == SCM_RIGHTS) {
+                int count = (int) ((control.get(C_LONG, 0) - CMSG_DATA) / 4);
+                fds = new Fd[count];
+                for (int i = 0; i < count; i++) {
+                    fds[i] = Fd.adopt(control.get(C_INT, CMSG_DATA + 4L * i));
+                }
+            }
+            byte[] data = Arrays.copyOf(buf.toArray(ValueLayout.JAVA_BYTE), (int) n);
+            return new Message(data, fds);
+        } catch (Throwable t) {
+            throw Native.rethrow(t);
+        }
+    }
+}

@@ -1,0 +1,701 @@
+package io.vessel.runtime.container;
+
+import io.vessel.json.Json;
+import io.vessel.linux.Errno;
+import io.vessel.linux.ErrnoException;
+import io.vessel.linux.Fd;
+import io.vessel.linux.Files;
+import io.vessel.linux.Processes;
+import io.vessel.linux.Signals;
+import io.vessel.linux.Sockets;
+import io.vessel.runtime.cgroup.ControlGroup;
+import io.vessel.runtime.process.InitPlan;
+import io.vessel.runtime.process.Launcher;
+import io.vessel.runtime.process.Plan;
+import io.vessel.runtime.spec.Resources;
+import io.vessel.runtime.spec.Spec;
+
+import java.io.IOException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+/**
+ * One OCI container under a runtime root: create, start, kill, delete, exec, pause, resume.
+ * Its status is read from the live process every time it is needed.
+ */
+public final class Container {
+    private static final Pattern ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_+.-]{0,1023}");
+    private static final String STATE = "state.json";
+    private static final String CONFIG = "config.json";
+
+    private final Path dir;
+    private final ContainerState state;
+
+    private Container(Path dir, ContainerState state) {
+        this.dir = dir;
+        this.state = state;
+    }
+
+    public ContainerState state() {
+        return state;
+    }
+
+    public String id() {
+        return state.id();
+    }
+
+    /** Options of create (and run). */
+    public record CreateOptions(
+            Path pidFile,
+            String consoleSocket,
+            boolean noPivot,
+            int preserveFds,
+            int stdin,
+            int stdout,
+            int stderr,
+            boolean foreground) {
+        public static CreateOptions defaults() {
+            return new CreateOptions(null, null, false, 0, 0, 1, 2, false);
+        }
+    }
+
+    /** The result of create: the container and, for run, the launcher that waits for its process. */
+    public record Created(Container container, int launcherPid) {
+    }
+
+    static void checkId(String id) throws RuntimeError {
+        if (id == null || !ID.matcher(id).matches() || id.equals(".") || id.equals("..")) {
+            throw new RuntimeError("invalid container id \"" + id
+                    + "\": use letters, digits and _ + . - (starting with a letter or digit)");
+        }
+    }
+
+    /** Loads an existing container; fails with "does not exist" if there is none. */
+    public static Container load(Path root, String id) throws RuntimeError {
+        checkId(id);
+        Path dir = root.resolve(id);
+        String text;
+        try {
+            text = java.nio.file.Files.readString(dir.resolve(STATE));
+        } catch (IOException e) {
+            throw new RuntimeError("container \"" + id + "\" does not exist");
+        }
+        try {
+            return new Container(dir, ContainerState.parse(text));
+        } catch (IllegalArgumentException e) {
+            throw new RuntimeError("container \"" + id + "\" has a damaged state file: " + e.getMessage());
+        }
+    }
+
+    /** Every container under root whose state can be read, by id. */
+    public static List<Container> list(Path root) {
+        List<Container> out = new ArrayList<>();
+        if (!java.nio.file.Files.isDirectory(root)) {
+            return out;
+        }
+        try (DirectoryStream<Path> ds = java.nio.file.Files.newDirectoryStream(root)) {
+            for (Path p : ds) {
+                try {
+                    out.add(load(root, p.getFileName().toString()));
+                } catch (RuntimeError ignored) {
+                    // a container being created, or a foreign directory
+                }
+            }
+        } catch (IOException ignored) {
+            // an unreadable root lists as empty
+        }
+        out.sort(Comparator.comparing(Container::id));
+        return out;
+    }
+
+    /** The status, derived from the process: its identity, the exec FIFO and the freezer. */
+    public Status status() {
+        ProcStat st = ProcStat.read(state.pid());
+        if (st == null || !st.alive() || st.startTime() != state.pidStartTime()) {
+            return Status.STOPPED;
+        }
+        if (java.nio.file.Files.exists(dir.resolve(InitPlan.EXEC_FIFO))) {
+            return Status.CREATED;
+        }
+        try {
+            if (cgroup().isFrozen()) {
+                return Status.PAUSED;
+            }
+        } catch (RuntimeException ignored) {
+            // no freezer: cannot be paused
+        }
+        return Status.RUNNING;
+    }
+
+    private ControlGroup cgroup() {
+        return ControlGroup.load(state.cgroupPaths());
+    }
+
+    /** The config.json the container was created from (a copy kept in the state directory). */
+    public Spec spec() throws RuntimeError {
+        try {
+            return Spec.parse(java.nio.file.Files.readString(dir.resolve(CONFIG)));
+        } catch (IOException | IllegalArgumentException e) {
+            throw new RuntimeError("container \"" + id() + "\": cannot read its config: " + e.getMessage());
+        }
+    }
+
+    /** The OCI state (runtime-spec "state" operation). */
+    public Map<String, Object> ociState() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        Status s = status();
+        m.put("ociVersion", "1.2.0");
+        m.put("id", state.id());
+        m.put("pid", s == Status.STOPPED ? 0 : state.pid());
+        m.put("status", s.wireName());
+        m.put("bundle", state.bundle());
+        m.put("rootfs", state.rootfs());
+        m.put("created", state.created());
+        m.put("owner", "");
+        if (!state.annotations().isEmpty()) {
+            m.put("annotations", state.annotations());
+        }
+        return m;
+    }
+
+    private static String hookState(String id, String status, int pid, Path bundle, Map<String, String> annotations) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("ociVersion", "1.2.0");
+        m.put("id", id);
+        m.put("status", status);
+        m.put("pid", pid);
+        m.put("bundle", bundle.toString());
+        if (!annotations.isEmpty()) {
+            m.put("annotations", annotations);
+        }
+        return Json.write(m);
+    }
+
+    // ---------------------------------------------------------------- create
+
+    /**
+     * Creates a container from the bundle: its cgroup, namespaces, root file system and init
+     * process, which waits for {@link #start()}. On failure nothing is left behind.
+     */
+    public static Created create(Path root, String id, Path bundle, CreateOptions o) throws RuntimeError {
+        checkId(id);
+        bundle = bundle.toAbsolutePath().normalize();
+        String configText;
+        try {
+            configText = java.nio.file.Files.readString(bundle.resolve(CONFIG));
+        } catch (IOException e) {
+            throw new RuntimeError("cannot read " + bundle.resolve(CONFIG) + ": " + e.getMessage());
+        }
+        Spec spec;
+        try {
+            spec = Spec.parse(configText);
+        } catch (IllegalArgumentException e) {
+            throw new RuntimeError(e.getMessage());
+        }
+        Path rootfs = bundle.resolve(spec.root().path()).normalize();
+        if (!java.nio.file.Files.isDirectory(rootfs)) {
+            throw new RuntimeError("config.json: root.path: " + rootfs + " is not a directory");
+        }
+        if (spec.process() != null && spec.process().terminal() && o.consoleSocket() == null) {
+            throw new RuntimeError("config.json: process.terminal is true but no --console-socket was given");
+        }
+        Path dir = root.resolve(id);
+        try {
+            java.nio.file.Files.createDirectories(root);
+            java.nio.file.Files.createDirectory(dir);
+        } catch (java.nio.file.FileAlreadyExistsException e) {
+            throw new RuntimeError("container with id \"" + id + "\" already exists");
+        } catch (IOException e) {
+            throw new RuntimeError("cannot create the state directory " + dir + ": " + e.getMessage());
+        }
+        Creation c = new Creation(dir, id, bundle, rootfs, spec, o);
+        try {
+            return c.run(configText);
+        } catch (RuntimeError | RuntimeException e) {
+            c.undo();
+            throw e instanceof RuntimeError r ? r : new RuntimeError(String.valueOf(e.getMessage()), e);
+        } catch (IOException e) {
+            c.undo();
+            throw new RuntimeError(e.getMessage(), e);
+        }
+    }
+
+    /** The state of one create, so that a failure can undo exactly what was done. */
+    private static final class Creation {
+        final Path dir;
+        final String id;
+        final Path bundle;
+        final Path rootfs;
+        final Spec spec;
+        final CreateOptions o;
+        ControlGroup cgroup;
+        int pid;
+        int launcherPid;
+
+        Creation(Path dir, String id, Path bundle, Path rootfs, Spec spec, CreateOptions o) {
+            this.dir = dir;
+            this.id = id;
+            this.bundle = bundle;
+            this.rootfs = rootfs;
+            this.spec = spec;
+            this.o = o;
+        }
+
+        Created run(String configText) throws IOException, RuntimeError {
+            AtomicFile.write(dir.resolve(CONFIG), configText);
+            Files.mkfifo(dir.resolve(InitPlan.EXEC_FIFO).toString(), 0622);
+            cgroup = ControlGroup.forContainer(spec.linux().cgroupsPath(), id);
+            cgroup.create();
+            cgroup.apply(DeviceAllowList.effective(spec));
+
+            Launcher.FdTable table = new Launcher.FdTable(o.stdin(), o.stdout(), o.stderr(), o.preserveFds());
+            try (Launcher.Channels ch = new Launcher.Channels(table);
+                 Fd dirFd = Files.open(dir.toString(), Files.O_PATH | Files.O_DIRECTORY | Files.O_CLOEXEC, 0);
+                 Fd console = o.consoleSocket() != null ? Sockets.connect(o.consoleSocket()) : null) {
+                int fifoSlot = table.add(dirFd.num());
+                int consoleSlot = console != null ? table.add(console.num()) : -1;
+                boolean userNs = spec.namespace("user") != null;
+                Plan plan = InitPlan.forCreate(spec, new InitPlan.CreateContext(rootfs, bundle, o.noPivot(),
+                        ch.syncSlot, table.preserved(), fifoSlot, consoleSlot, o.foreground(), cgroup.procsFiles(),
+                        cgroup.paths()));
+                try (Launcher.Session s = Launcher.launch(plan, table, ch)) {
+                    launcherPid = s.launcherPid();
+                    if (console != null) {
+                        console.close();
+                    }
+                    converse(s);
+                }
+            }
+            ProcStat st = ProcStat.read(pid);
+            if (st == null || !st.alive()) {
+                throw new RuntimeError("the container's init process (pid " + pid + ") died during create");
+            }
+            ContainerState state = new ContainerState(id, pid, st.startTime(), bundle.toString(), rootfs.toString(),
+                    Instant.now().toString(), spec.annotations(), cgroup.paths(), spec.namespace("user") != null);
+            AtomicFile.write(dir.resolve(STATE), state.toJsonText());
+            if (o.pidFile() != null) {
+                AtomicFile.write(o.pidFile().toAbsolutePath(), Integer.toString(pid));
+            }
+            if (!o.foreground()) {
+                Processes.waitFor(launcherPid);
+            }
+            return new Created(new Container(dir, state), launcherPid);
+        }
+
+        /** Reads the launcher's messages until the init waits for start. */
+        private void converse(Launcher.Session s) throws IOException, RuntimeError {
+            while (true) {
+                Sockets.Message m = s.next();
+                for (Fd f : m.fds()) {
+                    f.close();
+                }
+                String text = m.text();
+                if (m.isEof()) {
+                    throw new RuntimeError("the container's init exited before it was ready" + launcherStatus());
+                } else if (text.startsWith("pid ")) {
+                    pid = Integer.parseInt(text.substring(4).trim());
+                } else if (text.equals("hooks")) {
+                    String st = hookState(id, "creating", pid, bundle, spec.annotations());
+                    HookRunner.run("prestart", spec.hooks().prestart(), st);
+                    HookRunner.run("createRuntime", spec.hooks().createRuntime(), st);
+                    s.reply("ok " + hookState(id, "created", pid, bundle, spec.annotations()));
+                } else if (text.equals("ready")) {
+                    return;
+                } else if (text.startsWith("error ")) {
+                    throw new RuntimeError(text.substring(6));
+                } else {
+                    throw new RuntimeError("unexpected message from the launcher: " + text);
+                }
+            }
+        }
+
+        private String launcherStatus() {
+            try {
+                Processes.ExitStatus st = Processes.waitFor(Processes.P_PID, launcherPid, Processes.WNOHANG);
+                launcherPid = 0;
+                return st == null ? "" : st.exited() ? " (launcher status " + st.code() + ")"
+                        : " (launcher killed by " + Signals.name(st.code()) + ")";
+            } catch (ErrnoException e) {
+                return "";
+            }
+        }
+
+        /** Undoes a failed create: kills the init, reaps the launcher, removes cgroup and state. */
+        void undo() {
+            if (pid > 0) {
+                killAndWait(pid);
+            }
+            if (launcherPid > 0) {
+                try {
+                    Processes.kill(launcherPid, Signals.SIGKILL);
+                } catch (ErrnoException ignored) {
+                    // already gone
+                }
+                try {
+                    Processes.waitFor(launcherPid);
+                } catch (ErrnoException ignored) {
+                    // already reaped
+                }
+            }
+            if (cgroup != null) {
+                try {
+                    killAll(cgroup);
+                    cgroup.destroy();
+                } catch (IOException ignored) {
+                    // best effort: the error that made us undo is the one to report
+                }
+            }
+            deleteTree(dir);
+        }
+    }
+
+    private static void killAndWait(int pid) {
+        try {
+            Processes.kill(pid, Signals.SIGKILL);
+        } catch (ErrnoException ignored) {
+            // gone already
+        }
+        for (int i = 0; i < 2000; i++) {
+            ProcStat st = ProcStat.read(pid);
+            if (st == null || !st.alive()) {
+                return;
+            }
+            sleepMicros(500);
+        }
+    }
+
+    private static void killAll(ControlGroup cg) throws IOException {
+        for (int i = 0; i < 100; i++) {
+            List<Integer> pids = cg.pids();
+            if (pids.isEmpty()) {
+                return;
+            }
+            if (cg.isFrozen()) {
+                cg.thaw();
+            }
+            for (int p : pids) {
+                try {
+                    Processes.kill(p, Signals.SIGKILL);
+                } catch (ErrnoException ignored) {
+                    // exited meanwhile
+                }
+            }
+            sleepMicros(2000);
+        }
+    }
+
+    static void sleepMicros(long us) {
+        try {
+            Thread.sleep(java.time.Duration.ofNanos(us * 1000));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    static void deleteTree(Path dir) {
+        if (!java.nio.file.Files.exists(dir, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            return;
+        }
+        try (Stream<Path> s = java.nio.file.Files.walk(dir)) {
+            for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
+                java.nio.file.Files.deleteIfExists(p);
+            }
+        } catch (IOException ignored) {
+            // left for a later delete
+        }
+    }
+
+    // ---------------------------------------------------------------- start, kill, delete
+
+    /** Lets the init process exec the user's program; runs poststart hooks. */
+    public void start() throws RuntimeError {
+        Status s = status();
+        if (!s.canStart()) {
+            throw new RuntimeError("cannot start a container in the " + s.wireName() + " state");
+        }
+        Path fifo = dir.resolve(InitPlan.EXEC_FIFO);
+        try (Fd fd = Files.open(fifo.toString(), Files.O_RDONLY | Files.O_NONBLOCK | Files.O_CLOEXEC, 0)) {
+            byte[] b = new byte[1];
+            while (true) {
+                int n;
+                try {
+                    n = Files.read(fd.num(), b);
+                } catch (ErrnoException e) {
+                    if (e.errno() != Errno.EAGAIN) {
+                        throw e;
+                    }
+                    n = -1;
+                }
+                if (n == 1) {
+                    break;
+                }
+                if (n == 0 || status() == Status.STOPPED) {
+                    throw new RuntimeError("container \"" + id() + "\": its init process exited before start");
+                }
+                sleepMicros(50);
+            }
+            java.nio.file.Files.deleteIfExists(fifo);
+        } catch (IOException e) {
+            throw new RuntimeError("cannot start container \"" + id() + "\": " + e.getMessage(), e);
+        }
+        Spec spec = spec();
+        try {
+            HookRunner.run("poststart", spec.hooks().poststart(),
+                    hookState(id(), "running", state.pid(), Path.of(state.bundle()), state.annotations()));
+        } catch (RuntimeError e) {
+            // The spec: a failing poststart hook is logged, and the container keeps running.
+            System.err.println("vessel-runtime: warning: " + e.getMessage());
+        }
+    }
+
+    /** Sends a signal to the init process, or with {@code all} to every process of the container. */
+    public void kill(int signal, boolean all) throws RuntimeError {
+        Status s = status();
+        if (!s.canKill() && !(all && s == Status.STOPPED)) {
+            throw new RuntimeError("container \"" + id() + "\" is not running");
+        }
+        try {
+            if (all) {
+                ControlGroup cg = cgroup();
+                for (int p : cg.pids()) {
+                    try {
+                        Processes.kill(p, signal);
+                    } catch (ErrnoException e) {
+                        if (e.errno() != Errno.ESRCH) {
+                            throw e;
+                        }
+                    }
+                }
+                if (signal == Signals.SIGKILL && cg.isFrozen()) {
+                    cg.thaw();
+                }
+                return;
+            }
+            try (Fd pidfd = Processes.pidfdOpen(state.pid())) {
+                // The pidfd pins the process: check it is still ours after opening it.
+                ProcStat st = ProcStat.read(state.pid());
+                if (st == null || st.startTime() != state.pidStartTime()) {
+                    throw new RuntimeError("container \"" + id() + "\" is not running");
+                }
+                Processes.pidfdSendSignal(pidfd, signal);
+            }
+        } catch (IOException e) {
+            throw new RuntimeError("cannot signal container \"" + id() + "\": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Deletes the container: its cgroup and state, after running poststop hooks. A running or
+     * paused container needs {@code force}, which kills it first.
+     */
+    public void delete(boolean force) throws RuntimeError {
+        Status s = status();
+        if (!s.canDelete() && !force) {
+            throw new RuntimeError("cannot delete container \"" + id() + "\" that is " + s.wireName()
+                    + ": stop it first or use --force");
+        }
+        ControlGroup cg = cgroup();
+        try {
+            if (s != Status.STOPPED) {
+                killAndWait(state.pid());
+            }
+            killAll(cg);
+            cg.destroy();
+        } catch (IOException e) {
+            throw new RuntimeError("cannot delete container \"" + id() + "\": " + e.getMessage(), e);
+        }
+        Spec spec = null;
+        try {
+            spec = spec();
+        } catch (RuntimeError ignored) {
+            // no config: no poststop hooks to run
+        }
+        deleteTree(dir);
+        if (spec != null) {
+            try {
+                HookRunner.run("poststop", spec.hooks().poststop(),
+                        hookState(id(), "stopped", 0, Path.of(state.bundle()), state.annotations()));
+            } catch (RuntimeError e) {
+                System.err.println("vessel-runtime: warning: " + e.getMessage());
+            }
+        }
+    }
+
+    public void pause() throws RuntimeError {
+        Status s = status();
+        if (!s.canPause()) {
+            throw new RuntimeError("cannot pause container \"" + id() + "\" that is " + s.wireName());
+        }
+        try {
+            cgroup().freeze();
+        } catch (IOException e) {
+            throw new RuntimeError("cannot pause container \"" + id() + "\": " + e.getMessage(), e);
+        }
+    }
+
+    public void resume() throws RuntimeError {
+        Status s = status();
+        if (!s.canResume()) {
+            throw new RuntimeError("cannot resume container \"" + id() + "\" that is " + s.wireName());
+        }
+        try {
+            cgroup().thaw();
+        } catch (IOException e) {
+            throw new RuntimeError("cannot resume container \"" + id() + "\": " + e.getMessage(), e);
+        }
+    }
+
+    public List<Integer> pids() throws RuntimeError {
+        try {
+            return cgroup().pids();
+        } catch (IOException e) {
+            throw new RuntimeError("cannot list the processes of \"" + id() + "\": " + e.getMessage(), e);
+        }
+    }
+
+    public Map<String, Object> stats() throws RuntimeError {
+        try {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("type", "stats");
+            m.put("id", id());
+            m.put("data", cgroup().stats().toJson());
+            return m;
+        } catch (IOException e) {
+            throw new RuntimeError("cannot read the stats of \"" + id() + "\": " + e.getMessage(), e);
+        }
+    }
+
+    public void update(Resources r) throws RuntimeError {
+        Status s = status();
+        if (s == Status.STOPPED) {
+            throw new RuntimeError("container \"" + id() + "\" is not running");
+        }
+        try {
+            cgroup().apply(r);
+        } catch (IOException e) {
+            throw new RuntimeError("cannot update container \"" + id() + "\": " + e.getMessage(), e);
+        }
+    }
+
+    // ---------------------------------------------------------------- exec
+
+    /** Options of exec. */
+    public record ExecOptions(Path pidFile, String consoleSocket, boolean detach, int preserveFds,
+                              int stdin, int stdout, int stderr) {
+    }
+
+    /**
+     * Runs a process in the container's namespaces and cgroup. Without detach, waits for it and
+     * returns its exit status in the shell's convention; with detach, returns 0 once it runs.
+     */
+    public int exec(Spec.Process proc, ExecOptions o) throws RuntimeError {
+        Status s = status();
+        if (!s.canExec()) {
+            throw new RuntimeError("cannot exec in container \"" + id() + "\" that is " + s.wireName());
+        }
+        if (proc.terminal() && o.consoleSocket() == null) {
+            throw new RuntimeError("exec with a terminal needs --console-socket");
+        }
+        Spec spec = spec();
+        List<String[]> join = new ArrayList<>();
+        for (String type : Spec.NAMESPACE_TYPES) {
+            if (spec.namespace(type) == null) {
+                continue;
+            }
+            String name = InitPlan.procName(type);
+            Path theirs = Path.of("/proc/" + state.pid() + "/ns/" + name);
+            try {
+                if (!java.nio.file.Files.readSymbolicLink(theirs)
+                        .equals(java.nio.file.Files.readSymbolicLink(Path.of("/proc/self/ns/" + name)))) {
+                    join.add(new String[]{theirs.toString(), type});
+                }
+            } catch (IOException e) {
+                throw new RuntimeError("cannot read " + theirs + ": " + e.getMessage(), e);
+            }
+        }
+        int pid = 0;
+        int launcherPid = 0;
+        Launcher.FdTable table = new Launcher.FdTable(o.stdin(), o.stdout(), o.stderr(), o.preserveFds());
+        try (Launcher.Channels ch = new Launcher.Channels(table);
+             Fd console = o.consoleSocket() != null ? Sockets.connect(o.consoleSocket()) : null) {
+            int consoleSlot = console != null ? table.add(console.num()) : -1;
+            Plan plan = InitPlan.forExec(spec, proc, new InitPlan.ExecContext(join, cgroup().procsFiles(),
+                    ch.syncSlot, table.preserved(), consoleSlot, !o.detach()));
+            try (Launcher.Session sess = Launcher.launch(plan, table, ch)) {
+                launcherPid = sess.launcherPid();
+                if (console != null) {
+                    console.close();
+                }
+                while (true) {
+                    Sockets.Message m = sess.next();
+                    for (Fd f : m.fds()) {
+                        f.close();
+                    }
+                    if (m.isEof()) {
+                        break; // exec'd: every launcher process closed the socket
+                    }
+                    String text = m.text();
+                    if (text.startsWith("pid ")) {
+                        pid = Integer.parseInt(text.substring(4).trim());
+                        if (o.pidFile() != null) {
+                            AtomicFile.write(o.pidFile().toAbsolutePath(), Integer.toString(pid));
+                        }
+                    } else if (text.startsWith("error ")) {
+                        throw new RuntimeError(text.substring(6));
+                    }
+                }
+            }
+            final int child = pid;
+            Runnable forward = ForwardSignals.install(sig -> {
+                try {
+                    Processes.kill(child, sig);
+                } catch (ErrnoException ignored) {
+                    // it exited
+                }
+            });
+            try {
+                Processes.ExitStatus st = Processes.waitFor(launcherPid);
+                launcherPid = 0;
+                return o.detach() ? 0 : st.shellCode();
+            } finally {
+                forward.run();
+            }
+        } catch (IOException e) {
+            throw new RuntimeError("exec in container \"" + id() + "\" failed: " + e.getMessage(), e);
+        } finally {
+            if (launcherPid > 0) {
+                try {
+                    Processes.waitFor(launcherPid);
+                } catch (ErrnoException ignored) {
+                    // reaped
+                }
+            }
+        }
+    }
+
+    /** For run: waits for the launcher, which waits for the container's init; returns its status. */
+    public static int waitForLauncher(int launcherPid, int initPid) throws RuntimeError {
+        Runnable forward = ForwardSignals.install(sig -> {
+            try {
+                Processes.kill(initPid, sig);
+            } catch (ErrnoException ignored) {
+                // it exited
+            }
+        });
+        try {
+            return Processes.waitFor(launcherPid).shellCode();
+        } catch (ErrnoException e) {
+            throw new RuntimeError("waiting for the container failed: " + e.getMessage(), e);
+        } finally {
+            forward.run();
+        }
+    }
+}

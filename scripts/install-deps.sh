@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Vessel builds and tests with (idempotent; needs root).
+set -euo pipefail
+need=(gcc make busybox-static iproute2 procps)
+if [ "${1:-}" = "--test" ]; then
+    need+=(runc crun podman uidmap hyperfine time)
+fi
+missing=()
+for p in "${need[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    if [ "$(id -u)" != 0 ]; then
+        echo "vessel: missing packages ${missing[*]}: run as root (or: apt-get install ${missing[*]})" >&2
+        exit 1
+    fi
+    echo "vessel: installing ${missing[*]}" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >/dev/null
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
