@@ -5,7 +5,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 /** Runs the real {@code vessel-runtime} command (the repository's launcher script) with its own --root. */
@@ -40,30 +39,30 @@ public final class RuntimeCli {
         cmd.add("--root");
         cmd.add(root.toString());
         cmd.addAll(List.of(args));
-        ProcessBuilder pb = new ProcessBuilder(cmd);
-        if (stdin == null) {
-            pb.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
-        }
-        Process p = pb.start();
-        if (stdin != null) {
-            try (var in = p.getOutputStream()) {
-                in.write(stdin.getBytes(StandardCharsets.UTF_8));
+        // Output goes to files, not pipes: a created container keeps the runtime's stdio, as with runc.
+        Path outFile = java.nio.file.Files.createTempFile("vessel-rt", ".out");
+        Path errFile = java.nio.file.Files.createTempFile("vessel-rt", ".err");
+        try {
+            ProcessBuilder pb = new ProcessBuilder(cmd).redirectOutput(outFile.toFile()).redirectError(errFile.toFile());
+            if (stdin == null) {
+                pb.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
             }
+            Process p = pb.start();
+            if (stdin != null) {
+                try (var in = p.getOutputStream()) {
+                    in.write(stdin.getBytes(StandardCharsets.UTF_8));
+                }
+            }
+            if (!p.waitFor(60, TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+                throw new AssertionError("vessel-runtime " + String.join(" ", args) + " did not finish in 60 s");
+            }
+            return new Result(p.exitValue(), java.nio.file.Files.readString(outFile),
+                    java.nio.file.Files.readString(errFile));
+        } finally {
+            java.nio.file.Files.deleteIfExists(outFile);
+            java.nio.file.Files.deleteIfExists(errFile);
         }
-        CompletableFuture<String> err = CompletableFuture.supplyAsync(() -> read(p.getErrorStream()));
-        String out = read(p.getInputStream());
-        if (!p.waitFor(60, TimeUnit.SECONDS)) {
-            p.destroyForcibly();
-            throw new AssertionError("vessel-runtime " + String.join(" ", args) + " did not finish in 60 s");
-        }
-        return new Result(p.exitValue(), out, err.join());
     }
 
-    private static String read(java.io.InputStream in) {
-        try {
-            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
-        } catch (IOException e) {
-            return "";
-        }
-    }
 }
