@@ -6,7 +6,12 @@
  * It decides nothing: Java sends a fully resolved plan, a list of operations with string
  * arguments, and this program performs them in order, reporting the first failure.
  *
- * Plan wire format (read from the descriptor named by argv[1], host byte order):
+ * Invocation: "vessel-launch connect PATH" (the runtime listens on the Unix stream socket PATH)
+ * or "vessel-launch fd N" (the socket is descriptor N); the plan arrives first on that socket,
+ * then it carries messages, one line each. "vessel-launch signal SIG PID[:STARTTIME]..." signals
+ * processes through pidfds, checking each one's start time so that a reused pid is never hit.
+ *
+ * Plan wire format (host byte order):
  *   u32 magic "VSL1", u32 op count, then per op: u32 code, u32 argc, argc x (u32 len, bytes).
  *   Every argument is a string whose bytes include a terminating NUL (numbers in decimal or
  *   0x-hex), except SECCOMP's filter, which is raw bytes.
@@ -45,6 +50,7 @@
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/types.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
@@ -87,6 +93,9 @@ enum {
     OP_CLOSE = 34,       /* fd */
     OP_DUMPABLE = 35,    /* 0|1 */
     OP_ENSURE_FILE = 36, /* root rel */
+    OP_MKFIFO = 37,      /* path mode */
+    OP_OPEN_PATH = 38,   /* slot path: an O_PATH directory descriptor placed at slot */
+    OP_CONNECT = 39,     /* slot path: a connected Unix stream socket placed at slot */
 };
 
 struct op {
@@ -140,6 +149,9 @@ static const char *op_name(uint32_t code)
     case OP_CLOSE: return "close";
     case OP_DUMPABLE: return "dumpable";
     case OP_ENSURE_FILE: return "create file";
+    case OP_MKFIFO: return "mkfifo";
+    case OP_OPEN_PATH: return "open";
+    case OP_CONNECT: return "connect";
     default: return "unknown op";
     }
 }
@@ -153,14 +165,23 @@ static void send_msg(const char *fmt, ...)
     va_end(ap);
     if (n < 0)
         return;
-    if (n >= (int)sizeof buf)
-        n = sizeof buf - 1;
-    if (sync_fd >= 0) {
-        while (send(sync_fd, buf, n, MSG_NOSIGNAL) < 0 && errno == EINTR)
-            ;
-    } else {
-        buf[n] = '\n';
-        (void)!write(2, buf, n + 1);
+    if (n >= (int)sizeof buf - 1)
+        n = sizeof buf - 2;
+    for (int i = 0; i < n; i++)
+        if (buf[i] == '\n')
+            buf[i] = ' ';
+    buf[n++] = '\n';
+    int fd = sync_fd >= 0 ? sync_fd : 2;
+    for (char *p = buf; n > 0;) {
+        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+        if (w < 0 && errno == ENOTSOCK)
+            w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            break;
+        p += w;
+        n -= w;
     }
 }
 
@@ -628,13 +649,16 @@ static void do_sync(const struct op *op)
 {
     send_msg("%s", str(op, 0));
     static char buf[1 << 16];
-    ssize_t n;
-    do
-        n = recv(sync_fd, buf, sizeof buf - 1, 0);
-    while (n < 0 && errno == EINTR);
-    if (n <= 0)
-        fail(op->code, n < 0 ? errno : 0, "the runtime went away while waiting for it (%s)", str(op, 0));
-    buf[n] = 0;
+    size_t len = 0;
+    while (len == 0 || buf[len - 1] != '\n') {
+        ssize_t n = read(sync_fd, buf + len, sizeof buf - 1 - len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0 || len + n >= sizeof buf - 1)
+            fail(op->code, n < 0 ? errno : 0, "the runtime went away while waiting for it (%s)", str(op, 0));
+        len += n;
+    }
+    buf[len - 1] = 0;
     if (strncmp(buf, "ok", 2) != 0)
         fail(op->code, 0, "the runtime answered: %s", buf);
     if (buf[2] == ' ')
@@ -880,18 +904,110 @@ static void __attribute__((noreturn)) parent_after_clone(const struct op *op, pi
     _exit(128 + WTERMSIG(status));
 }
 
+/* Moves fd to descriptor number slot, close-on-exec. */
+static void place(const struct op *op, int fd, int slot)
+{
+    if (fd == slot) {
+        fcntl(fd, F_SETFD, FD_CLOEXEC);
+        return;
+    }
+    if (dup3(fd, slot, O_CLOEXEC) < 0)
+        fail(op->code, errno, "place descriptor at %d", slot);
+    close(fd);
+}
+
+static int connect_unix(const struct op *op, const char *path)
+{
+    struct sockaddr_un addr = { .sun_family = AF_UNIX };
+    if (strlen(path) >= sizeof addr.sun_path)
+        fail(op ? op->code : 0, ENAMETOOLONG, "socket path %s", path);
+    strcpy(addr.sun_path, path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        fail(op ? op->code : 0, errno, "socket");
+    if (connect(fd, (struct sockaddr *)&addr, sizeof addr) < 0)
+        fail(op ? op->code : 0, errno, "connect to %s", path);
+    return fd;
+}
+
+static long proc_start_time(pid_t pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return -1;
+    buf[n] = 0;
+    char *p = strrchr(buf, ')');
+    if (!p)
+        return -1;
+    /* after ") " come fields 3..; the start time is field 22 */
+    int field = 2;
+    for (p++; *p && field < 22; p++)
+        if (*p == ' ')
+            field++;
+    return strtol(p, NULL, 10);
+}
+
+/* "signal SIG PID[:STARTTIME]...": 0 when all were signalled, 3 when one was gone, 1 on error. */
+static int signal_mode(int argc, char **argv)
+{
+    int sig = atoi(argv[2]);
+    int rc = 0;
+    for (int i = 3; i < argc; i++) {
+        char *colon;
+        pid_t pid = strtol(argv[i], &colon, 10);
+        long start = *colon == ':' ? strtol(colon + 1, NULL, 10) : 0;
+        int pidfd = syscall(SYS_pidfd_open, pid, 0);
+        if (pidfd < 0) {
+            if (errno != ESRCH) {
+                fprintf(stderr, "pidfd_open %d: %s\n", pid, strerror(errno));
+                rc = 1;
+            } else if (rc == 0) {
+                rc = 3;
+            }
+            continue;
+        }
+        /* The pidfd pins the process: checking its start time now is free of races. */
+        if (start && proc_start_time(pid) != start) {
+            if (rc == 0)
+                rc = 3;
+        } else if (syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0) < 0) {
+            if (errno == ESRCH) {
+                if (rc == 0)
+                    rc = 3;
+            } else {
+                fprintf(stderr, "signal %d to %d: %s\n", sig, pid, strerror(errno));
+                rc = 1;
+            }
+        }
+        close(pidfd);
+    }
+    return rc;
+}
+
 int main(int argc, char **argv, char **envp)
 {
-    if (argc < 2) {
+    if (argc >= 3 && strcmp(argv[1], "signal") == 0)
+        return signal_mode(argc, argv);
+    if (argc != 3 || (strcmp(argv[1], "connect") != 0 && strcmp(argv[1], "fd") != 0)) {
         fprintf(stderr, "vessel-launch: run by vessel-runtime, not by hand\n");
         return 2;
     }
     ensure_sealed_copy(argv, envp);
     exit_code_on_error = 2;
-    int plan_fd = atoi(argv[1]);
+    if (strcmp(argv[1], "connect") == 0) {
+        sync_fd = connect_unix(NULL, argv[2]);
+    } else {
+        sync_fd = atoi(argv[2]);
+        fcntl(sync_fd, F_SETFD, FD_CLOEXEC);
+    }
     uint32_t count;
-    struct op *ops = read_plan(plan_fd, &count);
-    close(plan_fd);
+    struct op *ops = read_plan(sync_fd, &count);
     /* Joining a mount or pid namespace changes what /proc shows: open every namespace first. */
     for (uint32_t i = 0; i < count; i++) {
         if (ops[i].code == OP_SETNS) {
@@ -905,9 +1021,21 @@ int main(int argc, char **argv, char **envp)
         const struct op *op = &ops[i];
         switch (op->code) {
         case OP_CONFIG:
-            sync_fd = num(op, 0);
-            preserved_fds = num(op, 1);
-            fcntl(sync_fd, F_SETFD, FD_CLOEXEC);
+            preserved_fds = num(op, 0);
+            break;
+        case OP_MKFIFO:
+            if (mkfifo(str(op, 0), num(op, 1)) < 0)
+                fail(op->code, errno, "%s", str(op, 0));
+            break;
+        case OP_OPEN_PATH: {
+            int fd = open(str(op, 1), O_PATH | O_DIRECTORY | O_CLOEXEC);
+            if (fd < 0)
+                fail(op->code, errno, "%s", str(op, 1));
+            place(op, fd, num(op, 0));
+            break;
+        }
+        case OP_CONNECT:
+            place(op, connect_unix(op, str(op, 1)), num(op, 0));
             break;
         case OP_JOIN_CGROUP: {
             char pid[32];

@@ -81,6 +81,25 @@ public final class Errno {
         return errno > 0 && errno < NAMES.length && NAMES[errno] != null ? NAMES[errno] : "errno " + errno;
     }
 
+    /**
+     * The errno whose text appears in an exception message of the JDK's own I/O (which reports
+     * strerror(3) text, not numbers), or 0 if none does.
+     */
+    public static int fromMessage(String message) {
+        if (message == null) {
+            return 0;
+        }
+        int best = 0;
+        int bestLength = 0;
+        for (int i = 1; i < TEXTS.length; i++) {
+            if (TEXTS[i] != null && TEXTS[i].length() > bestLength && message.contains(TEXTS[i])) {
+                best = i;
+                bestLength = TEXTS[i].length();
+            }
+        }
+        return best;
+    }
+
     public static String describe(int errno) {
         return errno > 0 && errno < TEXTS.length && TEXTS[errno] != null ? TEXTS[errno] : "unknown error";
     }

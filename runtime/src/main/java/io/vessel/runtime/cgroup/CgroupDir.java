@@ -1,9 +1,6 @@
 package io.vessel.runtime.cgroup;
 
 import io.vessel.linux.Errno;
-import io.vessel.linux.ErrnoException;
-import io.vessel.linux.Fd;
-import io.vessel.linux.Files;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -40,13 +37,20 @@ record CgroupDir(Path path) {
         return java.nio.file.Files.exists(file(name));
     }
 
-    /** Writes {@code value} to interface file {@code name} in one write(2). */
+    /**
+     * Writes {@code value} to interface file {@code name} in one write(2). Plain JDK I/O, not FFM:
+     * this runs in every short-lived runtime command, where linking a downcall costs more than
+     * the whole write. The JDK reports strerror text; the errno is recovered from it.
+     */
     void write(String name, String value) throws CgroupException {
         Path f = file(name);
-        try (Fd fd = Files.open(f.toString(), Files.O_WRONLY | Files.O_CLOEXEC, 0)) {
-            Files.write(fd.num(), value.getBytes(StandardCharsets.UTF_8));
-        } catch (ErrnoException e) {
-            throw new CgroupException("cgroup: writing " + value + " to " + f + ": " + describe(e.errno()), e.errno());
+        try (java.io.FileOutputStream out = new java.io.FileOutputStream(f.toFile(), false)) {
+            out.write(value.getBytes(StandardCharsets.UTF_8));
+        } catch (IOException e) {
+            int errno = e instanceof java.io.FileNotFoundException && !java.nio.file.Files.exists(f) ? Errno.ENOENT
+                    : Errno.fromMessage(e.getMessage());
+            throw new CgroupException("cgroup: writing " + value + " to " + f + ": "
+                    + (errno != 0 ? describe(errno) : e.getMessage()), errno);
         }
     }
 

@@ -224,7 +224,7 @@ public final class Main {
         if (detach) {
             return 0;
         }
-        int status = Container.waitForLauncher(created.launcherPid(), c.state().pid());
+        int status = Container.waitForLauncher(created.launcher(), c.state().pid(), c.state().pidStartTime());
         if (!a.flag("keep")) {
             c.delete(true);
         }

@@ -1,17 +1,12 @@
 package io.vessel.runtime.container;
 
 import io.vessel.json.Json;
-import io.vessel.linux.Errno;
-import io.vessel.linux.ErrnoException;
-import io.vessel.linux.Fd;
-import io.vessel.linux.Files;
-import io.vessel.linux.Processes;
 import io.vessel.linux.Signals;
-import io.vessel.linux.Sockets;
 import io.vessel.runtime.cgroup.ControlGroup;
 import io.vessel.runtime.process.InitPlan;
 import io.vessel.runtime.process.Launcher;
 import io.vessel.runtime.process.Plan;
+import io.vessel.runtime.process.Signaller;
 import io.vessel.runtime.spec.Resources;
 import io.vessel.runtime.spec.Spec;
 
@@ -68,7 +63,7 @@ public final class Container {
     }
 
     /** The result of create: the container and, for run, the launcher that waits for its process. */
-    public record Created(Container container, int launcherPid) {
+    public record Created(Container container, Launcher.Session launcher) {
     }
 
     static void checkId(String id) throws RuntimeError {
@@ -238,7 +233,7 @@ public final class Container {
         final CreateOptions o;
         ControlGroup cgroup;
         int pid;
-        int launcherPid;
+        Launcher.Session session;
 
         Creation(Path dir, String id, Path bundle, Path rootfs, Spec spec, CreateOptions o) {
             this.dir = dir;
@@ -251,29 +246,15 @@ public final class Container {
 
         Created run(String configText) throws IOException, RuntimeError {
             AtomicFile.write(dir.resolve(CONFIG), configText);
-            Files.mkfifo(dir.resolve(InitPlan.EXEC_FIFO).toString(), 0622);
             cgroup = ControlGroup.forContainer(spec.linux().cgroupsPath(), id);
             cgroup.create();
             cgroup.apply(DeviceAllowList.effective(spec));
 
-            Launcher.FdTable table = new Launcher.FdTable(o.stdin(), o.stdout(), o.stderr(), o.preserveFds());
-            try (Launcher.Channels ch = new Launcher.Channels(table);
-                 Fd dirFd = Files.open(dir.toString(), Files.O_PATH | Files.O_DIRECTORY | Files.O_CLOEXEC, 0);
-                 Fd console = o.consoleSocket() != null ? Sockets.connect(o.consoleSocket()) : null) {
-                int fifoSlot = table.add(dirFd.num());
-                int consoleSlot = console != null ? table.add(console.num()) : -1;
-                boolean userNs = spec.namespace("user") != null;
-                Plan plan = InitPlan.forCreate(spec, new InitPlan.CreateContext(rootfs, bundle, o.noPivot(),
-                        ch.syncSlot, table.preserved(), fifoSlot, consoleSlot, o.foreground(), cgroup.procsFiles(),
-                        cgroup.paths()));
-                try (Launcher.Session s = Launcher.launch(plan, table, ch)) {
-                    launcherPid = s.launcherPid();
-                    if (console != null) {
-                        console.close();
-                    }
-                    converse(s);
-                }
-            }
+            Plan plan = InitPlan.forCreate(spec, new InitPlan.CreateContext(rootfs, bundle, dir, o.noPivot(),
+                    o.preserveFds(), o.consoleSocket(), o.foreground(), cgroup.procsFiles(), cgroup.paths()));
+            session = Launcher.launch(plan, new Launcher.Stdio(o.stdin(), o.stdout(), o.stderr(), o.preserveFds()),
+                    dir.getParent());
+            converse(session);
             ProcStat st = ProcStat.read(pid);
             if (st == null || !st.alive()) {
                 throw new RuntimeError("the container's init process (pid " + pid + ") died during create");
@@ -285,20 +266,17 @@ public final class Container {
                 AtomicFile.write(o.pidFile().toAbsolutePath(), Integer.toString(pid));
             }
             if (!o.foreground()) {
-                Processes.waitFor(launcherPid);
+                session.close();
+                session.waitFor();
             }
-            return new Created(new Container(dir, state), launcherPid);
+            return new Created(new Container(dir, state), session);
         }
 
         /** Reads the launcher's messages until the init waits for start. */
         private void converse(Launcher.Session s) throws IOException, RuntimeError {
             while (true) {
-                Sockets.Message m = s.next();
-                for (Fd f : m.fds()) {
-                    f.close();
-                }
-                String text = m.text();
-                if (m.isEof()) {
+                String text = s.next();
+                if (text == null) {
                     throw new RuntimeError("the container's init exited before it was ready" + launcherStatus());
                 } else if (text.startsWith("pid ")) {
                     pid = Integer.parseInt(text.substring(4).trim());
@@ -318,32 +296,20 @@ public final class Container {
         }
 
         private String launcherStatus() {
-            try {
-                Processes.ExitStatus st = Processes.waitFor(Processes.P_PID, launcherPid, Processes.WNOHANG);
-                launcherPid = 0;
-                return st == null ? "" : st.exited() ? " (launcher status " + st.code() + ")"
-                        : " (launcher killed by " + Signals.name(st.code()) + ")";
-            } catch (ErrnoException e) {
-                return "";
-            }
+            Integer code = session.exitedCode();
+            return code == null ? "" : code > 128 ? " (launcher killed by " + Signals.name(code - 128) + ")"
+                    : " (launcher status " + code + ")";
         }
 
         /** Undoes a failed create: kills the init, reaps the launcher, removes cgroup and state. */
         void undo() {
             if (pid > 0) {
-                killAndWait(pid);
+                ProcStat st = ProcStat.read(pid);
+                killAndWait(pid, st == null ? 0 : st.startTime());
             }
-            if (launcherPid > 0) {
-                try {
-                    Processes.kill(launcherPid, Signals.SIGKILL);
-                } catch (ErrnoException ignored) {
-                    // already gone
-                }
-                try {
-                    Processes.waitFor(launcherPid);
-                } catch (ErrnoException ignored) {
-                    // already reaped
-                }
+            if (session != null) {
+                session.kill();
+                session.close();
             }
             if (cgroup != null) {
                 try {
@@ -357,11 +323,13 @@ public final class Container {
         }
     }
 
-    private static void killAndWait(int pid) {
+    private static void killAndWait(int pid, long startTime) {
         try {
-            Processes.kill(pid, Signals.SIGKILL);
-        } catch (ErrnoException ignored) {
-            // gone already
+            if (Signaller.signal(Signals.SIGKILL, new Signaller.Target(pid, startTime)) == Signaller.Result.GONE) {
+                return;
+            }
+        } catch (IOException ignored) {
+            // fall through to waiting: it may be going anyway
         }
         for (int i = 0; i < 2000; i++) {
             ProcStat st = ProcStat.read(pid);
@@ -378,15 +346,13 @@ public final class Container {
             if (pids.isEmpty()) {
                 return;
             }
-            if (cg.isFrozen()) {
-                cg.thaw();
-            }
+            List<Signaller.Target> targets = new ArrayList<>();
             for (int p : pids) {
-                try {
-                    Processes.kill(p, Signals.SIGKILL);
-                } catch (ErrnoException ignored) {
-                    // exited meanwhile
-                }
+                targets.add(new Signaller.Target(p, 0));
+            }
+            Signaller.signal(Signals.SIGKILL, targets);
+            if (cg.isFrozen()) {
+                cg.thaw(); // frozen processes die once thawed
             }
             sleepMicros(2000);
         }
@@ -422,26 +388,8 @@ public final class Container {
             throw new RuntimeError("cannot start a container in the " + s.wireName() + " state");
         }
         Path fifo = dir.resolve(InitPlan.EXEC_FIFO);
-        try (Fd fd = Files.open(fifo.toString(), Files.O_RDONLY | Files.O_NONBLOCK | Files.O_CLOEXEC, 0)) {
-            byte[] b = new byte[1];
-            while (true) {
-                int n;
-                try {
-                    n = Files.read(fd.num(), b);
-                } catch (ErrnoException e) {
-                    if (e.errno() != Errno.EAGAIN) {
-                        throw e;
-                    }
-                    n = -1;
-                }
-                if (n == 1) {
-                    break;
-                }
-                if (n == 0 || status() == Status.STOPPED) {
-                    throw new RuntimeError("container \"" + id() + "\": its init process exited before start");
-                }
-                sleepMicros(50);
-            }
+        try {
+            openExecFifo(fifo);
             java.nio.file.Files.deleteIfExists(fifo);
         } catch (IOException e) {
             throw new RuntimeError("cannot start container \"" + id() + "\": " + e.getMessage(), e);
@@ -456,6 +404,37 @@ public final class Container {
         }
     }
 
+    /**
+     * Opens the exec FIFO for reading and takes the init's byte: the init, blocked opening the
+     * other end, then goes on to exec. The open is plain JDK I/O and so blocking; should the
+     * init die first, a watcher opens the writing end itself so that the open returns, and the
+     * read then sees no byte.
+     */
+    private void openExecFifo(Path fifo) throws IOException, RuntimeError {
+        java.util.concurrent.atomic.AtomicBoolean opened = new java.util.concurrent.atomic.AtomicBoolean();
+        Thread watcher = Thread.ofVirtual().start(() -> {
+            while (!opened.get()) {
+                if (status() == Status.STOPPED) {
+                    try (java.io.FileOutputStream unblock = new java.io.FileOutputStream(fifo.toFile())) {
+                        return;
+                    } catch (IOException ignored) {
+                        return;
+                    }
+                }
+                sleepMicros(2000);
+            }
+        });
+        try (java.io.FileInputStream in = new java.io.FileInputStream(fifo.toFile())) {
+            opened.set(true);
+            if (in.read() != '0') {
+                throw new RuntimeError("container \"" + id() + "\": its init process exited before start");
+            }
+        } finally {
+            opened.set(true);
+            watcher.interrupt();
+        }
+    }
+
     /** Sends a signal to the init process, or with {@code all} to every process of the container. */
     public void kill(int signal, boolean all) throws RuntimeError {
         Status s = status();
@@ -465,27 +444,19 @@ public final class Container {
         try {
             if (all) {
                 ControlGroup cg = cgroup();
+                List<Signaller.Target> targets = new ArrayList<>();
                 for (int p : cg.pids()) {
-                    try {
-                        Processes.kill(p, signal);
-                    } catch (ErrnoException e) {
-                        if (e.errno() != Errno.ESRCH) {
-                            throw e;
-                        }
-                    }
+                    targets.add(new Signaller.Target(p, 0));
                 }
+                Signaller.signal(signal, targets);
                 if (signal == Signals.SIGKILL && cg.isFrozen()) {
                     cg.thaw();
                 }
                 return;
             }
-            try (Fd pidfd = Processes.pidfdOpen(state.pid())) {
-                // The pidfd pins the process: check it is still ours after opening it.
-                ProcStat st = ProcStat.read(state.pid());
-                if (st == null || st.startTime() != state.pidStartTime()) {
-                    throw new RuntimeError("container \"" + id() + "\" is not running");
-                }
-                Processes.pidfdSendSignal(pidfd, signal);
+            if (Signaller.signal(signal, new Signaller.Target(state.pid(), state.pidStartTime()))
+                    == Signaller.Result.GONE) {
+                throw new RuntimeError("container \"" + id() + "\" is not running");
             }
         } catch (IOException e) {
             throw new RuntimeError("cannot signal container \"" + id() + "\": " + e.getMessage(), e);
@@ -505,7 +476,7 @@ public final class Container {
         ControlGroup cg = cgroup();
         try {
             if (s != Status.STOPPED) {
-                killAndWait(state.pid());
+                killAndWait(state.pid(), state.pidStartTime());
             }
             killAll(cg);
             cg.destroy();
@@ -621,81 +592,59 @@ public final class Container {
                 throw new RuntimeError("cannot read " + theirs + ": " + e.getMessage(), e);
             }
         }
-        int pid = 0;
-        int launcherPid = 0;
-        Launcher.FdTable table = new Launcher.FdTable(o.stdin(), o.stdout(), o.stderr(), o.preserveFds());
-        try (Launcher.Channels ch = new Launcher.Channels(table);
-             Fd console = o.consoleSocket() != null ? Sockets.connect(o.consoleSocket()) : null) {
-            int consoleSlot = console != null ? table.add(console.num()) : -1;
-            Plan plan = InitPlan.forExec(spec, proc, new InitPlan.ExecContext(join, cgroup().procsFiles(),
-                    ch.syncSlot, table.preserved(), consoleSlot, !o.detach()));
-            try (Launcher.Session sess = Launcher.launch(plan, table, ch)) {
-                launcherPid = sess.launcherPid();
-                if (console != null) {
-                    console.close();
-                }
-                while (true) {
-                    Sockets.Message m = sess.next();
-                    for (Fd f : m.fds()) {
-                        f.close();
+        Plan plan = InitPlan.forExec(spec, proc, new InitPlan.ExecContext(join, cgroup().procsFiles(),
+                o.preserveFds(), o.consoleSocket(), !o.detach()));
+        Launcher.Session sess = null;
+        try {
+            sess = Launcher.launch(plan, new Launcher.Stdio(o.stdin(), o.stdout(), o.stderr(), o.preserveFds()),
+                    dir.getParent());
+            int pid = 0;
+            for (String text = sess.next(); text != null; text = sess.next()) {
+                if (text.startsWith("pid ")) {
+                    pid = Integer.parseInt(text.substring(4).trim());
+                    if (o.pidFile() != null) {
+                        AtomicFile.write(o.pidFile().toAbsolutePath(), Integer.toString(pid));
                     }
-                    if (m.isEof()) {
-                        break; // exec'd: every launcher process closed the socket
-                    }
-                    String text = m.text();
-                    if (text.startsWith("pid ")) {
-                        pid = Integer.parseInt(text.substring(4).trim());
-                        if (o.pidFile() != null) {
-                            AtomicFile.write(o.pidFile().toAbsolutePath(), Integer.toString(pid));
-                        }
-                    } else if (text.startsWith("error ")) {
-                        throw new RuntimeError(text.substring(6));
-                    }
+                } else if (text.startsWith("error ")) {
+                    throw new RuntimeError(text.substring(6));
                 }
             }
-            final int child = pid;
-            Runnable forward = ForwardSignals.install(sig -> {
-                try {
-                    Processes.kill(child, sig);
-                } catch (ErrnoException ignored) {
-                    // it exited
-                }
-            });
-            try {
-                Processes.ExitStatus st = Processes.waitFor(launcherPid);
-                launcherPid = 0;
-                return o.detach() ? 0 : st.shellCode();
-            } finally {
-                forward.run();
+            // End of stream: the process exec'd (its end of the socket closes on exec).
+            sess.close();
+            if (o.detach()) {
+                sess.waitFor();
+                return 0;
             }
+            ProcStat st = ProcStat.read(pid);
+            return waitForLauncher(sess, pid, st == null ? 0 : st.startTime());
         } catch (IOException e) {
             throw new RuntimeError("exec in container \"" + id() + "\" failed: " + e.getMessage(), e);
         } finally {
-            if (launcherPid > 0) {
-                try {
-                    Processes.waitFor(launcherPid);
-                } catch (ErrnoException ignored) {
-                    // reaped
-                }
+            if (sess != null) {
+                sess.close();
             }
         }
     }
 
-    /** For run: waits for the launcher, which waits for the container's init; returns its status. */
-    public static int waitForLauncher(int launcherPid, int initPid) throws RuntimeError {
-        Runnable forward = ForwardSignals.install(sig -> {
+    /**
+     * Waits for a launcher that waits for its container process, forwarding the signals this
+     * runtime gets to that process; returns the process's status in the shell's convention.
+     */
+    public static int waitForLauncher(Launcher.Session launcher, int pid, long startTime) throws RuntimeError {
+        Runnable restore = ForwardSignals.install(sig -> {
             try {
-                Processes.kill(initPid, sig);
-            } catch (ErrnoException ignored) {
+                Signaller.signal(sig, new Signaller.Target(pid, startTime));
+            } catch (IOException ignored) {
                 // it exited
             }
         });
         try {
-            return Processes.waitFor(launcherPid).shellCode();
-        } catch (ErrnoException e) {
+            return launcher.waitFor();
+        } catch (IOException e) {
             throw new RuntimeError("waiting for the container failed: " + e.getMessage(), e);
         } finally {
-            forward.run();
+            restore.run();
+            launcher.close();
         }
     }
 }

@@ -43,11 +43,10 @@ public final class InitPlan {
     public record CreateContext(
             Path rootfs,
             Path bundle,
+            Path stateDir,
             boolean noPivot,
-            int syncSlot,
             int preserved,
-            int fifoDirSlot,
-            int consoleSlot,
+            String consoleSocket,
             boolean foreground,
             List<String> cgroupProcsFiles,
             Map<String, String> cgroupPaths) {
@@ -87,7 +86,16 @@ public final class InitPlan {
                     "config.json: linux.namespaces must contain a mount namespace: without one the container's mounts would change the host");
         }
         Plan plan = new Plan();
-        plan.add(Op.CONFIG, ctx.syncSlot(), ctx.preserved());
+        plan.add(Op.CONFIG, ctx.preserved());
+        int fifoSlot = Launcher.slotBase(ctx.preserved());
+        int consoleSlot = fifoSlot + 1;
+        // The init blocks opening this FIFO until start; it reaches it through a directory
+        // descriptor opened now, as the state directory is out of sight after pivot_root.
+        plan.add(Op.MKFIFO, ctx.stateDir().resolve(EXEC_FIFO).toString(), 0622);
+        plan.add(Op.OPEN_PATH, fifoSlot, ctx.stateDir().toString());
+        if (proc.terminal()) {
+            plan.add(Op.CONNECT, consoleSlot, ctx.consoleSocket());
+        }
         for (String procs : ctx.cgroupProcsFiles()) {
             plan.add(Op.JOIN_CGROUP, procs);
         }
@@ -148,7 +156,7 @@ public final class InitPlan {
         plan.add(ctx.noPivot() ? Op.MOVE_CHROOT : Op.PIVOT_ROOT, root);
 
         if (proc.terminal()) {
-            plan.add(Op.CONSOLE, ctx.consoleSlot(), 1, proc.consoleHeight(), proc.consoleWidth());
+            plan.add(Op.CONSOLE, consoleSlot, 1, proc.consoleHeight(), proc.consoleWidth());
         }
         spec.linux().sysctl().forEach((key, value) ->
                 plan.add(Op.WRITE_FILE, "/proc/sys/" + key.replace('.', '/'), value));
@@ -162,7 +170,7 @@ public final class InitPlan {
             plan.add(Op.READONLY, "/", 0);
         }
         processSetup(plan, spec, proc, true);
-        plan.add(Op.WAIT_START, ctx.fifoDirSlot(), EXEC_FIFO);
+        plan.add(Op.WAIT_START, fifoSlot, EXEC_FIFO);
         for (Spec.Hook h : spec.hooks().startContainer()) {
             hook(plan, h);
         }
@@ -174,16 +182,19 @@ public final class InitPlan {
     public record ExecContext(
             List<String[]> namespacesToJoin, // {path, type}
             List<String> cgroupProcsFiles,
-            int syncSlot,
             int preserved,
-            int consoleSlot,
+            String consoleSocket,
             boolean foreground) {
     }
 
     /** The plan of a process started in a running container. */
     public static Plan forExec(Spec spec, Spec.Process proc, ExecContext ctx) {
         Plan plan = new Plan();
-        plan.add(Op.CONFIG, ctx.syncSlot(), ctx.preserved());
+        plan.add(Op.CONFIG, ctx.preserved());
+        int consoleSlot = Launcher.slotBase(ctx.preserved()) + 1;
+        if (proc.terminal()) {
+            plan.add(Op.CONNECT, consoleSlot, ctx.consoleSocket()); // before joining the mount namespace
+        }
         for (String procs : ctx.cgroupProcsFiles()) {
             plan.add(Op.JOIN_CGROUP, procs);
         }
@@ -193,7 +204,7 @@ public final class InitPlan {
         plan.add(Op.CLONE, 0, "", "", "", ctx.foreground());
         plan.add(Op.DUMPABLE, 0);
         if (proc.terminal()) {
-            plan.add(Op.CONSOLE, ctx.consoleSlot(), 0, proc.consoleHeight(), proc.consoleWidth());
+            plan.add(Op.CONSOLE, consoleSlot, 0, proc.consoleHeight(), proc.consoleWidth());
         }
         processSetup(plan, spec, proc, false);
         finish(plan, spec, proc);
