@@ -270,10 +270,11 @@ public final class Json {
             digits();
         }
         String n = text.substring(start, pos);
+        String digits = n.startsWith("-") ? n.substring(1) : n;
+        if (digits.length() > 1 && digits.charAt(0) == '0' && Character.isDigit(digits.charAt(1))) {
+            throw error("leading zero in number " + n);
+        }
         if (integral) {
-            if (n.length() > 2 && (n.startsWith("0") || n.startsWith("-0"))) {
-                throw error("leading zero in number " + n);
-            }
             if (n.length() < 19) {
                 return Long.parseLong(n);
             }
