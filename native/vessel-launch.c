@@ -6,9 +6,10 @@
  * It decides nothing: Java sends a fully resolved plan, a list of operations with string
  * arguments, and this program performs them in order, reporting the first failure.
  *
- * Invocation: "vessel-launch connect PATH" (the runtime listens on the Unix stream socket PATH)
- * or "vessel-launch fd N" (the socket is descriptor N); the plan arrives first on that socket,
- * then it carries messages, one line each. "vessel-launch signal SIG PID[:STARTTIME]..." signals
+ * Invocation: "vessel-launch fifo DIR" (this program makes the FIFOs DIR/in and DIR/out, the
+ * runtime opens their other ends) or "vessel-launch fd N" (a socket at descriptor N). The plan
+ * arrives first on "in", then "in" carries the runtime's replies and "out" this program's
+ * messages, one line each. "vessel-launch signal SIG PID[:STARTTIME]..." signals
  * processes through pidfds, checking each one's start time so that a reused pid is never hit.
  *
  * Plan wire format (host byte order):
@@ -107,7 +108,8 @@ struct op {
 };
 
 static const char *stage = "launch";
-static int sync_fd = -1;
+static int sync_fd = -1;   /* messages out */
+static int sync_in = -1;   /* the plan, then replies */
 static int preserved_fds = 0;
 static char *state_json = NULL;     /* the container state, sent by Java with the SYNC reply */
 static char exec_path[4096];
@@ -173,9 +175,7 @@ static void send_msg(const char *fmt, ...)
     buf[n++] = '\n';
     int fd = sync_fd >= 0 ? sync_fd : 2;
     for (char *p = buf; n > 0;) {
-        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-        if (w < 0 && errno == ENOTSOCK)
-            w = write(fd, p, n);
+        ssize_t w = write(fd, p, n); /* SIGPIPE is ignored until exec */
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0)
@@ -193,10 +193,12 @@ static void __attribute__((noreturn)) fail(uint32_t code, int err, const char *f
     va_start(ap, fmt);
     vsnprintf(what, sizeof what, fmt, ap);
     va_end(ap);
+    /* On stderr (once the runtime no longer listens) the line must say whose it is. */
+    const char *who = sync_fd >= 0 ? "" : "vessel-runtime: ";
     if (err)
-        send_msg("error %s: %s: %s", op_name(code), what, strerror(err));
+        send_msg("%serror %s: %s: %s", who, op_name(code), what, strerror(err));
     else
-        send_msg("error %s: %s", op_name(code), what);
+        send_msg("%serror %s: %s", who, op_name(code), what);
     _exit(exit_code_on_error);
 }
 
@@ -651,7 +653,7 @@ static void do_sync(const struct op *op)
     static char buf[1 << 16];
     size_t len = 0;
     while (len == 0 || buf[len - 1] != '\n') {
-        ssize_t n = read(sync_fd, buf + len, sizeof buf - 1 - len);
+        ssize_t n = read(sync_in, buf + len, sizeof buf - 1 - len);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0 || len + n >= sizeof buf - 1)
@@ -692,6 +694,7 @@ static void do_hook(const struct op *op)
         fail(op->code, errno, "fork for hook %s", path);
     if (pid == 0) {
         dup2(p[0], 0);
+        signal(SIGPIPE, SIG_DFL);
         execve(path, args, env);
         _exit(127);
     }
@@ -756,6 +759,16 @@ static void do_caps(const struct op *op)
         if (fscanf(f, "%d", &last) != 1)
             last = 40;
         fclose(f);
+    }
+    /* A change to a non-zero uid empties the effective set (the permitted one is kept): make
+     * the permitted set effective again, as dropping from the bounding set needs CAP_SETPCAP. */
+    struct __user_cap_header_struct cur_hdr = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+    struct __user_cap_data_struct cur[2];
+    if (syscall(SYS_capget, &cur_hdr, cur) == 0) {
+        cur[0].effective = cur[0].permitted;
+        cur[1].effective = cur[1].permitted;
+        if (syscall(SYS_capset, &cur_hdr, cur) < 0)
+            fail(op->code, errno, "raise the permitted capabilities");
     }
     for (int c = 0; c <= last; c++) {
         if (!(bounding & (1ULL << c)) && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL)
@@ -832,6 +845,12 @@ static void do_wait_start(const struct op *op)
     int dirfd = num(op, 0);
     const char *name = str(op, 1);
     send_msg("ready");
+    /* The runtime stops listening once the init is ready: what fails from here on (opening
+     * the FIFO, startContainer hooks, exec) is reported on the container's stderr. */
+    if (sync_in != sync_fd)
+        close(sync_in);
+    close(sync_fd);
+    sync_fd = sync_in = -1;
     int fd;
     do
         fd = openat(dirfd, name, O_WRONLY | O_CLOEXEC);
@@ -854,6 +873,7 @@ static void __attribute__((noreturn)) do_exec(const struct op *op)
      * preserved ones close-on-exec (the sync socket closes too, which tells Java we exec'd). */
     syscall(SYS_close_range, 3 + preserved_fds, ~0U, CLOSE_RANGE_CLOEXEC);
     const char *path = exec_path[0] ? exec_path : args[0];
+    signal(SIGPIPE, SIG_DFL); /* an ignored signal would stay ignored in the container */
     execve(path, args, env);
     fail(op->code, errno, "exec %s", path);
 }
@@ -893,6 +913,8 @@ static void __attribute__((noreturn)) parent_after_clone(const struct op *op, pi
     if (!wait)
         _exit(0);
     close(sync_fd);
+    if (sync_in != sync_fd)
+        close(sync_in);
     /* Forward termination signals to the container process while we wait for it. */
     int status;
     while (waitpid(child, &status, 0) < 0) {
@@ -914,6 +936,28 @@ static void place(const struct op *op, int fd, int slot)
     if (dup3(fd, slot, O_CLOEXEC) < 0)
         fail(op->code, errno, "place descriptor at %d", slot);
     close(fd);
+}
+
+/* Makes DIR/in and DIR/out and opens them in the order the runtime opens their other ends. */
+static void open_fifos(const char *dir)
+{
+    char in[4096], out[4096];
+    snprintf(in, sizeof in, "%s/in", dir);
+    snprintf(out, sizeof out, "%s/out", dir);
+    if (mkfifo(in, 0600) < 0)
+        fail(0, errno, "mkfifo %s", in);
+    if (mkfifo(out, 0600) < 0)
+        fail(0, errno, "mkfifo %s", out);
+    do
+        sync_in = open(in, O_RDONLY | O_CLOEXEC);
+    while (sync_in < 0 && errno == EINTR);
+    if (sync_in < 0)
+        fail(0, errno, "open %s", in);
+    do
+        sync_fd = open(out, O_WRONLY | O_CLOEXEC);
+    while (sync_fd < 0 && errno == EINTR);
+    if (sync_fd < 0)
+        fail(0, errno, "open %s", out);
 }
 
 static int connect_unix(const struct op *op, const char *path)
@@ -994,26 +1038,40 @@ int main(int argc, char **argv, char **envp)
 {
     if (argc >= 3 && strcmp(argv[1], "signal") == 0)
         return signal_mode(argc, argv);
-    if (argc != 3 || (strcmp(argv[1], "connect") != 0 && strcmp(argv[1], "fd") != 0)) {
+    if (argc != 3 || (strcmp(argv[1], "fifo") != 0 && strcmp(argv[1], "fd") != 0)) {
         fprintf(stderr, "vessel-launch: run by vessel-runtime, not by hand\n");
         return 2;
     }
     ensure_sealed_copy(argv, envp);
     exit_code_on_error = 2;
-    if (strcmp(argv[1], "connect") == 0) {
-        sync_fd = connect_unix(NULL, argv[2]);
+    signal(SIGPIPE, SIG_IGN); /* a runtime that went away is an error to report, not a signal */
+    if (strcmp(argv[1], "fifo") == 0) {
+        open_fifos(argv[2]);
     } else {
-        sync_fd = atoi(argv[2]);
+        sync_fd = sync_in = atoi(argv[2]);
         fcntl(sync_fd, F_SETFD, FD_CLOEXEC);
     }
     uint32_t count;
-    struct op *ops = read_plan(sync_fd, &count);
-    /* Joining a mount or pid namespace changes what /proc shows: open every namespace first. */
+    struct op *ops = read_plan(sync_in, &count);
+    /* Joining a mount or pid namespace changes what /proc shows: open every namespace first,
+     * above the descriptor numbers the plan places things at (which would close them). */
+    int above = 3;
+    for (uint32_t i = 0; i < count; i++)
+        if ((ops[i].code == OP_OPEN_PATH || ops[i].code == OP_CONNECT) && num(&ops[i], 0) >= (uint64_t)above)
+            above = num(&ops[i], 0) + 1;
     for (uint32_t i = 0; i < count; i++) {
         if (ops[i].code == OP_SETNS) {
-            ops[i].fd = open(str(&ops[i], 0), O_RDONLY | O_CLOEXEC);
-            if (ops[i].fd < 0)
+            int fd = open(str(&ops[i], 0), O_RDONLY | O_CLOEXEC);
+            if (fd < 0)
                 fail(OP_SETNS, errno, "open %s", str(&ops[i], 0));
+            if (fd < above) {
+                ops[i].fd = fcntl(fd, F_DUPFD_CLOEXEC, above);
+                if (ops[i].fd < 0)
+                    fail(OP_SETNS, errno, "move the descriptor of %s", str(&ops[i], 0));
+                close(fd);
+            } else {
+                ops[i].fd = fd;
+            }
         }
     }
 
@@ -1024,7 +1082,9 @@ int main(int argc, char **argv, char **envp)
             preserved_fds = num(op, 0);
             break;
         case OP_MKFIFO:
-            if (mkfifo(str(op, 0), num(op, 1)) < 0)
+            /* chmod too: mkfifo's mode is cut by the umask, and the init may open the FIFO
+             * as the container's user. */
+            if (mkfifo(str(op, 0), num(op, 1)) < 0 || chmod(str(op, 0), num(op, 1)) < 0)
                 fail(op->code, errno, "%s", str(op, 0));
             break;
         case OP_OPEN_PATH: {

@@ -296,58 +296,62 @@ public final class Json {
 
     // ---- writing ----
 
+    // An if-chain, not a pattern switch: a type switch makes the JDK generate a class on its
+    // first use, which the AOT cache does not keep, and every short-lived command writes JSON.
     private static void writeValue(StringBuilder out, Object v, int indent, int level) {
-        switch (v) {
-            case null -> out.append("null");
-            case String s -> quote(out, s);
-            case Boolean b -> out.append(b);
-            case Double d -> {
-                if (d.isNaN() || d.isInfinite()) {
-                    throw new IllegalArgumentException("JSON cannot represent " + d);
-                }
-                out.append(d == Math.rint(d) && Math.abs(d) < 1e15 ? Long.toString(d.longValue()) : d.toString());
+        if (v == null) {
+            out.append("null");
+        } else if (v instanceof String s) {
+            quote(out, s);
+        } else if (v instanceof Boolean b) {
+            out.append(b);
+        } else if (v instanceof Double || v instanceof Float) {
+            double d = ((Number) v).doubleValue();
+            if (Double.isNaN(d) || Double.isInfinite(d)) {
+                throw new IllegalArgumentException("JSON cannot represent " + d);
             }
-            case Float f -> writeValue(out, f.doubleValue(), indent, level);
-            case Number n -> out.append(n);
-            case Map<?, ?> m -> {
-                out.append('{');
-                boolean first = true;
-                for (Map.Entry<?, ?> e : m.entrySet()) {
-                    if (e.getValue() == Omit.OMIT) {
-                        continue;
-                    }
-                    if (!first) {
-                        out.append(',');
-                    }
-                    first = false;
-                    newline(out, indent, level + 1);
-                    quote(out, String.valueOf(e.getKey()));
-                    out.append(indent >= 0 ? ": " : ":");
-                    writeValue(out, e.getValue(), indent, level + 1);
+            out.append(d == Math.rint(d) && Math.abs(d) < 1e15 ? Long.toString((long) d) : Double.toString(d));
+        } else if (v instanceof Number n) {
+            out.append(n);
+        } else if (v instanceof Map<?, ?> m) {
+            out.append('{');
+            boolean first = true;
+            for (Map.Entry<?, ?> e : m.entrySet()) {
+                if (e.getValue() == Omit.OMIT) {
+                    continue;
                 }
                 if (!first) {
-                    newline(out, indent, level);
+                    out.append(',');
                 }
-                out.append('}');
+                first = false;
+                newline(out, indent, level + 1);
+                quote(out, String.valueOf(e.getKey()));
+                out.append(indent >= 0 ? ": " : ":");
+                writeValue(out, e.getValue(), indent, level + 1);
             }
-            case Iterable<?> it -> {
-                out.append('[');
-                boolean first = true;
-                for (Object o : it) {
-                    if (!first) {
-                        out.append(',');
-                    }
-                    first = false;
-                    newline(out, indent, level + 1);
-                    writeValue(out, o, indent, level + 1);
-                }
+            if (!first) {
+                newline(out, indent, level);
+            }
+            out.append('}');
+        } else if (v instanceof Iterable<?> it) {
+            out.append('[');
+            boolean first = true;
+            for (Object o : it) {
                 if (!first) {
-                    newline(out, indent, level);
+                    out.append(',');
                 }
-                out.append(']');
+                first = false;
+                newline(out, indent, level + 1);
+                writeValue(out, o, indent, level + 1);
             }
-            case Object[] arr -> writeValue(out, List.of(arr), indent, level);
-            default -> throw new IllegalArgumentException("cannot write " + v.getClass().getName() + " as JSON");
+            if (!first) {
+                newline(out, indent, level);
+            }
+            out.append(']');
+        } else if (v instanceof Object[] arr) {
+            writeValue(out, List.of(arr), indent, level);
+        } else {
+            throw new IllegalArgumentException("cannot write " + v.getClass().getName() + " as JSON");
         }
     }
 

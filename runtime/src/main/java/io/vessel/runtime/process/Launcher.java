@@ -11,22 +11,17 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.net.StandardProtocolFamily;
-import java.net.UnixDomainSocketAddress;
-import java.nio.channels.Channels;
-import java.nio.channels.ServerSocketChannel;
-import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.List;
 
 /**
  * Starts the native launcher ({@code vessel-launch}) with a plan and talks to it: the plan goes
- * first on a Unix stream socket, then the launcher sends one line per event ("pid N", "hooks",
+ * first, then the launcher sends one line per event ("pid N", "hooks",
  * "ready", "error ...") and the runtime answers the "hooks" request with "ok STATE".
  *
- * <p>The usual way is plain JDK code: ProcessBuilder with the runtime's stdio inherited, and a
- * listening socket the launcher connects to. Linking foreign functions costs more than a
+ * <p>The usual way is plain JDK code: ProcessBuilder with the runtime's stdio inherited, and two
+ * FIFOs the launcher makes and the runtime opens. Linking foreign functions costs more than a
  * container's whole creation in a short-lived command, so FFM ({@code posix_spawn} with exact
  * descriptor placement) is used only where the JDK cannot do it: passing extra descriptors
  * ({@code --preserve-fds}) or stdio other than the runtime's own.
@@ -178,42 +173,68 @@ public final class Launcher {
         }
     }
 
-    /** Starts the launcher, sends the plan and returns the session. {@code socketDir} holds the rendezvous socket. */
-    public static Session launch(Plan plan, Stdio stdio, Path socketDir) throws IOException {
-        return stdio.needsFfm() ? launchWithFfm(plan, stdio) : launchWithJdk(plan, socketDir);
+    /** Starts the launcher, sends the plan and returns the session; {@code dir} holds the rendezvous. */
+    public static Session launch(Plan plan, Stdio stdio, Path dir) throws IOException {
+        return stdio.needsFfm() ? launchWithFfm(plan, stdio) : launchWithJdk(plan, dir);
     }
 
-    private static Session launchWithJdk(Plan plan, Path socketDir) throws IOException {
-        Path sock = socketDir.resolve(".launch-" + ProcessHandle.current().pid() + "-" + System.nanoTime() + ".sock");
-        if (sock.toString().length() > 100) {
-            sock = Path.of(System.getProperty("java.io.tmpdir"), "vessel-launch-" + ProcessHandle.current().pid()
-                    + "-" + System.nanoTime() + ".sock");
-        }
-        ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+    /**
+     * The JDK way: ProcessBuilder with the runtime's stdio inherited, and two FIFOs that the
+     * launcher makes in a fresh private directory ({@code in}: plan and replies; {@code out}:
+     * messages). FIFOs, because plain file streams are all the JDK needs for them; a Unix
+     * socket would load the JDK's whole networking stack, several times the cost of a launch.
+     */
+    private static Session launchWithJdk(Plan plan, Path dir) throws IOException {
+        Path rendezvous = dir.resolve(".launch-" + ProcessHandle.current().pid() + "-" + System.nanoTime());
+        java.nio.file.Files.createDirectory(rendezvous,
+                java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                        java.nio.file.attribute.PosixFilePermissions.fromString("rwx------")));
         Process process = null;
-        try (server) {
-            server.bind(UnixDomainSocketAddress.of(sock));
-            ProcessBuilder pb = new ProcessBuilder(binary().toString(), "connect", sock.toString()).inheritIO();
+        try {
+            ProcessBuilder pb = new ProcessBuilder(binary().toString(), "fifo", rendezvous.toString()).inheritIO();
             pb.environment().clear();
             process = pb.start();
-            server.configureBlocking(false);
-            SocketChannel ch;
-            while ((ch = server.accept()) == null) {
+            Path in = rendezvous.resolve("in");
+            Path out = rendezvous.resolve("out");
+            while (!java.nio.file.Files.exists(out)) {
                 if (!process.isAlive()) {
                     throw new IOException("the launcher " + binary() + " exited with status " + process.exitValue()
-                            + " before connecting");
+                            + " before it was ready");
                 }
                 Thread.onSpinWait();
-                sleepMicros(20);
             }
-            ch.configureBlocking(true);
-            OutputStream out = Channels.newOutputStream(ch);
-            Session s = new Session(process, 0, Channels.newInputStream(ch), out, ch);
+            // Opening one end of a FIFO waits for the other; should the launcher die meanwhile,
+            // a watcher opens the other ends so that these opens return (and then read EOF).
+            java.util.concurrent.atomic.AtomicBoolean opened = new java.util.concurrent.atomic.AtomicBoolean();
+            Process launcher = process;
+            Thread watcher = Thread.ofPlatform().daemon().stackSize(256 * 1024).start(() -> {
+                while (!opened.get()) {
+                    if (!launcher.isAlive()) {
+                        unblock(in, false);
+                        unblock(out, true);
+                        return;
+                    }
+                    sleepMicros(1000);
+                }
+            });
+            OutputStream toLauncher;
+            InputStream fromLauncher;
             try {
-                out.write(plan.encode());
-                out.flush();
+                toLauncher = new java.io.FileOutputStream(in.toFile());
+                fromLauncher = new java.io.BufferedInputStream(new java.io.FileInputStream(out.toFile()), 512);
+            } finally {
+                opened.set(true);
+                watcher.interrupt();
+            }
+            Session s = new Session(process, 0, fromLauncher, toLauncher, () -> {
+                closeQuietly(toLauncher);
+                closeQuietly(fromLauncher);
+            });
+            try {
+                toLauncher.write(plan.encode());
+                toLauncher.flush();
             } catch (IOException e) {
-                // The launcher died early; its error message, if any, is on the socket.
+                // The launcher died early; its error message, if any, is in "out".
             }
             return s;
         } catch (IOException | RuntimeException e) {
@@ -222,7 +243,26 @@ public final class Launcher {
             }
             throw e;
         } finally {
-            java.nio.file.Files.deleteIfExists(sock);
+            java.nio.file.Files.deleteIfExists(rendezvous.resolve("in"));
+            java.nio.file.Files.deleteIfExists(rendezvous.resolve("out"));
+            java.nio.file.Files.deleteIfExists(rendezvous);
+        }
+    }
+
+    private static void unblock(Path fifo, boolean write) {
+        try (java.io.Closeable c = write ? new java.io.FileOutputStream(fifo.toFile())
+                : new java.io.FileInputStream(fifo.toFile())) {
+            // opening was the point
+        } catch (IOException ignored) {
+            // not there: nothing waits on it
+        }
+    }
+
+    private static void closeQuietly(java.io.Closeable c) {
+        try {
+            c.close();
+        } catch (IOException ignored) {
+            // closing a FIFO end cannot lose data we care about
         }
     }
 

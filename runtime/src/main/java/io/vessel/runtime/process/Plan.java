@@ -32,13 +32,16 @@ public final class Plan {
     public Plan add(Op op, Object... args) {
         List<Object> list = new ArrayList<>(args.length);
         for (Object a : args) {
-            list.add(switch (a) {
-                case byte[] b -> b;
-                case String s -> s;
-                case Number n -> n.toString();
-                case Boolean b -> b ? "1" : "0";
-                default -> throw new IllegalArgumentException("plan argument of type " + a.getClass());
-            });
+            // instanceof, not a type switch: see Json.writeValue on why.
+            if (a instanceof byte[] || a instanceof String) {
+                list.add(a);
+            } else if (a instanceof Number n) {
+                list.add(n.toString());
+            } else if (a instanceof Boolean b) {
+                list.add(b ? "1" : "0");
+            } else {
+                throw new IllegalArgumentException("plan argument of type " + a.getClass());
+            }
         }
         steps.add(new Step(op, List.copyOf(list)));
         return this;
