@@ -51,6 +51,7 @@ public final class Main {
 
     /** Runs one invocation; returns the process exit status. */
     public int run(List<String> argv) {
+        io.vessel.runtime.container.Trace.mark("main");
         int i = 0;
         try {
             // global options
@@ -225,6 +226,7 @@ public final class Main {
             return 0;
         }
         int status = Container.waitForLauncher(created.launcher(), c.state().pid(), c.state().pidStartTime());
+        io.vessel.runtime.container.Trace.mark("container exited");
         if (!a.flag("keep")) {
             c.delete(true);
         }

@@ -246,15 +246,20 @@ public final class Container {
 
         Created run(String configText) throws IOException, RuntimeError {
             AtomicFile.write(dir.resolve(CONFIG), configText);
+            Trace.mark("config read");
             cgroup = ControlGroup.forContainer(spec.linux().cgroupsPath(), id);
             cgroup.create();
             cgroup.apply(DeviceAllowList.effective(spec));
+            Trace.mark("cgroup made");
 
             Plan plan = InitPlan.forCreate(spec, new InitPlan.CreateContext(rootfs, bundle, dir, o.noPivot(),
                     o.preserveFds(), o.consoleSocket(), o.foreground(), cgroup.procsFiles(), cgroup.paths()));
+            Trace.mark("plan made");
             session = Launcher.launch(plan, new Launcher.Stdio(o.stdin(), o.stdout(), o.stderr(), o.preserveFds()),
                     dir.getParent());
+            Trace.mark("launcher connected");
             converse(session);
+            Trace.mark("init ready");
             ProcStat st = ProcStat.read(pid);
             if (st == null || !st.alive()) {
                 throw new RuntimeError("the container's init process (pid " + pid + ") died during create");
@@ -269,6 +274,7 @@ public final class Container {
                 session.close();
                 session.waitFor();
             }
+            Trace.mark("created");
             return new Created(new Container(dir, state), session);
         }
 
@@ -391,6 +397,7 @@ public final class Container {
         try {
             openExecFifo(fifo);
             java.nio.file.Files.deleteIfExists(fifo);
+            Trace.mark("started");
         } catch (IOException e) {
             throw new RuntimeError("cannot start container \"" + id() + "\": " + e.getMessage(), e);
         }
@@ -412,7 +419,8 @@ public final class Container {
      */
     private void openExecFifo(Path fifo) throws IOException, RuntimeError {
         java.util.concurrent.atomic.AtomicBoolean opened = new java.util.concurrent.atomic.AtomicBoolean();
-        Thread watcher = Thread.ofVirtual().start(() -> {
+        // A platform thread: a virtual one would start the ForkJoinPool scheduler in every start.
+        Thread watcher = Thread.ofPlatform().daemon().stackSize(256 * 1024).start(() -> {
             while (!opened.get()) {
                 if (status() == Status.STOPPED) {
                     try (java.io.FileOutputStream unblock = new java.io.FileOutputStream(fifo.toFile())) {
@@ -490,6 +498,7 @@ public final class Container {
             // no config: no poststop hooks to run
         }
         deleteTree(dir);
+        Trace.mark("deleted");
         if (spec != null) {
             try {
                 HookRunner.run("poststop", spec.hooks().poststop(),
