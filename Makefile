@@ -13,7 +13,11 @@ SOURCES := $(shell find linux runtime -name '*.java' -path '*/main/*' 2>/dev/nul
 
 all: build
 
-build: deps build/lib/vessel-runtime.jar build/vessel-launch build/vessel-runtime.aot
+build: deps build/java build/lib/vessel-runtime.jar build/vessel-launch build/vessel-runtime.aot
+
+build/java: scripts/jdk.sh
+	@mkdir -p build
+	echo "$(JAVA)" > $@
 
 deps:
 	@scripts/install-deps.sh
@@ -46,6 +50,7 @@ install: build
 	install -d $(PREFIX)/lib/vessel/lib $(PREFIX)/bin
 	install -m 0644 build/lib/*.jar $(PREFIX)/lib/vessel/lib/
 	install -m 0755 build/vessel-launch $(PREFIX)/lib/vessel/vessel-launch
+	install -m 0644 build/java $(PREFIX)/lib/vessel/java
 	install -d $(PREFIX)/lib/vessel/scripts
 	install -m 0755 scripts/jdk.sh scripts/aot-train.sh scripts/make-rootfs.sh $(PREFIX)/lib/vessel/scripts/
 	@# the cache is bound to the jars' paths and times: train it where they now are
