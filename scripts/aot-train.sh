@@ -16,7 +16,7 @@ trap 'rm -rf "$work"' EXIT
 "$here/make-rootfs.sh" "$work/bundle/rootfs" >/dev/null
 rm -f "$lib/vessel-runtime.aot"
 "$java" -XX:AOTCacheOutput="$lib/vessel-runtime.aot" -Xlog:disable -Xlog:all=off -XX:+UseSerialGC \
-    -XX:TieredStopAtLevel=1 -XX:-UsePerfData -Xss512k -Xms4m -Xmx96m -XX:CICompilerCount=1 \
+    -XX:TieredStopAtLevel=1 -XX:-UsePerfData -Xss512k -Xms4m -Xmx96m -XX:CICompilerCount=1 -XX:CompileThresholdScaling=20 \
     --enable-native-access=ALL-UNNAMED -Dvessel.launcher="$lib/vessel-launch" \
     -cp "$lib/lib/vessel-linux.jar:$lib/lib/vessel-runtime.jar" io.vessel.runtime.cli.AotTraining \
     "$work/bundle" "$work/state" >/dev/null
