@@ -9,7 +9,6 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -130,18 +129,26 @@ record CgroupDir(Path path) {
      * {@link #RMDIR_PATIENCE}; a directory that is already gone is fine.
      */
     void removeTree() throws CgroupException {
-        if (!java.nio.file.Files.isDirectory(path)) {
+        removeRecursively(path);
+    }
+
+    /** rmdir first (the usual case: no child cgroups); only when that fails, the children, then retries. */
+    private static void removeRecursively(Path dir) throws CgroupException {
+        try {
+            java.nio.file.Files.delete(dir);
             return;
+        } catch (NoSuchFileException e) {
+            return;
+        } catch (IOException e) {
+            // ENOTEMPTY: child cgroups go first; EBUSY: retried below
         }
-        List<Path> dirs;
-        try (var walk = java.nio.file.Files.walk(path)) {
-            dirs = walk.filter(java.nio.file.Files::isDirectory).sorted(Comparator.reverseOrder()).toList();
-        } catch (IOException | java.io.UncheckedIOException e) {
-            dirs = List.of(path);
+        java.io.File[] children = dir.toFile().listFiles(java.io.File::isDirectory);
+        if (children != null) {
+            for (java.io.File child : children) {
+                removeRecursively(child.toPath());
+            }
         }
-        for (Path d : dirs) {
-            rmdir(d);
-        }
+        rmdir(dir);
     }
 
     private static void rmdir(Path dir) throws CgroupException {

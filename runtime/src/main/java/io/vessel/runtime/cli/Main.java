@@ -57,7 +57,7 @@ public final class Main {
             // global options
             while (i < argv.size() && argv.get(i).startsWith("-")) {
                 String a = argv.get(i);
-                String name = a.replaceFirst("^--?", "");
+                String name = Args.stripDashes(a);
                 String value = null;
                 int eq = name.indexOf('=');
                 if (eq >= 0) {

@@ -19,24 +19,23 @@ import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.regex.Pattern;
-import java.util.stream.Stream;
 
 /**
  * One OCI container under a runtime root: create, start, kill, delete, exec, pause, resume.
  * Its status is read from the live process every time it is needed.
  */
 public final class Container {
-    private static final Pattern ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_+.-]{0,1023}");
     private static final String STATE = "state.json";
     private static final String CONFIG = "config.json";
 
     private final Path dir;
     private final ContainerState state;
+    private Spec spec; // parsed on first use, or kept from create
 
-    private Container(Path dir, ContainerState state) {
+    private Container(Path dir, ContainerState state, Spec spec) {
         this.dir = dir;
         this.state = state;
+        this.spec = spec;
     }
 
     public ContainerState state() {
@@ -67,10 +66,26 @@ public final class Container {
     }
 
     static void checkId(String id) throws RuntimeError {
-        if (id == null || !ID.matcher(id).matches() || id.equals(".") || id.equals("..")) {
+        if (!validId(id)) {
             throw new RuntimeError("invalid container id \"" + id
                     + "\": use letters, digits and _ + . - (starting with a letter or digit)");
         }
+    }
+
+    /** Letters, digits and _ + . -, starting with a letter or digit, at most 1024 (no regex: see Args). */
+    private static boolean validId(String id) {
+        if (id == null || id.isEmpty() || id.length() > 1024 || !Character.isLetterOrDigit(id.charAt(0))) {
+            return false;
+        }
+        for (int i = 0; i < id.length(); i++) {
+            char c = id.charAt(i);
+            boolean ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+                    || c == '_' || c == '+' || c == '.' || c == '-';
+            if (!ok) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** Loads an existing container; fails with "does not exist" if there is none. */
@@ -84,7 +99,7 @@ public final class Container {
             throw new RuntimeError("container \"" + id + "\" does not exist");
         }
         try {
-            return new Container(dir, ContainerState.parse(text));
+            return new Container(dir, ContainerState.parse(text), null);
         } catch (IllegalArgumentException e) {
             throw new RuntimeError("container \"" + id + "\" has a damaged state file: " + e.getMessage());
         }
@@ -136,8 +151,12 @@ public final class Container {
 
     /** The config.json the container was created from (a copy kept in the state directory). */
     public Spec spec() throws RuntimeError {
+        if (spec != null) {
+            return spec;
+        }
         try {
-            return Spec.parse(java.nio.file.Files.readString(dir.resolve(CONFIG)));
+            spec = Spec.parse(java.nio.file.Files.readString(dir.resolve(CONFIG)));
+            return spec;
         } catch (IOException | IllegalArgumentException e) {
             throw new RuntimeError("container \"" + id() + "\": cannot read its config: " + e.getMessage());
         }
@@ -275,7 +294,7 @@ public final class Container {
                 session.waitFor();
             }
             Trace.mark("created");
-            return new Created(new Container(dir, state), session);
+            return new Created(new Container(dir, state, spec), session);
         }
 
         /** Reads the launcher's messages until the init waits for start. */
@@ -372,17 +391,20 @@ public final class Container {
         }
     }
 
+    /** Removes a state directory (files and at most a level of directories, never following links). */
     static void deleteTree(Path dir) {
-        if (!java.nio.file.Files.exists(dir, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-            return;
-        }
-        try (Stream<Path> s = java.nio.file.Files.walk(dir)) {
-            for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
-                java.nio.file.Files.deleteIfExists(p);
+        java.io.File d = dir.toFile();
+        java.io.File[] entries = d.listFiles();
+        if (entries != null) {
+            for (java.io.File f : entries) {
+                if (f.isDirectory() && !java.nio.file.Files.isSymbolicLink(f.toPath())) {
+                    deleteTree(f.toPath());
+                } else {
+                    f.delete();
+                }
             }
-        } catch (IOException ignored) {
-            // left for a later delete
         }
+        d.delete();
     }
 
     // ---------------------------------------------------------------- start, kill, delete

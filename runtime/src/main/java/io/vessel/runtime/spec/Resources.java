@@ -87,11 +87,11 @@ public record Resources(
                 throw n.get("quota").fail("must be at least 1000 microseconds, or -1 for no limit");
             }
             String cpus = n.get("cpus").string(null);
-            if (cpus != null && !cpus.matches("[0-9,\\-]*")) {
+            if (cpus != null && !cpuList(cpus)) {
                 throw n.get("cpus").fail("must be a CPU list like \"0-2,4\", not \"" + cpus + "\"");
             }
             String mems = n.get("mems").string(null);
-            if (mems != null && !mems.matches("[0-9,\\-]*")) {
+            if (mems != null && !cpuList(mems)) {
                 throw n.get("mems").fail("must be a node list like \"0-1\", not \"" + mems + "\"");
             }
             return new Cpu(n.get("shares").present() ? n.get("shares").unsigned() : null, quota,
@@ -100,6 +100,17 @@ public record Resources(
                     n.get("realtimePeriod").present() ? n.get("realtimePeriod").unsigned() : null, cpus, mems,
                     optLong(n.get("idle")));
         }
+    }
+
+    /** Digits, commas and dashes: "0-2,4". */
+    static boolean cpuList(String s) {
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (!(c >= '0' && c <= '9') && c != ',' && c != '-') {
+                return false;
+            }
+        }
+        return true;
     }
 
     public record BlockIO(Integer weight, Integer leafWeight, List<WeightDevice> weightDevice,
