@@ -24,11 +24,13 @@
  * socket as "error <op>: <what>: <strerror>" and ends the process with status 1 (L: 2).
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/capability.h>
 #include <linux/filter.h>
+#include <linux/keyctl.h>
 #include <linux/openat2.h>
 #include <linux/sched.h>
 #include <linux/seccomp.h>
@@ -70,7 +72,7 @@ enum {
     OP_SETSID = 10,
     OP_SETHOSTNAME = 11, /* name */
     OP_SETDOMAINNAME = 12,
-    OP_MOUNT = 13,       /* root rel mkmode source fstype flags data remount_flags propagation */
+    OP_MOUNT = 13,       /* root rel mkmode source fstype flags data remount_flags propagation [copyup] */
     OP_MKNOD = 14,       /* root rel mode dev uid gid */
     OP_SYMLINK = 15,     /* root rel target */
     OP_ROOT_PROPAGATION = 16, /* flags */
@@ -89,14 +91,15 @@ enum {
     OP_SECCOMP = 29,     /* flags filter */
     OP_CHDIR = 30,       /* path */
     OP_LOOKUP_EXEC = 31, /* program PATH */
-    OP_WAIT_START = 32,  /* dirfd name */
+    OP_WAIT_START = 32,  /* fd name: the FIFO name in directory fd, or "" for fd itself (reopened by /proc) */
     OP_EXEC = 33,        /* argc args... envc env... */
     OP_CLOSE = 34,       /* fd */
     OP_DUMPABLE = 35,    /* 0|1 */
     OP_ENSURE_FILE = 36, /* root rel */
     OP_MKFIFO = 37,      /* path mode */
-    OP_OPEN_PATH = 38,   /* slot path: an O_PATH directory descriptor placed at slot */
+    OP_OPEN_PATH = 38,   /* slot path: an O_PATH descriptor placed at slot */
     OP_CONNECT = 39,     /* slot path: a connected Unix stream socket placed at slot */
+    OP_JOIN_KEYRING = 40, /* name: a new session keyring (or the one of that name) */
 };
 
 struct op {
@@ -154,6 +157,7 @@ static const char *op_name(uint32_t code)
     case OP_MKFIFO: return "mkfifo";
     case OP_OPEN_PATH: return "open";
     case OP_CONNECT: return "connect";
+    case OP_JOIN_KEYRING: return "session keyring";
     default: return "unknown op";
     }
 }
@@ -410,6 +414,71 @@ static void fd_path(int fd, char *buf, size_t len)
     snprintf(buf, len, "/proc/self/fd/%d", fd);
 }
 
+/* Copies the contents of directory src into directory dst: files, directories, symlinks and
+ * special files, with owner, mode and times. Both descriptors stay open. */
+static void copy_tree(uint32_t code, int src, int dst, const char *where)
+{
+    int dupfd = dup(src);
+    DIR *d = dupfd < 0 ? NULL : fdopendir(dupfd);
+    if (!d)
+        fail(code, errno, "copy up: read directory %s", where);
+    rewinddir(d);
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        const char *name = e->d_name;
+        if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+            continue;
+        struct stat st;
+        if (fstatat(src, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+            fail(code, errno, "copy up: stat %s/%s", where, name);
+        if (S_ISDIR(st.st_mode)) {
+            if (mkdirat(dst, name, 0700) < 0 && errno != EEXIST)
+                fail(code, errno, "copy up: mkdir %s/%s", where, name);
+            int s2 = openat(src, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            int d2 = openat(dst, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            if (s2 < 0 || d2 < 0)
+                fail(code, errno, "copy up: open %s/%s", where, name);
+            char sub[4096];
+            snprintf(sub, sizeof sub, "%s/%s", where, name);
+            copy_tree(code, s2, d2, sub);
+            close(s2);
+            close(d2);
+        } else if (S_ISREG(st.st_mode)) {
+            int in = openat(src, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+            int out = openat(dst, name, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+            if (in < 0 || out < 0)
+                fail(code, errno, "copy up: open %s/%s", where, name);
+            char buf[65536];
+            ssize_t n;
+            while ((n = read(in, buf, sizeof buf)) != 0) {
+                if (n < 0 && errno == EINTR)
+                    continue;
+                if (n < 0 || write_all(out, buf, n) < 0)
+                    fail(code, errno, "copy up: copy %s/%s", where, name);
+            }
+            close(in);
+            close(out);
+        } else if (S_ISLNK(st.st_mode)) {
+            char target[4096];
+            ssize_t n = readlinkat(src, name, target, sizeof target - 1);
+            if (n < 0)
+                fail(code, errno, "copy up: readlink %s/%s", where, name);
+            target[n] = 0;
+            if (symlinkat(target, dst, name) < 0)
+                fail(code, errno, "copy up: symlink %s/%s", where, name);
+        } else if (mknodat(dst, name, st.st_mode, st.st_rdev) < 0) {
+            fail(code, errno, "copy up: mknod %s/%s", where, name);
+        }
+        if (fchownat(dst, name, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) < 0)
+            fail(code, errno, "copy up: chown %s/%s", where, name);
+        if (!S_ISLNK(st.st_mode) && fchmodat(dst, name, st.st_mode & 07777, 0) < 0)
+            fail(code, errno, "copy up: chmod %s/%s", where, name);
+        struct timespec times[2] = { st.st_atim, st.st_mtim };
+        utimensat(dst, name, times, AT_SYMLINK_NOFOLLOW);
+    }
+    closedir(d);
+}
+
 static void do_mount(const struct op *op)
 {
     const char *root = str(op, 0), *rel = str(op, 1), *mkmode = str(op, 2);
@@ -418,13 +487,29 @@ static void do_mount(const struct op *op)
     const char *data = str(op, 6);
     unsigned long remount = num(op, 7);
     const char *prop = str(op, 8);
+    int copyup = op->argc > 9 && num(op, 9); /* optional: tmpcopyup */
     int fd = open_in_root(op->code, root, rel, mkmode);
     char target[64];
     fd_path(fd, target, sizeof target);
+    /* tmpcopyup: the covered directory stays reachable through a descriptor opened before the mount */
+    int covered = copyup ? open(target, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+    if (copyup && covered < 0)
+        fail(op->code, errno, "open %s%s to copy it up", root, rel);
     if (mount(*source ? source : NULL, target, *fstype ? fstype : NULL, flags, *data ? data : NULL) < 0)
         fail(op->code, errno, "mount %s on %s%s (type %s, flags 0x%lx, data \"%s\")", source, root, rel,
              *fstype ? fstype : "bind", flags, data);
     close(fd);
+    if (copyup) {
+        int top = open_in_root(op->code, root, rel, "none");
+        fd_path(top, target, sizeof target);
+        int dst = open(target, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dst < 0)
+            fail(op->code, errno, "open the new mount on %s%s", root, rel);
+        copy_tree(op->code, covered, dst, rel);
+        close(dst);
+        close(top);
+        close(covered);
+    }
     if (remount || *prop) {
         /* Reopen: the new mount now covers the target. */
         fd = open_in_root(op->code, root, rel, "none");
@@ -749,6 +834,36 @@ static void do_user(const struct op *op)
     free(groups);
 }
 
+/* Joins session keyring "name" (made when there is none), so that the container does not share
+ * the caller's; then lets its owner search it, so that later processes can join it by name. */
+static void do_join_keyring(const struct op *op)
+{
+    const char *name = str(op, 0);
+    long id = syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, name, 0, 0, 0);
+    if (id < 0) {
+        if (errno == ENOSYS)
+            return; /* a kernel without keys: nothing is shared either */
+        fail(op->code, errno, "join %s", name);
+    }
+    char desc[512];
+    long n = syscall(SYS_keyctl, KEYCTL_DESCRIBE, id, desc, sizeof desc - 1, 0);
+    if (n < 0)
+        fail(op->code, errno, "describe %s", name);
+    desc[n < (long)sizeof desc ? n : (long)sizeof desc - 1] = 0;
+    /* "type;uid;gid;perm;description", the permissions in hex */
+    char *p = desc;
+    for (int field = 0; field < 3 && p; field++) {
+        p = strchr(p, ';');
+        if (p)
+            p++;
+    }
+    if (!p)
+        fail(op->code, 0, "unexpected description of %s: %s", name, desc);
+    unsigned long perm = strtoul(p, NULL, 16) | 0x080000; /* KEY_USR_SEARCH */
+    if (syscall(SYS_keyctl, KEYCTL_SETPERM, id, perm, 0, 0) < 0)
+        fail(op->code, errno, "set the permissions of %s to 0x%lx", name, perm);
+}
+
 static void do_caps(const struct op *op)
 {
     uint64_t bounding = num(op, 0), effective = num(op, 1), permitted = num(op, 2);
@@ -851,9 +966,11 @@ static void do_wait_start(const struct op *op)
         close(sync_in);
     close(sync_fd);
     sync_fd = sync_in = -1;
+    char self[64];
+    snprintf(self, sizeof self, "/proc/self/fd/%d", dirfd);
     int fd;
     do
-        fd = openat(dirfd, name, O_WRONLY | O_CLOEXEC);
+        fd = *name ? openat(dirfd, name, O_WRONLY | O_CLOEXEC) : open(self, O_WRONLY | O_CLOEXEC);
     while (fd < 0 && errno == EINTR);
     if (fd < 0)
         fail(op->code, errno, "open exec fifo");
@@ -1088,7 +1205,7 @@ int main(int argc, char **argv, char **envp)
                 fail(op->code, errno, "%s", str(op, 0));
             break;
         case OP_OPEN_PATH: {
-            int fd = open(str(op, 1), O_PATH | O_DIRECTORY | O_CLOEXEC);
+            int fd = open(str(op, 1), O_PATH | O_CLOEXEC);
             if (fd < 0)
                 fail(op->code, errno, "%s", str(op, 1));
             place(op, fd, num(op, 0));
@@ -1229,6 +1346,9 @@ int main(int argc, char **argv, char **envp)
         case OP_DUMPABLE:
             if (prctl(PR_SET_DUMPABLE, num(op, 0), 0, 0, 0) < 0)
                 fail(op->code, errno, "set dumpable");
+            break;
+        case OP_JOIN_KEYRING:
+            do_join_keyring(op);
             break;
         default:
             fail(op->code, 0, "unknown operation %u in the plan", op->code);

@@ -28,7 +28,8 @@ final class Args {
             if (onlyPositional || !arg.startsWith("-") || arg.equals("-")) {
                 a.positional.add(arg);
                 // runc stops parsing flags at the first positional for exec (the command follows)
-                if (cmd.equals("exec") && a.positional.size() == 1) {
+                // and for ps (ps(1)'s own options follow: "ps ID -o pid,comm")
+                if ((cmd.equals("exec") || cmd.equals("ps")) && a.positional.size() == 1) {
                     onlyPositional = true;
                 }
                 continue;

@@ -21,7 +21,7 @@ final class Features {
                 "lazytime", "loud", "mand", "noatime", "nodev", "nodiratime", "noexec", "nolazytime", "nomand",
                 "norelatime", "nostrictatime", "nosuid", "nosymfollow", "private", "rbind", "relatime", "remount",
                 "ro", "rprivate", "rshared", "rslave", "runbindable", "rw", "shared", "silent", "slave",
-                "strictatime", "suid", "symfollow", "sync", "unbindable"));
+                "strictatime", "suid", "symfollow", "sync", "tmpcopyup", "unbindable"));
         Map<String, Object> linux = new LinkedHashMap<>();
         linux.put("namespaces", List.of("cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"));
         linux.put("capabilities", Capability.NAMES);

@@ -210,7 +210,8 @@ public final class Main {
         boolean foreground = run && !detach;
         Container.CreateOptions o = new Container.CreateOptions(
                 a.value("pid-file") == null ? null : Path.of(a.value("pid-file")),
-                a.value("console-socket"), a.flag("no-pivot"), a.intValue("preserve-fds", 0), 0, 1, 2, foreground);
+                a.value("console-socket"), a.flag("no-pivot"), a.intValue("preserve-fds", 0), 0, 1, 2, foreground,
+                a.flag("no-new-keyring"));
         Container.Created created = Container.create(root, id, bundle, o);
         if (!run) {
             return 0;

@@ -55,10 +55,16 @@ public final class Container {
             int stdin,
             int stdout,
             int stderr,
-            boolean foreground) {
+            boolean foreground,
+            boolean noNewKeyring) {
         public static CreateOptions defaults() {
-            return new CreateOptions(null, null, false, 0, 0, 1, 2, false);
+            return new CreateOptions(null, null, false, 0, 0, 1, 2, false, false);
         }
+    }
+
+    /** The name of the session keyring of a container's processes (runc's). */
+    static String sessionKeyring(String id) {
+        return "_ses." + id;
     }
 
     /** The result of create: the container and, for run, the launcher that waits for its process. */
@@ -272,7 +278,8 @@ public final class Container {
             Trace.mark("cgroup made");
 
             Plan plan = InitPlan.forCreate(spec, new InitPlan.CreateContext(rootfs, bundle, dir, o.noPivot(),
-                    o.preserveFds(), o.consoleSocket(), o.foreground(), cgroup.procsFiles(), cgroup.paths()));
+                    o.preserveFds(), o.consoleSocket(), o.foreground(), cgroup.procsFiles(), cgroup.paths(),
+                    o.noNewKeyring() ? null : sessionKeyring(id)));
             Trace.mark("plan made");
             session = Launcher.launch(plan, new Launcher.Stdio(o.stdin(), o.stdout(), o.stderr(), o.preserveFds()),
                     dir.getParent());
@@ -284,7 +291,8 @@ public final class Container {
                 throw new RuntimeError("the container's init process (pid " + pid + ") died during create");
             }
             ContainerState state = new ContainerState(id, pid, st.startTime(), bundle.toString(), rootfs.toString(),
-                    Instant.now().toString(), spec.annotations(), cgroup.paths(), spec.namespace("user") != null);
+                    Instant.now().toString(), spec.annotations(), cgroup.paths(), spec.namespace("user") != null,
+                    o.noNewKeyring());
             AtomicFile.write(dir.resolve(STATE), state.toJsonText());
             if (o.pidFile() != null) {
                 AtomicFile.write(o.pidFile().toAbsolutePath(), Integer.toString(pid));
@@ -624,7 +632,7 @@ public final class Container {
             }
         }
         Plan plan = InitPlan.forExec(spec, proc, new InitPlan.ExecContext(join, cgroup().procsFiles(),
-                o.preserveFds(), o.consoleSocket(), !o.detach()));
+                o.preserveFds(), o.consoleSocket(), !o.detach(), state.noNewKeyring() ? null : sessionKeyring(id())));
         Launcher.Session sess = null;
         try {
             sess = Launcher.launch(plan, new Launcher.Stdio(o.stdin(), o.stdout(), o.stderr(), o.preserveFds()),

@@ -20,7 +20,8 @@ public record ContainerState(
         String created,
         Map<String, String> annotations,
         Map<String, String> cgroupPaths,
-        boolean hasUserNamespace) {
+        boolean hasUserNamespace,
+        boolean noNewKeyring) {
 
     public Map<String, Object> toJson() {
         Map<String, Object> m = new LinkedHashMap<>();
@@ -33,6 +34,7 @@ public record ContainerState(
         m.put("annotations", annotations);
         m.put("cgroupPaths", cgroupPaths);
         m.put("hasUserNamespace", hasUserNamespace);
+        m.put("noNewKeyring", noNewKeyring);
         return m;
     }
 
@@ -41,7 +43,7 @@ public record ContainerState(
         return new ContainerState(n.get("id").string(), n.get("pid").intValue(), n.get("pidStartTime").longValue(),
                 n.get("bundle").string(), n.get("rootfs").string(), n.get("created").string(),
                 n.get("annotations").stringMap(), n.get("cgroupPaths").stringMap(),
-                n.get("hasUserNamespace").bool(false));
+                n.get("hasUserNamespace").bool(false), n.get("noNewKeyring").bool(false));
     }
 
     public String toJsonText() {

@@ -49,7 +49,8 @@ public final class InitPlan {
             String consoleSocket,
             boolean foreground,
             List<String> cgroupProcsFiles,
-            Map<String, String> cgroupPaths) {
+            Map<String, String> cgroupPaths,
+            String sessionKeyring) { // null: keep the caller's session keyring (--no-new-keyring)
     }
 
     public static long namespaceFlag(String type) {
@@ -89,16 +90,22 @@ public final class InitPlan {
         plan.add(Op.CONFIG, ctx.preserved());
         int fifoSlot = Launcher.slotBase(ctx.preserved());
         int consoleSlot = fifoSlot + 1;
-        // The init blocks opening this FIFO until start; it reaches it through a directory
-        // descriptor opened now, as the state directory is out of sight after pivot_root.
+        // The init blocks opening this FIFO until start; the state directory is out of sight
+        // after pivot_root, so it keeps a descriptor opened now. That of the FIFO itself, reopened
+        // through the container's /proc: a directory of the host's would be reachable from the
+        // container through /proc/1/fd (CAP_SYS_PTRACE) until start. Without a /proc, the directory.
         plan.add(Op.MKFIFO, ctx.stateDir().resolve(EXEC_FIFO).toString(), 0622);
-        plan.add(Op.OPEN_PATH, fifoSlot, ctx.stateDir().toString());
+        boolean procMounted = spec.mounts().stream()
+                .anyMatch(m -> "proc".equals(m.type()) && m.destination().equals("/proc"));
+        plan.add(Op.OPEN_PATH, fifoSlot, procMounted ? ctx.stateDir().resolve(EXEC_FIFO).toString()
+                : ctx.stateDir().toString());
         if (proc.terminal()) {
             plan.add(Op.CONNECT, consoleSlot, ctx.consoleSocket());
         }
         for (String procs : ctx.cgroupProcsFiles()) {
             plan.add(Op.JOIN_CGROUP, procs);
         }
+        launcherSetup(plan, proc);
         long cloneFlags = 0;
         boolean newUserNs = false;
         for (String type : Spec.NAMESPACE_TYPES) {
@@ -130,11 +137,14 @@ public final class InitPlan {
                 ctx.foreground());
 
         // ---- the container's init, in its new namespaces ----
-        plan.add(Op.DUMPABLE, 0);
         if (newUserNs) {
             plan.add(Op.USER, 0, 0);
         }
         plan.add(Op.SETSID);
+        if (ctx.sessionKeyring() != null) {
+            // as runc: the container's processes do not share the caller's session keyring
+            plan.add(Op.JOIN_KEYRING, ctx.sessionKeyring());
+        }
         if (spec.hostname() != null) {
             plan.add(Op.SETHOSTNAME, spec.hostname());
         }
@@ -154,6 +164,11 @@ public final class InitPlan {
         }
         String root = ctx.rootfs().toString();
         plan.add(ctx.noPivot() ? Op.MOVE_CHROOT : Op.PIVOT_ROOT, root);
+        String rootPropagation = spec.linux().rootfsPropagation();
+        if (rootPropagation != null && (MountOption.propagation(rootPropagation) & MountOption.MS_PRIVATE) == 0) {
+            // On the root once it is "/": set before pivot_root, a shared root would take the host along.
+            plan.add(Op.ROOT_PROPAGATION, MountOption.propagation(rootPropagation));
+        }
 
         if (proc.terminal()) {
             plan.add(Op.CONSOLE, consoleSlot, 1, proc.consoleHeight(), proc.consoleWidth());
@@ -169,12 +184,15 @@ public final class InitPlan {
         if (spec.root().readonly()) {
             plan.add(Op.READONLY, "/", 0);
         }
-        processSetup(plan, spec, proc, true);
-        plan.add(Op.WAIT_START, fifoSlot, EXEC_FIFO);
+        processSetup(plan, spec, proc);
+        SeccompCompiler.Program seccomp = seccomp(spec);
+        // Credentials before start, as runc: create reports what fails, and start only runs.
+        credentials(plan, proc, seccomp);
+        plan.add(Op.WAIT_START, fifoSlot, procMounted ? "" : EXEC_FIFO);
         for (Spec.Hook h : spec.hooks().startContainer()) {
             hook(plan, h);
         }
-        finish(plan, spec, proc);
+        execute(plan, proc, seccomp);
         return plan;
     }
 
@@ -184,7 +202,8 @@ public final class InitPlan {
             List<String> cgroupProcsFiles,
             int preserved,
             String consoleSocket,
-            boolean foreground) {
+            boolean foreground,
+            String sessionKeyring) { // the container's, joined by name; null: keep the caller's
     }
 
     /** The plan of a process started in a running container. */
@@ -198,27 +217,48 @@ public final class InitPlan {
         for (String procs : ctx.cgroupProcsFiles()) {
             plan.add(Op.JOIN_CGROUP, procs);
         }
+        launcherSetup(plan, proc);
         for (String[] ns : ctx.namespacesToJoin()) {
             plan.add(Op.SETNS, ns[0], namespaceFlag(ns[1]));
         }
         plan.add(Op.CLONE, 0, "", "", "", ctx.foreground());
-        plan.add(Op.DUMPABLE, 0);
+        if (ctx.sessionKeyring() != null) {
+            for (String[] ns : ctx.namespacesToJoin()) {
+                if (ns[1].equals("user")) {
+                    // the container's root owns its keyring: only it may find the keyring by name
+                    plan.add(Op.USER, 0, 0);
+                }
+            }
+            plan.add(Op.JOIN_KEYRING, ctx.sessionKeyring());
+        }
         if (proc.terminal()) {
             plan.add(Op.CONSOLE, consoleSlot, 0, proc.consoleHeight(), proc.consoleWidth());
         }
-        processSetup(plan, spec, proc, false);
-        finish(plan, spec, proc);
+        processSetup(plan, spec, proc);
+        SeccompCompiler.Program seccomp = seccomp(spec);
+        credentials(plan, proc, seccomp);
+        execute(plan, proc, seccomp);
         return plan;
     }
 
-    /** rlimits, oom score, umask; seccomp here when it must come before privileges are dropped. */
-    private static void processSetup(Plan plan, Spec spec, Spec.Process proc, boolean init) {
+    /**
+     * What the launcher does for itself before it joins or makes any namespace: it becomes
+     * non-dumpable, so that nothing in the container can ptrace it or reach its /proc files (and
+     * its children inherit that), and sets the oom score they inherit (the container's process
+     * could not write its own /proc file once non-dumpable in a user namespace).
+     */
+    private static void launcherSetup(Plan plan, Spec.Process proc) {
+        plan.add(Op.DUMPABLE, 0);
+        if (proc.oomScoreAdj() != null) {
+            plan.add(Op.WRITE_FILE, "/proc/self/oom_score_adj", proc.oomScoreAdj().toString());
+        }
+    }
+
+    /** rlimits, umask, cwd, the program's path. */
+    private static void processSetup(Plan plan, Spec spec, Spec.Process proc) {
         for (Spec.Rlimit r : proc.rlimits()) {
             plan.add(Op.SETRLIMIT, RlimitType.number(r.type()), Long.toUnsignedString(r.soft()),
                     Long.toUnsignedString(r.hard()));
-        }
-        if (proc.oomScoreAdj() != null) {
-            plan.add(Op.WRITE_FILE, "/proc/self/oom_score_adj", proc.oomScoreAdj().toString());
         }
         if (proc.user().umask() != null) {
             plan.add(Op.UMASK, proc.user().umask());
@@ -228,10 +268,12 @@ public final class InitPlan {
         plan.add(Op.LOOKUP_EXEC, proc.args().getFirst(), path == null ? "" : path);
     }
 
-    /** Seccomp, user, capabilities, no_new_privs, exec: in the order that keeps each step possible. */
-    private static void finish(Plan plan, Spec spec, Spec.Process proc) {
-        SeccompCompiler.Program seccomp = spec.linux().seccomp() == null ? null
-                : SeccompCompiler.compile(spec.linux().seccomp());
+    private static SeccompCompiler.Program seccomp(Spec spec) {
+        return spec.linux().seccomp() == null ? null : SeccompCompiler.compile(spec.linux().seccomp());
+    }
+
+    /** Seccomp (without no_new_privs), user, capabilities, no_new_privs: in the order that keeps each step possible. */
+    private static void credentials(Plan plan, Spec.Process proc, SeccompCompiler.Program seccomp) {
         // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it while we still have it.
         if (seccomp != null && !proc.noNewPrivileges()) {
             plan.add(Op.SECCOMP, seccomp.flags(), seccomp.filter());
@@ -250,6 +292,10 @@ public final class InitPlan {
         if (proc.noNewPrivileges()) {
             plan.add(Op.NO_NEW_PRIVS);
         }
+    }
+
+    /** Seccomp with no_new_privs, as close to exec as it can be; then exec. */
+    private static void execute(Plan plan, Spec.Process proc, SeccompCompiler.Program seccomp) {
         if (seccomp != null && proc.noNewPrivileges()) {
             plan.add(Op.SECCOMP, seccomp.flags(), seccomp.filter());
         }
@@ -278,11 +324,15 @@ public final class InitPlan {
         long propagation = spec.linux().rootfsPropagation() == null ? MountOption.MS_SLAVE | MountOption.MS_REC
                 : MountOption.propagation(spec.linux().rootfsPropagation());
         plan.add(Op.ROOT_PROPAGATION, propagation);
-        plan.add(Op.MOUNT, "/", root, "none", root, "", MountOption.MS_BIND | MountOption.MS_REC, "", 0, "");
-        if (spec.linux().rootfsPropagation() != null && (propagation & MountOption.MS_SHARED) != 0) {
-            // the rootfs itself must be shared for its submounts to propagate back
-            plan.add(Op.MOUNT, "/", root, "none", "", "", propagation, "", 0, "");
+        boolean stillShared = (propagation & MountOption.MS_REC) == 0
+                || (propagation & (MountOption.MS_SLAVE | MountOption.MS_PRIVATE)) == 0;
+        String holder = stillShared ? sharedMountHolding(ctx.rootfs()) : null;
+        if (holder != null) {
+            // The mount holding the rootfs must not be shared: the rootfs bind and all that is
+            // mounted on it would show up on the host, and pivot_root refuses a shared parent.
+            plan.add(Op.MOUNT, "/", holder, "none", "", "", MountOption.MS_PRIVATE, "", 0, "");
         }
+        plan.add(Op.MOUNT, "/", root, "none", root, "", MountOption.MS_BIND | MountOption.MS_REC, "", 0, "");
         boolean devMounted = false;
         boolean devptsMounted = false;
         for (Spec.Mount m : spec.mounts()) {
@@ -310,6 +360,51 @@ public final class InitPlan {
                 plan.add(Op.SYMLINK, root, "/dev/ptmx", "pts/ptmx");
             }
         }
+    }
+
+    /** The host mount point holding {@code path} (the last-mounted longest prefix) if that mount is shared, else null. */
+    static String sharedMountHolding(Path path) {
+        String p;
+        List<String> lines;
+        try {
+            p = path.toRealPath().toString();
+            lines = java.nio.file.Files.readAllLines(Path.of("/proc/self/mountinfo"));
+        } catch (java.io.IOException e) {
+            return null;
+        }
+        String best = null;
+        boolean shared = false;
+        for (String line : lines) {
+            String[] f = line.split(" ");
+            if (f.length < 7) {
+                continue;
+            }
+            String mp = unescapeMountInfo(f[4]);
+            boolean holds = mp.equals("/") || p.equals(mp) || p.startsWith(mp + "/");
+            if (holds && (best == null || mp.length() >= best.length())) {
+                best = mp;
+                shared = false;
+                for (int i = 6; i < f.length && !f[i].equals("-"); i++) {
+                    shared |= f[i].startsWith("shared:");
+                }
+            }
+        }
+        return shared ? best : null;
+    }
+
+    /** mountinfo writes space, tab, newline and backslash as \ooo. */
+    private static String unescapeMountInfo(String s) {
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c == '\\' && i + 3 < s.length() && s.substring(i + 1, i + 4).matches("[0-7]{3}")) {
+                sb.append((char) Integer.parseInt(s.substring(i + 1, i + 4), 8));
+                i += 3;
+            } else {
+                sb.append(c);
+            }
+        }
+        return sb.toString();
     }
 
     private static void device(Plan plan, String root, Spec.Device d, boolean newUserNs) {
@@ -353,6 +448,12 @@ public final class InitPlan {
             plan.add(Op.MOUNT, root, m.destination(), "dir", "/sys", "", MountOption.MS_BIND | MountOption.MS_REC, "",
                     MountOption.MS_BIND | MountOption.MS_REMOUNT | MountOption.MS_RDONLY | MountOption.MS_NOSUID
                             | MountOption.MS_NODEV | MountOption.MS_NOEXEC, props);
+            return;
+        }
+        if (opts.copyUp() && type.equals("tmpfs")) {
+            // the tenth argument: copy what the covered directory held into the new tmpfs
+            plan.add(Op.MOUNT, root, m.destination(), "dir", m.source() == null ? type : m.source(), type,
+                    opts.flags(), opts.data(), 0, props, 1);
             return;
         }
         plan.add(Op.MOUNT, root, m.destination(), "dir", m.source() == null ? type : m.source(), type,

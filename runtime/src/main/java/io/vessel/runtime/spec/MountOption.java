@@ -67,15 +67,23 @@ public final class MountOption {
         return PROPAGATION.getOrDefault(option, 0L);
     }
 
-    /** Options parsed: flags for mount(2), propagation flags applied after it, data for the file system. */
-    public record Parsed(long flags, List<Long> propagation, String data) {
+    /**
+     * Options parsed: flags for mount(2), propagation flags applied after it, data for the file system,
+     * and runc's "tmpcopyup" (a tmpfs starts with a copy of what the directory it covers held).
+     */
+    public record Parsed(long flags, List<Long> propagation, String data, boolean copyUp) {
     }
 
     public static Parsed parse(List<String> options) {
         long flags = 0;
         List<Long> prop = new ArrayList<>();
         StringBuilder data = new StringBuilder();
+        boolean copyUp = false;
         for (String o : options) {
+            if (o.equals("tmpcopyup")) {
+                copyUp = true;
+                continue;
+            }
             long[] f = FLAGS.get(o);
             if (f != null) {
                 flags = (flags | f[0]) & ~f[1];
@@ -94,6 +102,6 @@ public final class MountOption {
             }
             data.append(o);
         }
-        return new Parsed(flags, List.copyOf(prop), data.toString());
+        return new Parsed(flags, List.copyOf(prop), data.toString(), copyUp);
     }
 }

@@ -356,9 +356,28 @@ public record Spec(
             return new Device(type, path,
                     needsNumbers ? n.get("major").range(0, 0xFFF_FFFFL) : 0,
                     needsNumbers ? n.get("minor").range(0, 0xFFF_FFFFL) : 0,
-                    n.get("fileMode").present() ? (int) n.get("fileMode").range(0, 07777) : 0666,
+                    n.get("fileMode").present() ? fileMode(n.get("fileMode"), type) : 0666,
                     n.get("uid").present() ? n.get("uid").range(0, 0xFFFF_FFFEL) : 0,
                     n.get("gid").present() ? n.get("gid").range(0, 0xFFFF_FFFEL) : 0);
+        }
+
+        /**
+         * The permission bits of fileMode. podman writes the file type bits too (0020666 for a
+         * character device), as runc accepts: those must match the type.
+         */
+        private static int fileMode(JsonNode n, String type) {
+            int mode = (int) n.range(0, 0177777);
+            int format = mode & 0170000;
+            int wanted = switch (type) {
+                case "b" -> 0060000;
+                case "p" -> 0010000;
+                default -> 0020000;
+            };
+            if (format != 0 && format != wanted) {
+                throw n.fail("has the file type bits 0" + Integer.toOctalString(format)
+                        + ", which are not those of type \"" + type + "\"");
+            }
+            return mode & 07777;
         }
     }
 
