@@ -42,6 +42,14 @@ public final class Bundle {
         synchronized (Bundle.class) {
             if (template == null) {
                 Path t = Files.createTempDirectory("vessel-rootfs-template");
+                // removed when the test JVM ends (one template per JVM, not one per run left in /tmp)
+                Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                    try {
+                        new ProcessBuilder("rm", "-rf", t.toString()).start().waitFor();
+                    } catch (IOException | InterruptedException ignored) {
+                        // left in /tmp
+                    }
+                }));
                 sh(repo().resolve("scripts/make-rootfs.sh").toString(), t.resolve("rootfs").toString());
                 template = t.resolve("rootfs");
             }
