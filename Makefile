@@ -55,7 +55,7 @@ install: build
 	install -m 0755 scripts/jdk.sh scripts/aot-train.sh scripts/make-rootfs.sh $(PREFIX)/lib/vessel/scripts/
 	@# the cache is bound to the jars' paths and times: train it where they now are
 	$(PREFIX)/lib/vessel/scripts/aot-train.sh $(PREFIX)/lib/vessel || true
-	sed -e 's|^here=.*|here=$(PREFIX)/lib/vessel|' -e 's|^lib=.*|lib=$$here|' \
+	sed -e 's|^here=""  .*|here=$(PREFIX)/lib/vessel|' -e 's|^lib=.*|lib=$$here|' \
 	    -e 's|^if \[ ! -f "$$lib/lib/vessel-runtime.jar" \].*|if false; then|' vessel-runtime > $(PREFIX)/bin/vessel-runtime
 	chmod 0755 $(PREFIX)/bin/vessel-runtime
 
