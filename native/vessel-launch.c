@@ -116,6 +116,7 @@ static int sync_in = -1;   /* the plan, then replies */
 static int preserved_fds = 0;
 static char *state_json = NULL;     /* the container state, sent by Java with the SYNC reply */
 static char exec_path[4096];
+static pid_t host_pid;             /* the container process's pid as the runtime sees it */
 static int exit_code_on_error = 1;
 
 static const char *op_name(uint32_t code)
@@ -664,7 +665,8 @@ static void do_readonly(const struct op *op)
         fail(op->code, errno, "remount %s read-only", path);
 }
 
-static void send_fd(int sock, int fd, const char *payload)
+/* Sends payload with fd attached (SCM_RIGHTS); a failure is reported as op's. */
+static void send_fd(uint32_t code, int sock, int fd, const char *payload, const char *what)
 {
     char cbuf[CMSG_SPACE(sizeof(int))];
     memset(cbuf, 0, sizeof cbuf);
@@ -677,7 +679,7 @@ static void send_fd(int sock, int fd, const char *payload)
     memcpy(CMSG_DATA(c), &fd, sizeof fd);
     while (sendmsg(sock, &msg, MSG_NOSIGNAL) < 0) {
         if (errno != EINTR)
-            fail(OP_CONSOLE, errno, "send terminal to console socket");
+            fail(code, errno, "send %s", what);
     }
 }
 
@@ -714,10 +716,10 @@ static void do_console(const struct op *op)
             fail(op->code, errno, "bind %s on /dev/console", slave_path);
     }
     if (sock >= 0) {
-        send_fd(sock, master, slave_path);
+        send_fd(op->code, sock, master, slave_path, "the terminal to the console socket");
         close(sock);
     } else {
-        send_fd(sync_fd, master, slave_path);
+        send_fd(op->code, sync_fd, master, slave_path, "the terminal to the runtime");
     }
     close(master);
     if (setsid() < 0 && errno != EPERM)
@@ -915,8 +917,22 @@ static void do_seccomp(const struct op *op)
     if (r < 0)
         fail(op->code, errno, "load filter of %u instructions (flags 0x%x)", prog.len, flags);
     if (flags & SECCOMP_FILTER_FLAG_NEW_LISTENER) {
-        send_fd(sync_fd, (int)r, "seccomp-listener");
+        /* The runtime spec's ContainerProcessState, with the listener attached, to listenerPath. */
+        int sock = op->argc > 2 ? (int)num(op, 2) : -1;
+        const char *metadata = op->argc > 3 ? str(op, 3) : "";
+        const char *state = op->argc > 4 && *str(op, 4) ? str(op, 4) : state_json ? state_json : "{}";
+        if (sock < 0)
+            fail(op->code, 0, "a listener was asked for but no listenerPath was connected");
+        size_t len = strlen(state) + strlen(metadata) + 160;
+        char *msg = malloc(len);
+        if (!msg)
+            fail(op->code, ENOMEM, "listener message");
+        snprintf(msg, len, "{\"ociVersion\":\"1.2.0\",\"fds\":[\"seccompFd\"],\"pid\":%d%s%s,\"state\":%s}",
+                 host_pid, *metadata ? ",\"metadata\":" : "", metadata, state);
+        send_fd(op->code, sock, (int)r, msg, "the seccomp listener to listenerPath");
+        free(msg);
         close((int)r);
+        close(sock);
     }
 }
 
@@ -1024,7 +1040,9 @@ static void __attribute__((noreturn)) parent_after_clone(const struct op *op, pi
         write_file(op->code, path, gid_map);
     }
     send_msg("pid %d", child);
-    if (write_all(go_fd, "g", 1) < 0)
+    char go[32];
+    int golen = snprintf(go, sizeof go, "g%d", child); /* the child learns its pid in our namespace */
+    if (write_all(go_fd, go, golen) < 0)
         fail(op->code, errno, "release the container process");
     close(go_fd);
     if (!wait)
@@ -1247,13 +1265,14 @@ int main(int argc, char **argv, char **envp)
             close(go[1]);
             stage = "init";
             exit_code_on_error = 1;
-            char g;
+            char g[32] = { 0 };
             ssize_t n;
             do
-                n = read(go[0], &g, 1);
+                n = read(go[0], g, sizeof g - 1);
             while (n < 0 && errno == EINTR);
-            if (n != 1)
+            if (n < 2 || g[0] != 'g')
                 fail(op->code, 0, "the launcher died before releasing the container process");
+            host_pid = atoi(g + 1);
             close(go[0]);
             break;
         }

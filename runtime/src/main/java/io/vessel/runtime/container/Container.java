@@ -632,7 +632,8 @@ public final class Container {
             }
         }
         Plan plan = InitPlan.forExec(spec, proc, new InitPlan.ExecContext(join, cgroup().procsFiles(),
-                o.preserveFds(), o.consoleSocket(), !o.detach(), state.noNewKeyring() ? null : sessionKeyring(id())));
+                o.preserveFds(), o.consoleSocket(), !o.detach(), state.noNewKeyring() ? null : sessionKeyring(id()),
+                Json.write(ociState())));
         Launcher.Session sess = null;
         try {
             sess = Launcher.launch(plan, new Launcher.Stdio(o.stdin(), o.stdout(), o.stderr(), o.preserveFds()),

@@ -102,6 +102,7 @@ public final class InitPlan {
         if (proc.terminal()) {
             plan.add(Op.CONNECT, consoleSlot, ctx.consoleSocket());
         }
+        SeccompLoad seccomp = seccomp(spec, plan, fifoSlot + 2, null);
         for (String procs : ctx.cgroupProcsFiles()) {
             plan.add(Op.JOIN_CGROUP, procs);
         }
@@ -155,8 +156,10 @@ public final class InitPlan {
 
         List<Spec.Hook> createContainer = spec.hooks().createContainer();
         if (!spec.hooks().prestart().isEmpty() || !spec.hooks().createRuntime().isEmpty()
-                || !createContainer.isEmpty() || !spec.hooks().startContainer().isEmpty()) {
-            // Java runs prestart and createRuntime in the runtime's namespaces, and sends the state.
+                || !createContainer.isEmpty() || !spec.hooks().startContainer().isEmpty()
+                || (seccomp != null && seccomp.listenerSlot() >= 0)) {
+            // Java runs prestart and createRuntime in the runtime's namespaces, and sends the state
+            // (which createContainer and startContainer hooks and a seccomp agent receive).
             plan.add(Op.SYNC, "hooks");
         }
         for (Spec.Hook h : createContainer) {
@@ -185,7 +188,6 @@ public final class InitPlan {
             plan.add(Op.READONLY, "/", 0);
         }
         processSetup(plan, spec, proc);
-        SeccompCompiler.Program seccomp = seccomp(spec);
         // Credentials before start, as runc: create reports what fails, and start only runs.
         credentials(plan, proc, seccomp);
         plan.add(Op.WAIT_START, fifoSlot, procMounted ? "" : EXEC_FIFO);
@@ -203,7 +205,8 @@ public final class InitPlan {
             int preserved,
             String consoleSocket,
             boolean foreground,
-            String sessionKeyring) { // the container's, joined by name; null: keep the caller's
+            String sessionKeyring, // the container's, joined by name; null: keep the caller's
+            String containerState) { // the OCI state, for a seccomp agent
     }
 
     /** The plan of a process started in a running container. */
@@ -214,6 +217,7 @@ public final class InitPlan {
         if (proc.terminal()) {
             plan.add(Op.CONNECT, consoleSlot, ctx.consoleSocket()); // before joining the mount namespace
         }
+        SeccompLoad seccomp = seccomp(spec, plan, consoleSlot + 1, ctx.containerState());
         for (String procs : ctx.cgroupProcsFiles()) {
             plan.add(Op.JOIN_CGROUP, procs);
         }
@@ -235,7 +239,6 @@ public final class InitPlan {
             plan.add(Op.CONSOLE, consoleSlot, 0, proc.consoleHeight(), proc.consoleWidth());
         }
         processSetup(plan, spec, proc);
-        SeccompCompiler.Program seccomp = seccomp(spec);
         credentials(plan, proc, seccomp);
         execute(plan, proc, seccomp);
         return plan;
@@ -268,15 +271,37 @@ public final class InitPlan {
         plan.add(Op.LOOKUP_EXEC, proc.args().getFirst(), path == null ? "" : path);
     }
 
-    private static SeccompCompiler.Program seccomp(Spec spec) {
-        return spec.linux().seccomp() == null ? null : SeccompCompiler.compile(spec.linux().seccomp());
+    /**
+     * The compiled filter and, when a rule notifies a user-space agent, where its listener goes:
+     * a connection to {@code linux.seccomp.listenerPath} made now (before any namespace), the
+     * metadata as a JSON string, and the container state to send (null: the one create syncs).
+     */
+    record SeccompLoad(SeccompCompiler.Program program, int listenerSlot, String metadataJson, String state) {
+        Object[] args() {
+            return new Object[]{program.flags(), program.filter(), listenerSlot, metadataJson,
+                    state == null ? "" : state};
+        }
+    }
+
+    private static SeccompLoad seccomp(Spec spec, Plan plan, int listenerSlot, String state) {
+        Spec.Seccomp profile = spec.linux().seccomp();
+        if (profile == null) {
+            return null;
+        }
+        SeccompCompiler.Program program = SeccompCompiler.compile(profile);
+        if (!program.needsListener()) {
+            return new SeccompLoad(program, -1, "", state);
+        }
+        plan.add(Op.CONNECT, listenerSlot, profile.listenerPath());
+        String metadata = profile.listenerMetadata() == null ? "" : io.vessel.json.Json.write(profile.listenerMetadata());
+        return new SeccompLoad(program, listenerSlot, metadata, state);
     }
 
     /** Seccomp (without no_new_privs), user, capabilities, no_new_privs: in the order that keeps each step possible. */
-    private static void credentials(Plan plan, Spec.Process proc, SeccompCompiler.Program seccomp) {
+    private static void credentials(Plan plan, Spec.Process proc, SeccompLoad seccomp) {
         // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it while we still have it.
         if (seccomp != null && !proc.noNewPrivileges()) {
-            plan.add(Op.SECCOMP, seccomp.flags(), seccomp.filter());
+            plan.add(Op.SECCOMP, seccomp.args());
         }
         List<Object> user = new ArrayList<>();
         user.add(proc.user().uid());
@@ -295,9 +320,9 @@ public final class InitPlan {
     }
 
     /** Seccomp with no_new_privs, as close to exec as it can be; then exec. */
-    private static void execute(Plan plan, Spec.Process proc, SeccompCompiler.Program seccomp) {
+    private static void execute(Plan plan, Spec.Process proc, SeccompLoad seccomp) {
         if (seccomp != null && proc.noNewPrivileges()) {
-            plan.add(Op.SECCOMP, seccomp.flags(), seccomp.filter());
+            plan.add(Op.SECCOMP, seccomp.args());
         }
         plan.addCounted(Op.EXEC, List.of(), List.of(proc.args(), proc.env()));
     }

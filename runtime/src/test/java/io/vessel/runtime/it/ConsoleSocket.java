@@ -41,7 +41,7 @@ final class ConsoleSocket implements AutoCloseable {
 
     final Path path;
     private final int listener;
-    private final CompletableFuture<Received> received;
+    private CompletableFuture<Received> received;
 
     /** What came over one connection: the message (the pty's name) and the descriptor. */
     record Received(String text, int fd) {
@@ -104,6 +104,11 @@ final class ConsoleSocket implements AutoCloseable {
     /** The pty master and its name, once the runtime has sent it. */
     Received await() throws Exception {
         return received.get(30, TimeUnit.SECONDS);
+    }
+
+    /** Starts accepting the next connection (after {@link #await} took the previous one). */
+    void acceptNext() {
+        received = CompletableFuture.supplyAsync(this::acceptOne, r -> Thread.ofPlatform().daemon().start(r));
     }
 
     static void write(int fd, String text) throws Throwable {

@@ -54,6 +54,54 @@ class SeccompTest extends FeatureSupport {
                 "the exec'd process has the container's filter");
     }
 
+    /**
+     * SCMP_ACT_NOTIFY: the listener goes to linux.seccomp.listenerPath with the container process
+     * state, as the spec says; the agent here takes it and closes it, after which the notified
+     * system call fails with ENOSYS inside the container (and nothing else is affected).
+     */
+    @ParameterizedTest(name = "noNewPrivileges={0}")
+    @ValueSource(booleans = {true, false})
+    void notifyHandsTheListenerToTheAgent(boolean nnp) throws Throwable {
+        process().put("noNewPrivileges", nnp);
+        java.nio.file.Path agentPath = tmp.resolve("agent.sock");
+        try (ConsoleSocket agent = new ConsoleSocket(agentPath)) {
+            Map<String, Object> p = profile("SCMP_ACT_ALLOW", null, List.of(
+                    obj("names", List.of("mkdir", "mkdirat"), "action", "SCMP_ACT_NOTIFY")));
+            p.put("listenerPath", agentPath.toString());
+            p.put("listenerMetadata", "agent \"one\"");
+            linux().put("seccomp", p);
+            int pid = createStarted("/bin/sleep", "60");
+            ConsoleSocket.Received got = agent.await();
+            io.vessel.json.JsonNode msg = io.vessel.json.JsonNode.parse("listener message", got.text());
+            assertEquals("1.2.0", msg.get("ociVersion").string());
+            assertEquals(List.of("seccompFd"), msg.get("fds").stringList());
+            assertEquals(pid, msg.get("pid").intValue(), "the init's pid as the runtime sees it");
+            assertEquals("agent \"one\"", msg.get("metadata").string());
+            assertEquals(id, msg.get("state").get("id").string());
+            assertEquals("anon_inode:seccomp notify",
+                    java.nio.file.Files.readSymbolicLink(java.nio.file.Path.of("/proc/self/fd/" + got.fd())).toString());
+            ConsoleSocket.close(got.fd()); // the agent lets go: notified calls now fail with ENOSYS
+            // An exec'd process gets the container's filter too, and its own listener goes to the agent.
+            agent.acceptNext();
+            java.util.concurrent.CompletableFuture<RuntimeCli.Result> exec = java.util.concurrent.CompletableFuture
+                    .supplyAsync(() -> {
+                        try {
+                            return rt.run("exec", id, "/bin/sh", "-c",
+                                    "mkdir /tmp/x; echo status=$?; touch /tmp/y && echo touch-ok");
+                        } catch (Exception e) {
+                            throw new IllegalStateException(e);
+                        }
+                    });
+            ConsoleSocket.Received second = agent.await();
+            int execPid = io.vessel.json.JsonNode.parse("listener message", second.text()).get("pid").intValue();
+            assertTrue(execPid > 0 && execPid != pid, "the exec'd process's own pid: " + second.text());
+            ConsoleSocket.close(second.fd());
+            RuntimeCli.Result r = exec.get(60, java.util.concurrent.TimeUnit.SECONDS);
+            assertTrue(r.out().contains("status=1") && r.out().contains("touch-ok"), r.out() + r.err());
+            assertTrue(r.err().contains("Function not implemented"), r.err());
+        }
+    }
+
     @Test
     void ruleWithArguments() throws Exception {
         linux().put("seccomp", profile("SCMP_ACT_ALLOW", null, List.of(
