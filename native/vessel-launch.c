@@ -538,27 +538,37 @@ propagate:
     }
 }
 
+/* Opens the directory that holds rel inside root (made if missing, never leaving root) for the
+ * *at() calls, and points *name at rel's last component, kept in buf. */
+static int open_parent_in_root(uint32_t code, const char *root, const char *rel, char *buf, size_t len,
+                               const char **name)
+{
+    snprintf(buf, len, "%s", rel);
+    char *slash = strrchr(buf, '/');
+    *name = rel + (slash ? slash - buf + 1 : 0);
+    if (slash == buf)
+        buf[1] = 0;
+    else if (slash)
+        *slash = 0;
+    int pfd = open_in_root(code, root, buf, "dir");
+    char p[64];
+    fd_path(pfd, p, sizeof p);
+    int dfd = open(p, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+    if (dfd < 0)
+        fail(code, errno, "open %s%s", root, buf);
+    close(pfd);
+    return dfd;
+}
+
 static void do_mknod(const struct op *op)
 {
-    const char *root = str(op, 0), *rel = str(op, 1);
+    const char *root = str(op, 0), *rel = str(op, 1), *name;
     mode_t mode = num(op, 2);
     dev_t dev = num(op, 3);
     uid_t uid = num(op, 4);
     gid_t gid = num(op, 5);
     char parent[4096];
-    snprintf(parent, sizeof parent, "%s", rel);
-    char *slash = strrchr(parent, '/');
-    const char *name = slash ? slash + 1 : parent;
-    if (slash == parent)
-        parent[1] = 0;
-    else if (slash)
-        *slash = 0;
-    int pfd = open_in_root(op->code, root, parent, "dir");
-    char p[64];
-    fd_path(pfd, p, sizeof p);
-    int dfd = open(p, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
-    if (dfd < 0)
-        fail(op->code, errno, "open %s%s", root, parent);
+    int dfd = open_parent_in_root(op->code, root, rel, parent, sizeof parent, &name);
     unlinkat(dfd, name, 0);
     if (mknodat(dfd, name, mode, dev) < 0)
         fail(op->code, errno, "mknod %s%s (mode 0%o, %u:%u)", root, rel, mode, major(dev), minor(dev));
@@ -567,30 +577,16 @@ static void do_mknod(const struct op *op)
     if (fchmodat(dfd, name, mode & 07777, 0) < 0)
         fail(op->code, errno, "chmod %s%s", root, rel);
     close(dfd);
-    close(pfd);
 }
 
 static void do_symlink(const struct op *op)
 {
-    const char *root = str(op, 0), *rel = str(op, 1), *target = str(op, 2);
+    const char *root = str(op, 0), *rel = str(op, 1), *target = str(op, 2), *name;
     char parent[4096];
-    snprintf(parent, sizeof parent, "%s", rel);
-    char *slash = strrchr(parent, '/');
-    const char *name = slash ? slash + 1 : parent;
-    if (slash == parent)
-        parent[1] = 0;
-    else if (slash)
-        *slash = 0;
-    int pfd = open_in_root(op->code, root, parent, "dir");
-    char p[64];
-    fd_path(pfd, p, sizeof p);
-    int dfd = open(p, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
-    if (dfd < 0)
-        fail(op->code, errno, "open %s%s", root, parent);
+    int dfd = open_parent_in_root(op->code, root, rel, parent, sizeof parent, &name);
     if (symlinkat(target, dfd, name) < 0 && errno != EEXIST)
         fail(op->code, errno, "symlink %s%s -> %s", root, rel, target);
     close(dfd);
-    close(pfd);
 }
 
 static void do_pivot_root(const struct op *op)
