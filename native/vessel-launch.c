@@ -100,6 +100,7 @@ enum {
     OP_OPEN_PATH = 38,   /* slot path: an O_PATH descriptor placed at slot */
     OP_CONNECT = 39,     /* slot path: a connected Unix stream socket placed at slot */
     OP_JOIN_KEYRING = 40, /* name: a new session keyring (or the one of that name) */
+    OP_MOUNT_SETATTR = 41, /* root rel set clear: mount attributes, recursively */
 };
 
 struct op {
@@ -159,6 +160,7 @@ static const char *op_name(uint32_t code)
     case OP_OPEN_PATH: return "open";
     case OP_CONNECT: return "connect";
     case OP_JOIN_KEYRING: return "session keyring";
+    case OP_MOUNT_SETATTR: return "mount attributes";
     default: return "unknown op";
     }
 }
@@ -558,6 +560,28 @@ static int open_parent_in_root(uint32_t code, const char *root, const char *rel,
         fail(code, errno, "open %s%s", root, buf);
     close(pfd);
     return dfd;
+}
+
+/* struct mount_attr of <linux/mount.h>, which clashes with glibc's <sys/mount.h>. */
+struct vessel_mount_attr {
+    uint64_t attr_set;
+    uint64_t attr_clr;
+    uint64_t propagation;
+    uint64_t userns_fd;
+};
+#ifndef SYS_mount_setattr
+#define SYS_mount_setattr 442
+#endif
+
+static void do_mount_setattr(const struct op *op)
+{
+    const char *root = str(op, 0), *rel = str(op, 1);
+    struct vessel_mount_attr attr = { .attr_set = num(op, 2), .attr_clr = num(op, 3) };
+    int fd = open_in_root(op->code, root, rel, "none");
+    if (syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) < 0)
+        fail(op->code, errno, "set 0x%llx, clear 0x%llx on %s%s and the mounts below it",
+             (unsigned long long)attr.attr_set, (unsigned long long)attr.attr_clr, root, rel);
+    close(fd);
 }
 
 static void do_mknod(const struct op *op)
@@ -1361,6 +1385,9 @@ int main(int argc, char **argv, char **envp)
         case OP_DUMPABLE:
             if (prctl(PR_SET_DUMPABLE, num(op, 0), 0, 0, 0) < 0)
                 fail(op->code, errno, "set dumpable");
+            break;
+        case OP_MOUNT_SETATTR:
+            do_mount_setattr(op);
             break;
         case OP_JOIN_KEYRING:
             do_join_keyring(op);

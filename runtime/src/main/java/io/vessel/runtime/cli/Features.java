@@ -17,11 +17,13 @@ final class Features {
         m.put("ociVersionMin", "1.0.0");
         m.put("ociVersionMax", Main.SPEC_VERSION);
         m.put("hooks", List.of("prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"));
-        m.put("mountOptions", List.of("async", "atime", "bind", "defaults", "dev", "diratime", "dirsync", "exec",
+        java.util.TreeSet<String> mountOptions = new java.util.TreeSet<>(io.vessel.runtime.spec.MountOption.recursiveOptions());
+        mountOptions.addAll(List.of("async", "atime", "bind", "defaults", "dev", "diratime", "dirsync", "exec",
                 "lazytime", "loud", "mand", "noatime", "nodev", "nodiratime", "noexec", "nolazytime", "nomand",
                 "norelatime", "nostrictatime", "nosuid", "nosymfollow", "private", "rbind", "relatime", "remount",
                 "ro", "rprivate", "rshared", "rslave", "runbindable", "rw", "shared", "silent", "slave",
                 "strictatime", "suid", "symfollow", "sync", "tmpcopyup", "unbindable"));
+        m.put("mountOptions", List.copyOf(mountOptions));
         Map<String, Object> linux = new LinkedHashMap<>();
         linux.put("namespaces", List.of("cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"));
         linux.put("capabilities", Capability.NAMES);

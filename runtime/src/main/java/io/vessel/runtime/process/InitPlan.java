@@ -447,9 +447,23 @@ public final class InitPlan {
     }
 
     private static void mount(Plan plan, Spec spec, CreateContext ctx, Spec.Mount m, boolean newUserNs) {
-        String root = ctx.rootfs().toString();
         MountOption.Parsed opts = MountOption.parse(m.options());
-        String props = String.join(",", opts.propagation().stream().map(Object::toString).toList());
+        mountOne(plan, spec, ctx, m, opts, newUserNs);
+        if (opts.hasRecursive()) {
+            // "rro" and kin: on the mount and every mount below it (mount_setattr with AT_RECURSIVE)
+            plan.add(Op.MOUNT_SETATTR, ctx.rootfs().toString(), m.destination(), opts.recursiveSet(),
+                    opts.recursiveClear());
+        }
+    }
+
+    private static void mountOne(Plan plan, Spec spec, CreateContext ctx, Spec.Mount m, MountOption.Parsed opts,
+                                 boolean newUserNs) {
+        String root = ctx.rootfs().toString();
+        StringBuilder propagation = new StringBuilder();
+        for (long p : opts.propagation()) {
+            propagation.append(propagation.isEmpty() ? "" : ",").append(p);
+        }
+        String props = propagation.toString();
         if ("cgroup".equals(m.type()) || "cgroup2".equals(m.type())) {
             cgroupMount(plan, spec, ctx, m, opts);
             return;

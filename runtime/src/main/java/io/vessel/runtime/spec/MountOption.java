@@ -71,7 +71,42 @@ public final class MountOption {
      * Options parsed: flags for mount(2), propagation flags applied after it, data for the file system,
      * and runc's "tmpcopyup" (a tmpfs starts with a copy of what the directory it covers held).
      */
-    public record Parsed(long flags, List<Long> propagation, String data, boolean copyUp) {
+    // mount_setattr(2) attributes, include/uapi/linux/mount.h
+    public static final long MOUNT_ATTR_RDONLY = 0x1, MOUNT_ATTR_NOSUID = 0x2, MOUNT_ATTR_NODEV = 0x4,
+            MOUNT_ATTR_NOEXEC = 0x8, MOUNT_ATTR__ATIME = 0x70, MOUNT_ATTR_RELATIME = 0x0, MOUNT_ATTR_NOATIME = 0x10,
+            MOUNT_ATTR_STRICTATIME = 0x20, MOUNT_ATTR_NODIRATIME = 0x80, MOUNT_ATTR_NOSYMFOLLOW = 0x200000;
+
+    /**
+     * The recursive options of runtime-spec 1.1 ("rro", "rnosuid"...): attributes set or cleared
+     * on the mount and every mount below it, as {set, clear}; the access-time ones also clear the
+     * other access-time modes.
+     */
+    private static final Map<String, long[]> RECURSIVE = Map.ofEntries(
+            Map.entry("rro", new long[]{MOUNT_ATTR_RDONLY, 0}), Map.entry("rrw", new long[]{0, MOUNT_ATTR_RDONLY}),
+            Map.entry("rnosuid", new long[]{MOUNT_ATTR_NOSUID, 0}), Map.entry("rsuid", new long[]{0, MOUNT_ATTR_NOSUID}),
+            Map.entry("rnodev", new long[]{MOUNT_ATTR_NODEV, 0}), Map.entry("rdev", new long[]{0, MOUNT_ATTR_NODEV}),
+            Map.entry("rnoexec", new long[]{MOUNT_ATTR_NOEXEC, 0}), Map.entry("rexec", new long[]{0, MOUNT_ATTR_NOEXEC}),
+            Map.entry("rnodiratime", new long[]{MOUNT_ATTR_NODIRATIME, 0}),
+            Map.entry("rdiratime", new long[]{0, MOUNT_ATTR_NODIRATIME}),
+            Map.entry("rrelatime", new long[]{MOUNT_ATTR_RELATIME, MOUNT_ATTR__ATIME}),
+            Map.entry("rnorelatime", new long[]{0, 0}),
+            Map.entry("rnoatime", new long[]{MOUNT_ATTR_NOATIME, MOUNT_ATTR__ATIME}),
+            Map.entry("ratime", new long[]{0, 0}),
+            Map.entry("rstrictatime", new long[]{MOUNT_ATTR_STRICTATIME, MOUNT_ATTR__ATIME}),
+            Map.entry("rnostrictatime", new long[]{0, 0}),
+            Map.entry("rnosymfollow", new long[]{MOUNT_ATTR_NOSYMFOLLOW, 0}),
+            Map.entry("rsymfollow", new long[]{0, MOUNT_ATTR_NOSYMFOLLOW}));
+
+    /** The names of the recursive options, for {@code features}. */
+    public static java.util.Set<String> recursiveOptions() {
+        return RECURSIVE.keySet();
+    }
+
+    public record Parsed(long flags, List<Long> propagation, String data, boolean copyUp, long recursiveSet,
+                         long recursiveClear) {
+        public boolean hasRecursive() {
+            return recursiveSet != 0 || recursiveClear != 0;
+        }
     }
 
     public static Parsed parse(List<String> options) {
@@ -79,9 +114,17 @@ public final class MountOption {
         List<Long> prop = new ArrayList<>();
         StringBuilder data = new StringBuilder();
         boolean copyUp = false;
+        long recSet = 0;
+        long recClear = 0;
         for (String o : options) {
             if (o.equals("tmpcopyup")) {
                 copyUp = true;
+                continue;
+            }
+            long[] r = RECURSIVE.get(o);
+            if (r != null) {
+                recClear = (recClear | r[1]) & ~r[0];
+                recSet = (recSet & ~r[1]) | r[0];
                 continue;
             }
             long[] f = FLAGS.get(o);
@@ -102,6 +145,6 @@ public final class MountOption {
             }
             data.append(o);
         }
-        return new Parsed(flags, List.copyOf(prop), data.toString(), copyUp);
+        return new Parsed(flags, List.copyOf(prop), data.toString(), copyUp, recSet, recClear);
     }
 }

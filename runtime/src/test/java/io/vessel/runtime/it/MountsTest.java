@@ -36,6 +36,25 @@ class MountsTest extends FeatureSupport {
         assertFalse(Files.exists(bundle.rootfs().resolve("newfile")));
     }
 
+    /** runtime-spec 1.1's recursive attributes: "ro" leaves a submount writable, "rro" does not. */
+    @Test
+    void recursiveReadOnlyReachesSubmounts() throws Exception {
+        Path src = Files.createDirectories(tmp.resolve("rro-src"));
+        hostTmpfs(src.resolve("sub"), false);
+        mounts().add(mount("/ro", null, src.toString(), "rbind", "ro"));
+        mounts().add(mount("/rro", null, src.toString(), "rbind", "rro", "rnosuid"));
+        String out = runOk("""
+                touch /ro/top 2>&1; touch /ro/sub/a && echo ro-sub-writable
+                touch /rro/top 2>&1; touch /rro/sub/b 2>&1
+                grep ' /rro/sub ' /proc/self/mountinfo
+                """);
+        assertTrue(out.contains("touch: /ro/top: Read-only file system"), out);
+        assertTrue(out.contains("ro-sub-writable"), "plain ro is for the top mount only: " + out);
+        assertTrue(out.contains("touch: /rro/top: Read-only file system"), out);
+        assertTrue(out.contains("touch: /rro/sub/b: Read-only file system"), "rro reaches the submount: " + out);
+        assertTrue(out.lines().filter(l -> l.contains(" /rro/sub ")).allMatch(l -> l.contains(" ro,nosuid")), out);
+    }
+
     @Test
     void bindMountsReadOnlyRecursiveFileAndRelative() throws Exception {
         Path ro = Files.createDirectories(tmp.resolve("ro-src"));
