@@ -33,6 +33,10 @@ public final class Sockets {
         static final MethodHandle SOCKET = Native.errnoHandle("socket", FunctionDescriptor.of(C_INT, C_INT, C_INT, C_INT));
         static final MethodHandle CONNECT = Native.errnoHandle("connect",
                 FunctionDescriptor.of(C_INT, C_INT, C_POINTER, C_INT));
+        static final MethodHandle BIND = Native.errnoHandle("bind", FunctionDescriptor.of(C_INT, C_INT, C_POINTER, C_INT));
+        static final MethodHandle LISTEN = Native.errnoHandle("listen", FunctionDescriptor.of(C_INT, C_INT, C_INT));
+        static final MethodHandle ACCEPT = Native.errnoHandle("accept4",
+                FunctionDescriptor.of(C_INT, C_INT, C_POINTER, C_POINTER, C_INT));
         static final MethodHandle SENDMSG = Native.errnoHandle("sendmsg",
                 FunctionDescriptor.of(C_LONG, C_INT, C_POINTER, C_INT));
         static final MethodHandle RECVMSG = Native.errnoHandle("recvmsg",
@@ -54,9 +58,19 @@ public final class Sockets {
 
     /** A stream socket connected to the Unix socket at {@code path}. */
     public static Fd connect(String path) throws ErrnoException {
+        return socketAt(path, false);
+    }
+
+    /** A stream socket bound to {@code path} and listening (a backlog of 8). */
+    public static Fd listen(String path) throws ErrnoException {
+        return socketAt(path, true);
+    }
+
+    private static Fd socketAt(String path, boolean listen) throws ErrnoException {
+        String call = (listen ? "bind" : "connect") + "(\"" + path + "\")";
         byte[] p = path.getBytes(StandardCharsets.UTF_8);
         if (p.length >= 108) {
-            throw new ErrnoException("connect(\"" + path + "\"): path longer than sun_path", Errno.ENAMETOOLONG);
+            throw new ErrnoException(call + ": path longer than sun_path", Errno.ENAMETOOLONG);
         }
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment errno = Native.errnoSegment(arena);
@@ -66,13 +80,34 @@ public final class Sockets {
             MemorySegment addr = arena.allocate(110);
             addr.set(ValueLayout.JAVA_SHORT, 0, (short) AF_UNIX);
             MemorySegment.copy(p, 0, addr, ValueLayout.JAVA_BYTE, 2, p.length);
-            int r = (int) H.CONNECT.invokeExact(errno, s, addr, 2 + p.length + 1);
+            int r = listen ? (int) H.BIND.invokeExact(errno, s, addr, 2 + p.length + 1)
+                    : (int) H.CONNECT.invokeExact(errno, s, addr, 2 + p.length + 1);
+            if (r == 0 && listen) {
+                call = "listen(\"" + path + "\")";
+                r = (int) H.LISTEN.invokeExact(errno, s, 8);
+            }
             if (r < 0) {
                 int e = Native.errno(errno);
                 fd.close();
-                throw new ErrnoException("connect(\"" + path + "\")", e);
+                throw new ErrnoException(call, e);
             }
             return fd;
+        } catch (Throwable t) {
+            throw Native.rethrow(t);
+        }
+    }
+
+    /** accept4(2): the next connection to a listening socket, close-on-exec. */
+    public static Fd accept(Fd listener) throws ErrnoException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment errno = Native.errnoSegment(arena);
+            int r;
+            do {
+                r = (int) H.ACCEPT.invokeExact(errno, listener.num(), MemorySegment.NULL, MemorySegment.NULL,
+                        SOCK_CLOEXEC);
+            } while (r < 0 && Native.errno(errno) == Errno.EINTR);
+            Native.check(r, errno, () -> "accept(" + listener + ")");
+            return Fd.adopt(r);
         } catch (Throwable t) {
             throw Native.rethrow(t);
         }

@@ -211,27 +211,41 @@ public final class Main {
         Container.CreateOptions o = new Container.CreateOptions(
                 a.value("pid-file") == null ? null : Path.of(a.value("pid-file")),
                 a.value("console-socket"), a.flag("no-pivot"), a.intValue("preserve-fds", 0), 0, 1, 2, foreground,
-                a.flag("no-new-keyring"));
+                a.flag("no-new-keyring"), foreground);
         Container.Created created = Container.create(root, id, bundle, o);
         if (!run) {
             return 0;
         }
         Container c = created.container();
+        io.vessel.runtime.container.TerminalRelay terminal = created.terminal();
         try {
-            c.start();
-        } catch (RuntimeError e) {
-            c.delete(true);
-            throw e;
+            try {
+                c.start();
+                if (terminal != null) {
+                    terminal.start();
+                }
+            } catch (RuntimeError e) {
+                c.delete(true);
+                throw e;
+            }
+            if (detach) {
+                return 0;
+            }
+            int status = Container.waitForLauncher(created.launcher(), c.state().pid(), c.state().pidStartTime());
+            io.vessel.runtime.container.Trace.mark("container exited");
+            if (terminal != null) {
+                terminal.close(); // the last output, and the user's terminal as it was
+                terminal = null;
+            }
+            if (!a.flag("keep")) {
+                c.delete(true);
+            }
+            return status;
+        } finally {
+            if (terminal != null) {
+                terminal.close();
+            }
         }
-        if (detach) {
-            return 0;
-        }
-        int status = Container.waitForLauncher(created.launcher(), c.state().pid(), c.state().pidStartTime());
-        io.vessel.runtime.container.Trace.mark("container exited");
-        if (!a.flag("keep")) {
-            c.delete(true);
-        }
-        return status;
     }
 
     private int exec(List<String> rest) throws Args.UsageError, RuntimeError {

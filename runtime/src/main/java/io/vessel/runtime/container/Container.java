@@ -56,9 +56,15 @@ public final class Container {
             int stdout,
             int stderr,
             boolean foreground,
-            boolean noNewKeyring) {
+            boolean noNewKeyring,
+            boolean ownTerminal) { // run: without a console socket, relay the terminal ourselves
         public static CreateOptions defaults() {
-            return new CreateOptions(null, null, false, 0, 0, 1, 2, false, false);
+            return new CreateOptions(null, null, false, 0, 0, 1, 2, false, false, false);
+        }
+
+        CreateOptions withConsoleSocket(String path) {
+            return new CreateOptions(pidFile, path, noPivot, preserveFds, stdin, stdout, stderr, foreground,
+                    noNewKeyring, ownTerminal);
         }
     }
 
@@ -68,7 +74,7 @@ public final class Container {
     }
 
     /** The result of create: the container and, for run, the launcher that waits for its process. */
-    public record Created(Container container, Launcher.Session launcher) {
+    public record Created(Container container, Launcher.Session launcher, TerminalRelay terminal) {
     }
 
     static void checkId(String id) throws RuntimeError {
@@ -224,7 +230,8 @@ public final class Container {
         if (!java.nio.file.Files.isDirectory(rootfs)) {
             throw new RuntimeError("config.json: root.path: " + rootfs + " is not a directory");
         }
-        if (spec.process() != null && spec.process().terminal() && o.consoleSocket() == null) {
+        boolean ownTerminal = spec.process() != null && spec.process().terminal() && o.consoleSocket() == null;
+        if (ownTerminal && !o.ownTerminal()) {
             throw new RuntimeError("config.json: process.terminal is true but no --console-socket was given");
         }
         Path dir = root.resolve(id);
@@ -236,14 +243,34 @@ public final class Container {
         } catch (IOException e) {
             throw new RuntimeError("cannot create the state directory " + dir + ": " + e.getMessage());
         }
-        Creation c = new Creation(dir, id, bundle, rootfs, spec, o);
+        TerminalRelay terminal = null;
+        Creation c = null;
         try {
+            if (ownTerminal) {
+                terminal = TerminalRelay.open(root);
+                o = o.withConsoleSocket(terminal.socketPath());
+            }
+            c = new Creation(dir, id, bundle, rootfs, spec, o, terminal);
             return c.run(configText);
         } catch (RuntimeError | RuntimeException e) {
+            if (terminal != null) {
+                terminal.close();
+            }
+            if (c == null) {
+                deleteTree(dir);
+                throw e instanceof RuntimeError r ? r : new RuntimeError(String.valueOf(e.getMessage()), e);
+            }
             c.undo();
             throw e instanceof RuntimeError r ? r : new RuntimeError(String.valueOf(e.getMessage()), e);
         } catch (IOException e) {
-            c.undo();
+            if (terminal != null) {
+                terminal.close();
+            }
+            if (c != null) {
+                c.undo();
+            } else {
+                deleteTree(dir);
+            }
             throw new RuntimeError(e.getMessage(), e);
         }
     }
@@ -256,17 +283,19 @@ public final class Container {
         final Path rootfs;
         final Spec spec;
         final CreateOptions o;
+        final TerminalRelay terminal;
         ControlGroup cgroup;
         int pid;
         Launcher.Session session;
 
-        Creation(Path dir, String id, Path bundle, Path rootfs, Spec spec, CreateOptions o) {
+        Creation(Path dir, String id, Path bundle, Path rootfs, Spec spec, CreateOptions o, TerminalRelay terminal) {
             this.dir = dir;
             this.id = id;
             this.bundle = bundle;
             this.rootfs = rootfs;
             this.spec = spec;
             this.o = o;
+            this.terminal = terminal;
         }
 
         Created run(String configText) throws IOException, RuntimeError {
@@ -302,7 +331,7 @@ public final class Container {
                 session.waitFor();
             }
             Trace.mark("created");
-            return new Created(new Container(dir, state, spec), session);
+            return new Created(new Container(dir, state, spec), session, terminal);
         }
 
         /** Reads the launcher's messages until the init waits for start. */

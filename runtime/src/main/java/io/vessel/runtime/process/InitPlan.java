@@ -422,7 +422,8 @@ public final class InitPlan {
         StringBuilder sb = new StringBuilder();
         for (int i = 0; i < s.length(); i++) {
             char c = s.charAt(i);
-            if (c == '\\' && i + 3 < s.length() && s.substring(i + 1, i + 4).matches("[0-7]{3}")) {
+            if (c == '\\' && i + 3 < s.length() && octal(s.charAt(i + 1)) && octal(s.charAt(i + 2))
+                    && octal(s.charAt(i + 3))) {
                 sb.append((char) Integer.parseInt(s.substring(i + 1, i + 4), 8));
                 i += 3;
             } else {
@@ -430,6 +431,10 @@ public final class InitPlan {
             }
         }
         return sb.toString();
+    }
+
+    private static boolean octal(char c) {
+        return c >= '0' && c <= '7';
     }
 
     private static void device(Plan plan, String root, Spec.Device d, boolean newUserNs) {

@@ -53,11 +53,39 @@ class TerminalTest extends FeatureSupport {
         }
     }
 
+    /** Only a foreground run relays a terminal itself; create and run --detach need a console socket. */
     @Test
-    void terminalWithoutAConsoleSocketIsRefused() throws Exception {
+    void terminalWithoutAConsoleSocketIsRefusedByCreate() throws Exception {
         process().put("terminal", true);
-        RuntimeCli.Result r = run("true");
-        assertEquals(1, r.exit());
-        assertTrue(r.err().contains("console-socket"), r.err());
+        java.nio.file.Path b = bundle.write();
+        for (String[] args : new String[][]{{"create", "--bundle", b.toString(), id}, {"run", "--detach", "--bundle", b.toString(), id}}) {
+            RuntimeCli.Result r = rt.run(args);
+            assertEquals(1, r.exit(), String.join(" ", args));
+            assertTrue(r.err().contains("console-socket"), r.err());
+            assertEquals("", rt.run("list", "-q").out(), "nothing is left");
+        }
+    }
+
+    /**
+     * runc's tutorial: "spec", then "run" from a terminal, with no console socket: the runtime
+     * relays the container's terminal itself. script(1) gives the runtime a real pty here.
+     */
+    @org.junit.jupiter.api.Test
+    void runWithoutAConsoleSocketRelaysTheTerminal() throws Exception {
+        process().put("terminal", true);
+        process().put("args", java.util.List.of("/bin/sh"));
+        java.nio.file.Path b = bundle.write();
+        String cmd = "stty cols 91 rows 33; " + RuntimeCli.script() + " --root " + rt.root + " run --bundle " + b + " " + id;
+        Process p = new ProcessBuilder("script", "-qec", cmd, "/dev/null").redirectErrorStream(true).start();
+        Thread.sleep(1500); // the shell's prompt first; what is typed earlier is not lost, but keep it realistic
+        try (var in = p.getOutputStream()) {
+            in.write("tty; stty size; exit 3\n".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        }
+        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        org.junit.jupiter.api.Assertions.assertTrue(p.waitFor(30, java.util.concurrent.TimeUnit.SECONDS));
+        org.junit.jupiter.api.Assertions.assertEquals(3, p.exitValue(), out);
+        org.junit.jupiter.api.Assertions.assertTrue(out.contains("/dev/pts/0"), out);
+        org.junit.jupiter.api.Assertions.assertTrue(out.contains("33 91"), "our terminal's size is the container's: " + out);
+        org.junit.jupiter.api.Assertions.assertEquals("", rt.run("list", "-q").out(), "run removed the container");
     }
 }
