@@ -45,6 +45,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -101,6 +102,7 @@ enum {
     OP_CONNECT = 39,     /* slot path: a connected Unix stream socket placed at slot */
     OP_JOIN_KEYRING = 40, /* name: a new session keyring (or the one of that name) */
     OP_MOUNT_SETATTR = 41, /* root rel set clear: mount attributes, recursively */
+    OP_PERSONALITY = 42, /* domain */
 };
 
 struct op {
@@ -161,6 +163,7 @@ static const char *op_name(uint32_t code)
     case OP_CONNECT: return "connect";
     case OP_JOIN_KEYRING: return "session keyring";
     case OP_MOUNT_SETATTR: return "mount attributes";
+    case OP_PERSONALITY: return "personality";
     default: return "unknown op";
     }
 }
@@ -1388,6 +1391,10 @@ int main(int argc, char **argv, char **envp)
             break;
         case OP_MOUNT_SETATTR:
             do_mount_setattr(op);
+            break;
+        case OP_PERSONALITY:
+            if (personality(num(op, 0)) < 0)
+                fail(op->code, errno, "domain 0x%llx", (unsigned long long)num(op, 0));
             break;
         case OP_JOIN_KEYRING:
             do_join_keyring(op);

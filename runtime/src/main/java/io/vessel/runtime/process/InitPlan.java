@@ -257,8 +257,14 @@ public final class InitPlan {
         }
     }
 
-    /** rlimits, umask, cwd, the program's path. */
+    /** personality(2) domains, include/uapi/linux/personality.h. */
+    private static final int PER_LINUX = 0x0000, PER_LINUX32 = 0x0008;
+
+    /** personality, rlimits, umask, cwd, the program's path. */
     private static void processSetup(Plan plan, Spec spec, Spec.Process proc) {
+        if (spec.linux().personality() != null) {
+            plan.add(Op.PERSONALITY, spec.linux().personality().equals("LINUX32") ? PER_LINUX32 : PER_LINUX);
+        }
         for (Spec.Rlimit r : proc.rlimits()) {
             plan.add(Op.SETRLIMIT, RlimitType.number(r.type()), Long.toUnsignedString(r.soft()),
                     Long.toUnsignedString(r.hard()));

@@ -307,8 +307,16 @@ public record Spec(
                     n.get("maskedPaths").stringList(),
                     n.get("readonlyPaths").stringList(),
                     n.get("mountLabel").string(null),
-                    personality.present() ? personality.get("domain").string() : null);
+                    personality.present() ? personalityDomain(personality.get("domain")) : null);
         }
+    }
+
+    private static String personalityDomain(JsonNode n) {
+        String d = n.string();
+        if (!d.equals("LINUX") && !d.equals("LINUX32")) {
+            throw n.fail("must be LINUX or LINUX32, not \"" + d + "\"");
+        }
+        return d;
     }
 
     public record TimeOffset(long secs, long nanosecs) {

@@ -16,6 +16,19 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** process: args, env, cwd, user, umask, capabilities, no_new_privs, rlimits, oom score; kill, ps, state. */
 class ProcessTest extends FeatureSupport {
 
+    /** linux.personality LINUX32: uname -m inside says i686 (the 32-bit personality), the host x86_64. */
+    @Test
+    void personalityLinux32() throws Exception {
+        linux().put("personality", Map.of("domain", "LINUX32"));
+        assertEquals("i686\n", runOk("uname -m"));
+        linux().put("personality", Map.of("domain", "LINUX"));
+        assertEquals("x86_64\n", runOk("uname -m"));
+        linux().put("personality", Map.of("domain", "MSDOS"));
+        RuntimeCli.Result bad = rt.run("run", "--bundle", bundle.write().toString(), id);
+        assertEquals(1, bad.exit());
+        assertTrue(bad.err().contains("linux.personality.domain must be LINUX or LINUX32"), bad.err());
+    }
+
     @Test
     void argsEnvAndCwd() throws Exception {
         Files.createDirectories(bundle.rootfs().resolve("work/dir"));
