@@ -165,6 +165,10 @@ public final class Main {
                     if (a.flag("force") && !Files.exists(root.resolve(id))) {
                         yield 0; // runc: delete --force of a missing container is not an error
                     }
+                    if (a.flag("force")) {
+                        Container.deleteDamaged(root, id); // a state that cannot be read must not stay forever
+                        yield 0;
+                    }
                     throw e;
                 }
                 c.delete(a.flag("force"));

@@ -117,6 +117,30 @@ public final class Container {
         }
     }
 
+    /**
+     * delete --force of a container whose state.json cannot be read (a crash before it was
+     * written, or damage): its cgroup is found again from the kept config.json (or the default
+     * path), every process in it is killed, and the cgroup and the state directory are removed.
+     */
+    public static void deleteDamaged(Path root, String id) throws RuntimeError {
+        checkId(id);
+        Path dir = root.resolve(id);
+        String cgroupsPath = null;
+        try {
+            cgroupsPath = Spec.parse(java.nio.file.Files.readString(dir.resolve(CONFIG))).linux().cgroupsPath();
+        } catch (IOException | IllegalArgumentException ignored) {
+            // no readable config: the default cgroup path
+        }
+        try {
+            ControlGroup cg = ControlGroup.forContainer(cgroupsPath, id);
+            killAll(cg);
+            cg.destroy();
+        } catch (IOException e) {
+            throw new RuntimeError("cannot delete container \"" + id + "\": " + e.getMessage(), e);
+        }
+        deleteTree(dir);
+    }
+
     /** Every container under root whose state can be read, by id. */
     public static List<Container> list(Path root) {
         List<Container> out = new ArrayList<>();

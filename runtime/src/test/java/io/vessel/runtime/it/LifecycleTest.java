@@ -137,4 +137,23 @@ class LifecycleTest {
         assertTrue(r.err().contains("linux.uidMappings[0].size must be > 0"), r.err());
         assertFalse(Files.exists(rt.root.resolve("bad")));
     }
+
+    @Test
+    void aDamagedStateIsReportedAndForceDeleteCleansUp() throws Exception {
+        bundle.args("/bin/sleep", "60").write();
+        rt.run("create", "--bundle", bundle.dir.toString(), "dmg").ok();
+        int pid = state(rt, "dmg").get("pid").intValue();
+        Files.writeString(rt.root.resolve("dmg/state.json"), "{\"id\": ");
+        RuntimeCli.Result st = rt.run("state", "dmg");
+        assertEquals(1, st.exit());
+        assertTrue(st.err().contains("damaged state file"), st.err());
+        rt.run("delete", "--force", "dmg").ok();
+        assertFalse(Files.exists(rt.root.resolve("dmg")));
+        for (int i = 0; i < 200 && Files.exists(Path.of("/proc/" + pid)) && !Files.readString(Path.of("/proc/" + pid + "/stat")).contains(") Z"); i++) {
+            Thread.sleep(10);
+        }
+        assertTrue(!Files.exists(Path.of("/proc/" + pid)) || Files.readString(Path.of("/proc/" + pid + "/stat")).contains(") Z"),
+                "the container's process was killed through its cgroup");
+        assertFalse(Files.exists(Path.of("/sys/fs/cgroup/memory/vessel/dmg")), "its cgroup is gone");
+    }
 }
