@@ -1,9 +1,7 @@
 package io.vessel.runtime.it;
 
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -19,33 +17,17 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * ("_ses.ID"), which exec'd processes join too, unless create was given --no-new-keyring. /proc/keys
  * (unmasked here) lists the keys a process may view, its session keyring among them.
  */
-class KeyringTest {
+class KeyringTest extends FeatureSupport {
     private static final String SHOW = "grep ' keyring ' /proc/keys";
 
-    @TempDir
-    Path tmp;
-    RuntimeCli rt;
-    Bundle bundle;
 
     @BeforeEach
-    void setUp() throws Exception {
-        Root.assume();
-        rt = new RuntimeCli(tmp.resolve("state"));
-        bundle = Bundle.create(tmp);
+    void unmaskKeys() throws Exception {
         bundle.edit(s -> {
             List<Object> masked = new ArrayList<>(Bundle.list(Bundle.map(s, "linux"), "maskedPaths"));
             masked.remove("/proc/keys");
             Bundle.map(s, "linux").put("maskedPaths", masked);
         });
-    }
-
-    @AfterEach
-    void tearDown() throws Exception {
-        if (rt != null) {
-            for (String id : rt.run("list", "-q").out().lines().toList()) {
-                rt.run("delete", "--force", id);
-            }
-        }
     }
 
     @Test

@@ -1,10 +1,7 @@
 package io.vessel.runtime.it;
 
 import io.vessel.json.JsonNode;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -17,27 +14,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The OCI lifecycle through the real command: create, state, start, kill, delete, and what each leaves. */
-class LifecycleTest {
-    @TempDir
-    Path tmp;
-    RuntimeCli rt;
-    Bundle bundle;
-
-    @BeforeEach
-    void setUp() throws Exception {
-        Root.assume();
-        rt = new RuntimeCli(tmp.resolve("state"));
-        bundle = Bundle.create(tmp);
-    }
-
-    @AfterEach
-    void tearDown() throws Exception {
-        if (rt != null) {
-            for (String id : rt.run("list", "-q").out().lines().toList()) {
-                rt.run("delete", "--force", id);
-            }
-        }
-    }
+class LifecycleTest extends FeatureSupport {
 
     static JsonNode state(RuntimeCli rt, String id) throws Exception {
         return JsonNode.parse("state", rt.run("state", id).ok().out());

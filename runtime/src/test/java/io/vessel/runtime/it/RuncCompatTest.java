@@ -1,10 +1,7 @@
 package io.vessel.runtime.it;
 
 import io.vessel.json.JsonNode;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -21,27 +18,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * as JSON lines in --log, signals by name or number, ps options after the id, delete --force of a
  * container that is gone.
  */
-class RuncCompatTest {
-    @TempDir
-    Path tmp;
-    RuntimeCli rt;
-    Bundle bundle;
-
-    @BeforeEach
-    void setUp() throws Exception {
-        Root.assume();
-        rt = new RuntimeCli(tmp.resolve("state"));
-        bundle = Bundle.create(tmp);
-    }
-
-    @AfterEach
-    void tearDown() throws Exception {
-        if (rt != null) {
-            for (String id : rt.run("list", "-q").out().lines().toList()) {
-                rt.run("delete", "--force", id);
-            }
-        }
-    }
+class RuncCompatTest extends FeatureSupport {
 
     private void mount(Map<String, Object> m) {
         bundle.edit(s -> {
