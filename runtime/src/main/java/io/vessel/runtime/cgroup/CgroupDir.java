@@ -181,9 +181,25 @@ record CgroupDir(Path path) {
         return text.equals(Errno.describe(0)) ? text + " (" + Errno.name(errno) + ")" : text;
     }
 
+    /** strerror-style text for the JDK's file exceptions, which carry the reason only sometimes. */
     private static String reason(IOException e) {
-        return e instanceof FileSystemException f && f.getReason() != null ? f.getReason()
-                : e.getClass().getSimpleName() + (e.getMessage() == null ? "" : " " + e.getMessage());
+        if (e instanceof FileSystemException f && f.getReason() != null) {
+            return f.getReason();
+        }
+        if (e instanceof java.nio.file.AccessDeniedException) {
+            return describe(Errno.EACCES) + " (vessel-runtime runs as root)";
+        }
+        if (e instanceof NoSuchFileException) {
+            return describe(Errno.ENOENT);
+        }
+        if (e instanceof java.nio.file.FileAlreadyExistsException) {
+            return describe(Errno.EEXIST);
+        }
+        if (e instanceof java.nio.file.DirectoryNotEmptyException) {
+            return describe(Errno.ENOTEMPTY);
+        }
+        int errno = Errno.fromMessage(e.getMessage());
+        return errno != 0 ? describe(errno) : e.getClass().getSimpleName() + (e.getMessage() == null ? "" : " " + e.getMessage());
     }
 
     /** A file of space-separated words, such as cgroup.controllers; none when absent. */
