@@ -94,9 +94,7 @@ enum {
     OP_LOOKUP_EXEC = 31, /* program PATH */
     OP_WAIT_START = 32,  /* fd name: the FIFO name in directory fd, or "" for fd itself (reopened by /proc) */
     OP_EXEC = 33,        /* argc args... envc env... */
-    OP_CLOSE = 34,       /* fd */
     OP_DUMPABLE = 35,    /* 0|1 */
-    OP_ENSURE_FILE = 36, /* root rel */
     OP_MKFIFO = 37,      /* path mode */
     OP_OPEN_PATH = 38,   /* slot path: an O_PATH descriptor placed at slot */
     OP_CONNECT = 39,     /* slot path: a connected Unix stream socket placed at slot */
@@ -155,9 +153,7 @@ static const char *op_name(uint32_t code)
     case OP_LOOKUP_EXEC: return "exec lookup";
     case OP_WAIT_START: return "wait for start";
     case OP_EXEC: return "exec";
-    case OP_CLOSE: return "close";
     case OP_DUMPABLE: return "dumpable";
-    case OP_ENSURE_FILE: return "create file";
     case OP_MKFIFO: return "mkfifo";
     case OP_OPEN_PATH: return "open";
     case OP_CONNECT: return "connect";
@@ -1320,9 +1316,6 @@ int main(int argc, char **argv, char **envp)
         case OP_SYMLINK:
             do_symlink(op);
             break;
-        case OP_ENSURE_FILE:
-            close(open_in_root(op->code, str(op, 0), str(op, 1), "file"));
-            break;
         case OP_ROOT_PROPAGATION:
             if (mount(NULL, "/", NULL, num(op, 0), NULL) < 0)
                 fail(op->code, errno, "set propagation 0x%llx on /", (unsigned long long)num(op, 0));
@@ -1381,10 +1374,7 @@ int main(int argc, char **argv, char **envp)
             do_wait_start(op);
             break;
         case OP_EXEC:
-            do_exec(op);
-        case OP_CLOSE:
-            close(num(op, 0));
-            break;
+            do_exec(op); /* does not return */
         case OP_DUMPABLE:
             if (prctl(PR_SET_DUMPABLE, num(op, 0), 0, 0, 0) < 0)
                 fail(op->code, errno, "set dumpable");
