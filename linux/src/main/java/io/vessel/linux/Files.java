@@ -16,6 +16,10 @@ public final class Files {
             O_NOCTTY = 0400, O_TRUNC = 01000, O_APPEND = 02000, O_NONBLOCK = 04000, O_DIRECTORY = 0200000,
             O_NOFOLLOW = 0400000, O_CLOEXEC = 02000000, O_PATH = 010000000;
     public static final int AT_FDCWD = -100;
+    // fcntl.h: utimensat(2) flag
+    public static final int AT_SYMLINK_NOFOLLOW = 0x100;
+    // sys/xattr.h: setxattr(2) flags
+    public static final int XATTR_CREATE = 1, XATTR_REPLACE = 2;
     public static final int S_IFIFO = 0010000, S_IFCHR = 0020000, S_IFBLK = 0060000, S_IFREG = 0100000;
 
     private Files() {
@@ -40,6 +44,29 @@ public final class Files {
     private static final class Chown {
         static final MethodHandle H = Native.errnoHandle("lchown",
                 FunctionDescriptor.of(C_INT, C_POINTER, C_INT, C_INT));
+    }
+
+    private static final class Chmod {
+        // int chmod(const char *pathname, mode_t mode);
+        static final MethodHandle H = Native.errnoHandle("chmod", FunctionDescriptor.of(C_INT, C_POINTER, C_INT));
+    }
+
+    private static final class Lsetxattr {
+        // int lsetxattr(const char *path, const char *name, const void *value, size_t size, int flags);
+        static final MethodHandle H = Native.errnoHandle("lsetxattr",
+                FunctionDescriptor.of(C_INT, C_POINTER, C_POINTER, C_POINTER, C_LONG, C_INT));
+    }
+
+    private static final class Lgetxattr {
+        // ssize_t lgetxattr(const char *path, const char *name, void *value, size_t size);
+        static final MethodHandle H = Native.errnoHandle("lgetxattr",
+                FunctionDescriptor.of(C_LONG, C_POINTER, C_POINTER, C_POINTER, C_LONG));
+    }
+
+    private static final class Utimensat {
+        // int utimensat(int dirfd, const char *pathname, const struct timespec times[2], int flags);
+        static final MethodHandle H = Native.errnoHandle("utimensat",
+                FunctionDescriptor.of(C_INT, C_INT, C_POINTER, C_POINTER, C_INT));
     }
 
     private static final class Read {
@@ -102,6 +129,91 @@ public final class Files {
             int r = (int) Chown.H.invokeExact(errno, Native.cString(arena, path), (int) uid, (int) gid);
             if (r < 0) {
                 throw new ErrnoException("lchown(\"" + path + "\", " + uid + ", " + gid + ")", Native.errno(errno));
+            }
+        } catch (Throwable t) {
+            throw Native.rethrow(t);
+        }
+    }
+
+    /** chmod(2): all twelve mode bits (setuid, setgid, sticky included); follows symlinks, so never give it one. */
+    public static void chmod(String path, int mode) throws ErrnoException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment errno = Native.errnoSegment(arena);
+            int r = (int) Chmod.H.invokeExact(errno, Native.cString(arena, path), mode);
+            if (r < 0) {
+                throw new ErrnoException("chmod(\"" + path + "\", 0" + Integer.toOctalString(mode) + ")",
+                        Native.errno(errno));
+            }
+        } catch (Throwable t) {
+            throw Native.rethrow(t);
+        }
+    }
+
+    /** lsetxattr(2): sets an extended attribute of the path itself, symlinks not followed. */
+    public static void lsetxattr(String path, String name, byte[] value, int flags) throws ErrnoException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment errno = Native.errnoSegment(arena);
+            MemorySegment mem = value.length == 0 ? arena.allocate(1)
+                    : arena.allocateFrom(java.lang.foreign.ValueLayout.JAVA_BYTE, value);
+            int r = (int) Lsetxattr.H.invokeExact(errno, Native.cString(arena, path), Native.cString(arena, name), mem,
+                    (long) value.length, flags);
+            if (r < 0) {
+                throw new ErrnoException("lsetxattr(\"" + path + "\", \"" + name + "\", " + value.length + " bytes, "
+                        + flags + ")", Native.errno(errno));
+            }
+        } catch (Throwable t) {
+            throw Native.rethrow(t);
+        }
+    }
+
+    /** lgetxattr(2): an extended attribute of the path itself, or null if it has none of that name. */
+    public static byte[] lgetxattr(String path, String name) throws ErrnoException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment errno = Native.errnoSegment(arena);
+            MemorySegment cPath = Native.cString(arena, path);
+            MemorySegment cName = Native.cString(arena, name);
+            while (true) {
+                long size = (long) Lgetxattr.H.invokeExact(errno, cPath, cName, MemorySegment.NULL, 0L);
+                long n = size;
+                MemorySegment mem = MemorySegment.NULL;
+                if (size >= 0) {
+                    mem = arena.allocate(Math.max(1, size));
+                    n = (long) Lgetxattr.H.invokeExact(errno, cPath, cName, mem, size);
+                }
+                if (n >= 0) {
+                    return mem.asSlice(0, n).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
+                }
+                int e = Native.errno(errno);
+                if (e == Errno.ENODATA) {
+                    return null;
+                }
+                if (e != Errno.ERANGE) { // ERANGE: the value grew between the two calls; ask again
+                    throw new ErrnoException("lgetxattr(\"" + path + "\", \"" + name + "\")", e);
+                }
+            }
+        } catch (Throwable t) {
+            throw Native.rethrow(t);
+        }
+    }
+
+    /**
+     * utimensat(2) relative to the working directory with {@code flags} (e.g. {@link #AT_SYMLINK_NOFOLLOW}):
+     * sets access and modification times, each as seconds and nanoseconds since the epoch.
+     */
+    public static void utimensat(String path, long atimeSec, long atimeNsec, long mtimeSec, long mtimeNsec, int flags)
+            throws ErrnoException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment errno = Native.errnoSegment(arena);
+            // struct timespec { time_t tv_sec; long tv_nsec; } times[2], x86-64
+            MemorySegment times = arena.allocate(C_LONG, 4);
+            times.setAtIndex(C_LONG, 0, atimeSec);
+            times.setAtIndex(C_LONG, 1, atimeNsec);
+            times.setAtIndex(C_LONG, 2, mtimeSec);
+            times.setAtIndex(C_LONG, 3, mtimeNsec);
+            int r = (int) Utimensat.H.invokeExact(errno, AT_FDCWD, Native.cString(arena, path), times, flags);
+            if (r < 0) {
+                throw new ErrnoException("utimensat(AT_FDCWD, \"" + path + "\", [" + atimeSec + "." + atimeNsec + ", "
+                        + mtimeSec + "." + mtimeNsec + "], 0x" + Integer.toHexString(flags) + ")", Native.errno(errno));
             }
         } catch (Throwable t) {
             throw Native.rethrow(t);

@@ -1,0 +1,381 @@
+package io.vessel.image.layer;
+
+import io.vessel.image.Digest;
+import io.vessel.image.Digester;
+import io.vessel.linux.ErrnoException;
+
+import java.io.BufferedInputStream;
+import java.io.FilterInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.FileVisitResult;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.zip.GZIPInputStream;
+
+/**
+ * Applies one image layer (a tar, optionally gzip-compressed) into a directory in the form overlayfs
+ * reads as a lower layer: OCI whiteouts become 0:0 character devices and opaque markers the
+ * {@code trusted.overlay.opaque} xattr. Refuses entries that would write outside the directory
+ * (absolute names, {@code ..}, hard links leaving it, paths through symlinks); never follows symlinks.
+ * Needs root for ownership, device nodes and trusted xattrs.
+ */
+public final class LayerApplier {
+    /** What an apply did: the layer's diff_id (sha256 of the uncompressed tar) and its member count. */
+    public record Applied(Digest diffId, long entries) {
+    }
+
+    /** gzip member magic (RFC 1952, ID1 ID2). */
+    private static final byte[] GZIP_MAGIC = {0x1f, (byte) 0x8b};
+    /** Zstandard frame magic 0xFD2FB528, little-endian (RFC 8878, 3.1.1). */
+    private static final byte[] ZSTD_MAGIC = {0x28, (byte) 0xb5, 0x2f, (byte) 0xfd};
+    /** OCI image spec, layer.md "Whiteouts": a file's whiteout is its name with this prefix. */
+    static final String WHITEOUT_PREFIX = ".wh.";
+    /** OCI image spec, layer.md "Opaque Whiteout": this entry makes its directory opaque. */
+    static final String OPAQUE_WHITEOUT = ".wh..wh..opq";
+    /** overlayfs (Documentation/filesystems/overlayfs.rst): a lower directory with this xattr = "y" hides those below. */
+    static final String OVERLAY_OPAQUE_XATTR = "trusted.overlay.opaque";
+    private static final int PERMISSIONS = 07777;
+
+    private LayerApplier() {
+    }
+
+    /** Applies {@code layer} into the existing directory {@code dir}; closes neither. */
+    public static Applied apply(InputStream layer, Path dir) throws IOException {
+        Path root = dir.toAbsolutePath().normalize();
+        if (!Files.isDirectory(root, LinkOption.NOFOLLOW_LINKS)) {
+            throw new IOException("layer: apply target " + root + " is not a directory");
+        }
+        Digester digester = Digester.sha256();
+        InputStream tar = new DigestingStream(decompressed(layer), digester);
+        TarReader reader = new TarReader(tar);
+        Applier applier = new Applier(root, reader);
+        long count = 0;
+        for (TarEntry e; (e = reader.next()) != null; ) {
+            applier.apply(e);
+            count++;
+        }
+        reader.drain();
+        applier.finish();
+        return new Applied(digester.digest(), count);
+    }
+
+    private static InputStream decompressed(InputStream layer) throws IOException {
+        BufferedInputStream in = new BufferedInputStream(layer, 65536);
+        in.mark(ZSTD_MAGIC.length);
+        byte[] head = in.readNBytes(ZSTD_MAGIC.length);
+        in.reset();
+        if (startsWith(head, GZIP_MAGIC)) {
+            return new GZIPInputStream(in, 65536);
+        }
+        if (startsWith(head, ZSTD_MAGIC)) {
+            // TODO(issue 3): zstd layers (application/vnd.oci.image.layer.v1.tar+zstd)
+            throw new LayerException("layer: zstd layers are not supported yet");
+        }
+        return in;
+    }
+
+    private static boolean startsWith(byte[] data, byte[] prefix) {
+        return data.length >= prefix.length && java.util.Arrays.equals(data, 0, prefix.length, prefix, 0, prefix.length);
+    }
+
+    /** Feeds every byte read to a digester: the diff_id is of the uncompressed stream. */
+    private static final class DigestingStream extends FilterInputStream {
+        private final Digester digester;
+
+        DigestingStream(InputStream in, Digester digester) {
+            super(in);
+            this.digester = digester;
+        }
+
+        @Override
+        public int read() throws IOException {
+            int b = in.read();
+            if (b >= 0) {
+                digester.update(new byte[]{(byte) b});
+            }
+            return b;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            int n = in.read(b, off, len);
+            if (n > 0) {
+                digester.update(b, off, n);
+            }
+            return n;
+        }
+
+        @Override
+        public long skip(long n) throws IOException {
+            byte[] buf = new byte[(int) Math.min(n, 8192)];
+            int r = read(buf, 0, buf.length);
+            return Math.max(r, 0);
+        }
+    }
+
+    /** The per-apply state: the root and the directory times to set once nothing more is written in them. */
+    private static final class Applier {
+        private final Path root;
+        private final TarReader reader;
+        private final List<Runnable> dirTimes = new ArrayList<>();
+        private IOException deferred;
+
+        Applier(Path root, TarReader reader) {
+            this.root = root;
+            this.reader = reader;
+        }
+
+        void apply(TarEntry e) throws IOException {
+            List<String> parts = components(e, e.name());
+            if (parts.isEmpty()) {
+                if (e.type() != TarEntry.Type.DIRECTORY) {
+                    throw refuse(e, "names the layer directory itself but is not a directory");
+                }
+                metadata(e, root);
+                return;
+            }
+            String base = parts.getLast();
+            Path parent = parentOf(e, parts, true);
+            if (base.equals(OPAQUE_WHITEOUT)) {
+                set(e, () -> io.vessel.linux.Files.lsetxattr(parent.toString(), OVERLAY_OPAQUE_XATTR,
+                        "y".getBytes(StandardCharsets.US_ASCII), 0));
+                return;
+            }
+            if (base.startsWith(WHITEOUT_PREFIX)) {
+                String hidden = base.substring(WHITEOUT_PREFIX.length());
+                if (hidden.isEmpty() || hidden.equals(".") || hidden.equals("..") || hidden.startsWith(WHITEOUT_PREFIX)) {
+                    throw refuse(e, "bad whiteout name");
+                }
+                Path target = parent.resolve(hidden);
+                set(e, () -> {
+                    removeAll(target);
+                    io.vessel.linux.Files.mknod(target.toString(), io.vessel.linux.Files.S_IFCHR, 0);
+                });
+                return;
+            }
+            Path target = parent.resolve(base);
+            BasicFileAttributes existing = attributes(target);
+            switch (e.type()) {
+                case DIRECTORY -> set(e, () -> {
+                    if (existing == null || !existing.isDirectory()) {
+                        removeAll(target);
+                        Files.createDirectory(target);
+                    }
+                });
+                case REGULAR -> set(e, () -> {
+                    removeAll(target);
+                    try (OutputStream out = Files.newOutputStream(target, StandardOpenOption.CREATE_NEW,
+                            StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS)) {
+                        reader.content().transferTo(out);
+                    }
+                });
+                case SYMLINK -> {
+                    if (e.linkName().isEmpty()) {
+                        throw refuse(e, "symlink without a target");
+                    }
+                    set(e, () -> {
+                        removeAll(target);
+                        Files.createSymbolicLink(target, Path.of(e.linkName()));
+                    });
+                }
+                case HARDLINK -> {
+                    Path source = linkSource(e);
+                    if (source.equals(target)) {
+                        return; // a link to itself changes nothing
+                    }
+                    set(e, () -> {
+                        removeAll(target);
+                        Files.createLink(target, source); // link(2) does not follow a symlink source
+                    });
+                    return; // the inode's metadata came with the member it links to
+                }
+                case CHAR, BLOCK, FIFO -> {
+                    int kind = switch (e.type()) {
+                        case CHAR -> io.vessel.linux.Files.S_IFCHR;
+                        case BLOCK -> io.vessel.linux.Files.S_IFBLK;
+                        default -> io.vessel.linux.Files.S_IFIFO;
+                    };
+                    long dev = io.vessel.linux.Files.makedev(e.devMajor(), e.devMinor());
+                    set(e, () -> {
+                        removeAll(target);
+                        io.vessel.linux.Files.mknod(target.toString(), kind | (e.mode() & PERMISSIONS), dev);
+                    });
+                }
+            }
+            metadata(e, target);
+        }
+
+        /** Directory times last, deepest first, since creating their children changed them. */
+        void finish() throws IOException {
+            for (int i = dirTimes.size() - 1; i >= 0; i--) {
+                dirTimes.get(i).run();
+                if (deferred != null) {
+                    throw deferred;
+                }
+            }
+        }
+
+        private void metadata(TarEntry e, Path target) throws IOException {
+            String p = target.toString();
+            boolean symlink = e.type() == TarEntry.Type.SYMLINK;
+            set(e, () -> {
+                io.vessel.linux.Files.lchown(p, e.uid(), e.gid());
+                if (!symlink) {
+                    io.vessel.linux.Files.chmod(p, e.mode() & PERMISSIONS); // after chown, which clears setuid
+                }
+                for (Map.Entry<String, byte[]> x : e.xattrs().entrySet()) {
+                    io.vessel.linux.Files.lsetxattr(p, x.getKey(), x.getValue(), 0);
+                }
+            });
+            if (e.type() == TarEntry.Type.DIRECTORY) {
+                dirTimes.add(() -> {
+                    try {
+                        times(e, p);
+                    } catch (IOException ex) {
+                        deferred = ex;
+                    }
+                });
+            } else {
+                times(e, p);
+            }
+        }
+
+        private void times(TarEntry e, String p) throws IOException {
+            set(e, () -> io.vessel.linux.Files.utimensat(p, e.mtimeSeconds(), e.mtimeNanos(), e.mtimeSeconds(),
+                    e.mtimeNanos(), io.vessel.linux.Files.AT_SYMLINK_NOFOLLOW));
+        }
+
+        /** The hard link's source: inside the layer, through no symlink, and already applied. */
+        private Path linkSource(TarEntry e) throws IOException {
+            List<String> parts = components(e, e.linkName());
+            if (parts.isEmpty()) {
+                throw refuse(e, "hard link to the layer directory itself");
+            }
+            Path source = parentOf(e, parts, false).resolve(parts.getLast());
+            BasicFileAttributes a = attributes(source);
+            if (a == null) {
+                throw refuse(e, "hard link target \"" + e.linkName() + "\" is not in the layer (yet)");
+            }
+            if (a.isDirectory()) {
+                throw refuse(e, "hard link to a directory");
+            }
+            return source;
+        }
+
+        /** The normalised components of a member name: no leading "./", no "." or empty ones; refuses "/" and "..". */
+        private List<String> components(TarEntry e, String name) throws LayerException {
+            if (name.startsWith("/")) {
+                throw refuse(e, "absolute path \"" + name + "\"");
+            }
+            if (name.indexOf('\0') >= 0) {
+                throw refuse(e, "NUL in path");
+            }
+            List<String> parts = new ArrayList<>();
+            for (String c : name.split("/")) {
+                if (c.isEmpty() || c.equals(".")) {
+                    continue;
+                }
+                if (c.equals("..")) {
+                    throw refuse(e, "\"..\" in path \"" + name + "\"");
+                }
+                parts.add(c);
+            }
+            return parts;
+        }
+
+        /**
+         * The directory holding the last component, walked from the root one component at a time without
+         * following symlinks: a symlink or non-directory on the way is refused; missing directories are made
+         * (0755, root-owned) when {@code create}, else refused.
+         */
+        private Path parentOf(TarEntry e, List<String> parts, boolean create) throws IOException {
+            Path p = root;
+            for (int i = 0; i < parts.size() - 1; i++) {
+                p = p.resolve(parts.get(i));
+                BasicFileAttributes a = attributes(p);
+                if (a == null) {
+                    if (!create) {
+                        throw refuse(e, "path \"" + String.join("/", parts.subList(0, i + 1)) + "\" does not exist");
+                    }
+                    Path dir = p;
+                    set(e, () -> Files.createDirectory(dir));
+                } else if (a.isSymbolicLink()) {
+                    throw refuse(e, "path goes through the symlink \"" + String.join("/", parts.subList(0, i + 1))
+                            + "\"");
+                } else if (!a.isDirectory()) {
+                    throw refuse(e, "\"" + String.join("/", parts.subList(0, i + 1)) + "\" is not a directory");
+                }
+            }
+            return p;
+        }
+
+        private LayerException refuse(TarEntry e, String why) {
+            return new LayerException(LayerException.at(e.index(), e.name(), e.offset(), "refused: " + why));
+        }
+
+        /** Runs a file system step, naming the entry if it fails. */
+        private void set(TarEntry e, Step step) throws IOException {
+            try {
+                step.run();
+            } catch (LayerException x) {
+                throw x;
+            } catch (ErrnoException x) {
+                throw new LayerException(LayerException.at(e.index(), e.name(), e.offset(), x.getMessage()), x);
+            } catch (IOException x) {
+                throw new LayerException(LayerException.at(e.index(), e.name(), e.offset(), x.toString()), x);
+            }
+        }
+    }
+
+    @FunctionalInterface
+    private interface Step {
+        void run() throws IOException;
+    }
+
+    private static BasicFileAttributes attributes(Path p) throws IOException {
+        try {
+            return Files.readAttributes(p, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+        } catch (NoSuchFileException e) {
+            return null;
+        }
+    }
+
+    /** Removes whatever is at {@code p}, a directory with its contents; symlinks are removed, not followed. */
+    private static void removeAll(Path p) throws IOException {
+        BasicFileAttributes a = attributes(p);
+        if (a == null) {
+            return;
+        }
+        if (!a.isDirectory()) {
+            Files.delete(p);
+            return;
+        }
+        Files.walkFileTree(p, new SimpleFileVisitor<>() {
+            @Override
+            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
+                Files.delete(file);
+                return FileVisitResult.CONTINUE;
+            }
+
+            @Override
+            public FileVisitResult postVisitDirectory(Path d, IOException ex) throws IOException {
+                if (ex != null) {
+                    throw ex;
+                }
+                Files.delete(d);
+                return FileVisitResult.CONTINUE;
+            }
+        });
+    }
+}
