@@ -172,10 +172,10 @@ class PodmanTest {
     void killWithASignalAndRestart() throws Exception {
         run("-d", "--name", "sig", IMAGE, "sh", "-c", "trap 'echo got HUP' HUP; while :; do sleep 0.1; done").ok();
         podman("kill", "--signal", "HUP", "sig").ok();
-        waitFor(() -> podman("logs", "sig").out().contains("got HUP"), "the HUP trap to run");
+        Poll.until(() -> podman("logs", "sig").out().contains("got HUP"), "the HUP trap to run");
         assertEquals("running", inspect("sig", "{{.State.Status}}"));
         podman("kill", "sig").ok(); // SIGKILL
-        waitFor(() -> inspect("sig", "{{.State.Status}}").equals("exited"), "the container to stop");
+        Poll.until(() -> inspect("sig", "{{.State.Status}}").equals("exited"), "the container to stop");
         assertEquals("137", inspect("sig", "{{.State.ExitCode}}"));
         // a stopped container starts again: podman deletes and creates it anew
         podman("start", "sig").ok();
@@ -268,7 +268,7 @@ class PodmanTest {
     void userNamespaceMapsRootToAnUnprivilegedUser() throws Exception {
         run("-d", "--name", "userns", "--uidmap", "0:100000:65536", "--gidmap", "0:100000:65536", IMAGE,
                 "sh", "-c", "id; sleep 300").ok();
-        waitFor(() -> podman("logs", "userns").out().contains("uid="), "the container's output");
+        Poll.until(() -> podman("logs", "userns").out().contains("uid="), "the container's output");
         assertEquals("uid=0(root) gid=0(root)\n", podman("logs", "userns").ok().out());
         int pid = Integer.parseInt(inspect("userns", "{{.State.Pid}}"));
         String status = Files.readString(Path.of("/proc/" + pid + "/status"));
@@ -295,7 +295,7 @@ class PodmanTest {
         podman("unpause", "frozen").ok();
         assertEquals("running", inspect("frozen", "{{.State.Status}}"));
         assertEquals("THAWED", read(freezer, "freezer.state"));
-        waitFor(() -> ticks("frozen") > ticks, "output after unpause");
+        Poll.until(() -> ticks("frozen") > ticks, "output after unpause");
     }
 
     @Test
@@ -433,19 +433,6 @@ class PodmanTest {
         return "";
     }
 
-    interface Check {
-        boolean ok() throws Exception;
-    }
-
-    private static void waitFor(Check c, String what) throws Exception {
-        for (int i = 0; i < 100; i++) {
-            if (c.ok()) {
-                return;
-            }
-            Thread.sleep(100);
-        }
-        throw new AssertionError("timed out waiting for " + what);
-    }
 
     private static boolean onPath(String program) {
         for (String dir : System.getenv().getOrDefault("PATH", "/usr/bin:/bin").split(":")) {

@@ -210,7 +210,7 @@ class RuntimeCgroupsTest {
             r.put("memory", Map.of("limit", 64 * MIB));
             r.put("pids", Map.of("limit", 50));
         }, "sh", "-c", "sleep 300 & sleep 300 & wait");
-        waitFor(() -> procs("ev").size() == 3, "three processes in the cgroup");
+        Poll.until(() -> procs("ev").size() == 3, "three processes in the cgroup");
         JsonNode stats = stats("ev");
         assertEquals("stats", stats.get("type").string());
         assertEquals("ev", stats.get("id").string());
@@ -254,7 +254,7 @@ class RuntimeCgroupsTest {
     void psListsTheContainersProcesses() throws Exception {
         int pid = start("ps", r -> {
         }, "sh", "-c", "sleep 300 & sleep 301 & wait");
-        waitFor(() -> procs("ps").size() == 3, "three processes in the cgroup");
+        Poll.until(() -> procs("ps").size() == 3, "three processes in the cgroup");
         JsonNode json = JsonNode.parse("ps", rt.run("ps", "--format", "json", "ps").ok().out());
         List<Long> pids = json.elements().stream().map(JsonNode::longValue).toList();
         assertEquals(procs("ps"), pids);
@@ -272,11 +272,11 @@ class RuntimeCgroupsTest {
     void killAllSignalsEveryProcess() throws Exception {
         start("ka", r -> {
         }, "sh", "-c", "sleep 300 & sleep 300 & wait");
-        waitFor(() -> procs("ka").size() == 3, "three processes in the cgroup");
+        Poll.until(() -> procs("ka").size() == 3, "three processes in the cgroup");
         List<Long> before = procs("ka");
         rt.run("kill", "--all", "ka", "KILL").ok();
-        waitFor(() -> status("ka").equals("stopped"), "the container to stop");
-        waitFor(() -> procs("ka").isEmpty(), "the cgroup to empty");
+        Poll.until(() -> status("ka").equals("stopped"), "the container to stop");
+        Poll.until(() -> procs("ka").isEmpty(), "the cgroup to empty");
         for (long p : before) {
             // gone, or a zombie its new parent has not reaped yet
             assertTrue(!Files.exists(Path.of("/proc/" + p)) || procState((int) p).startsWith("Z"),
@@ -300,7 +300,7 @@ class RuntimeCgroupsTest {
         }
         assertTrue(dirs.size() >= 6, "a cgroup in each hierarchy: " + dirs);
         rt.run("kill", "del", "KILL").ok();
-        waitFor(() -> status("del").equals("stopped"), "the container to stop");
+        Poll.until(() -> status("del").equals("stopped"), "the container to stop");
         rt.run("delete", "del").ok();
         for (Path d : dirs) {
             assertFalse(Files.exists(d), d + " was removed");
@@ -442,17 +442,4 @@ class RuntimeCgroupsTest {
         resources.put("devices", rules);
     }
 
-    interface Check {
-        boolean ok() throws Exception;
-    }
-
-    private static void waitFor(Check c, String what) throws Exception {
-        for (int i = 0; i < 200; i++) {
-            if (c.ok()) {
-                return;
-            }
-            Thread.sleep(25);
-        }
-        throw new AssertionError("timed out waiting for " + what);
-    }
 }
