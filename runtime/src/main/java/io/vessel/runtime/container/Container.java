@@ -31,6 +31,7 @@ public final class Container {
     private final Path dir;
     private final ContainerState state;
     private Spec spec; // parsed on first use, or kept from create
+    private ControlGroup cgroup; // loaded on first use
 
     private Container(Path dir, ContainerState state, Spec spec) {
         this.dir = dir;
@@ -181,8 +182,12 @@ public final class Container {
         return Status.RUNNING;
     }
 
+    /** The container's cgroup, loaded once (loading reads the host's mount table). */
     private ControlGroup cgroup() {
-        return ControlGroup.load(state.cgroupPaths());
+        if (cgroup == null) {
+            cgroup = ControlGroup.load(state.cgroupPaths());
+        }
+        return cgroup;
     }
 
     /** The config.json the container was created from (a copy kept in the state directory). */
