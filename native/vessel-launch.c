@@ -64,7 +64,7 @@
 
 /* Operation codes: keep in step with io.vessel.runtime.process.Op. */
 enum {
-    OP_CONFIG = 1,       /* syncfd preserved_fds */
+    OP_CONFIG = 1,       /* preserved_fds */
     OP_JOIN_CGROUP = 2,  /* procs-file */
     OP_SETNS = 3,        /* path nstype */
     OP_UNSHARE = 4,      /* flags */
