@@ -66,7 +66,7 @@ final class BlobUploader {
                     u -> HttpRequest.newBuilder(u).POST(HttpRequest.BodyPublishers.noBody()).timeout(timeout), mount, false);
             Transport.drain(r);
             if (r.statusCode() == 201) {
-                listener.onEvent(new ProgressEvent(id, State.MOUNTED, d.size(), d.size(), "from " + mountFrom));
+                listener.onEvent(new ProgressEvent(id, State.MOUNTED, d.size(), d.size(), mountFrom));
                 return;
             }
             location = location(op, r, mount); // 202: the registry could not mount and opened an upload instead

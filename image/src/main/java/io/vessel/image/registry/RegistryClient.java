@@ -73,7 +73,7 @@ public final class RegistryClient implements AutoCloseable {
      */
     public PullResult pull(Reference ref, Platform platform, BlobStore store, ProgressListener listener)
             throws IOException {
-        Transport.Op op = new Transport.Op(ref.domain(), ref.path(), "pull " + ref.familiar());
+        Transport.Op op = new Transport.Op(ref.domain(), ref.path(), "pull");
         List<String> scopes = List.of("repository:" + ref.path() + ":pull");
         Fetched top = fetchManifest(op, scopes, ref.path(), ref.manifestReference(), ref.digest());
         Fetched image = top;
@@ -131,7 +131,7 @@ public final class RegistryClient implements AutoCloseable {
      */
     public void push(Reference ref, Descriptor top, BlobStore store, ProgressListener listener,
                      Map<Digest, String> mountSources) throws IOException {
-        Transport.Op op = new Transport.Op(ref.domain(), ref.path(), "push " + ref.familiar());
+        Transport.Op op = new Transport.Op(ref.domain(), ref.path(), "push");
         if (ref.digest() != null && !ref.digest().equals(top.digest())) {
             throw op.fail(0, null, "the reference names digest " + ref.digest() + " but the image is " + top.digest());
         }
@@ -227,8 +227,19 @@ public final class RegistryClient implements AutoCloseable {
     private Fetched fetchManifest(Transport.Op op, List<String> scopes, String repository, String reference,
                                   Digest expected) throws IOException {
         URI uri = transport.base(op.registry()).resolve(repository + "/manifests/" + reference);
-        HttpResponse<InputStream> r = transport.send(op, scopes, u -> HttpRequest.newBuilder(u).GET()
-                .header("Accept", ACCEPT).timeout(config.timeout()), uri, false);
+        HttpResponse<InputStream> r;
+        try {
+            r = transport.send(op, scopes, u -> HttpRequest.newBuilder(u).GET()
+                    .header("Accept", ACCEPT).timeout(config.timeout()), uri, false);
+        } catch (RegistryException e) {
+            if (!e.notFound()) {
+                throw e;
+            }
+            String what = "NAME_UNKNOWN".equals(e.code()) ? "repository " + repository + " not found"
+                    : "manifest " + reference + " not found";
+            throw new RegistryException(op.registry(), op.repository(), op.operation(), e.status(), e.code(),
+                    what + " (" + (e.code() == null ? "HTTP 404" : e.code()) + ")", e);
+        }
         if (r.statusCode() != 200) {
             Transport.drain(r);
             throw op.fail(r.statusCode(), null, "manifest " + reference + ": expected 200, got " + r.statusCode());
