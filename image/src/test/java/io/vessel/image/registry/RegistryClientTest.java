@@ -254,7 +254,7 @@ class RegistryClientTest {
         bars.onEvent(new ProgressEvent("aaaaaaaaaaaa", State.DOWNLOADING, 500_000, 2_000_000, ""));
         bars.onEvent(new ProgressEvent("aaaaaaaaaaaa", State.DOWNLOADING, 1_000_000, 2_000_000, ""));
         bars.onEvent(new ProgressEvent("aaaaaaaaaaaa", State.DOWNLOAD_COMPLETE, 2_000_000, 2_000_000, ""));
-        bars.onEvent(new ProgressEvent("bbbbbbbbbbbb", State.MOUNTED, 1, 1, "from library/busybox"));
+        bars.onEvent(new ProgressEvent("bbbbbbbbbbbb", State.MOUNTED, 1, 1, "library/busybox"));
         assertEquals("aaaaaaaaaaaa: Waiting\naaaaaaaaaaaa: Downloading\naaaaaaaaaaaa: Download complete\n"
                 + "bbbbbbbbbbbb: Mounted from library/busybox\n", plain.toString(StandardCharsets.UTF_8));
 
