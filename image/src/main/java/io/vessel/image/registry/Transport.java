@@ -41,6 +41,7 @@ final class Transport implements AutoCloseable {
     private final HttpClient http;
     private final Map<String, Challenge> challenges = new ConcurrentHashMap<>();
     private final Map<String, Token> tokens = new ConcurrentHashMap<>();
+    private final Map<String, Object> tokenLocks = new ConcurrentHashMap<>();
 
     Transport(RegistryConfig config) {
         this.config = config;
@@ -195,12 +196,15 @@ final class Transport implements AutoCloseable {
             return creds.get().basicHeader();
         }
         String key = tokenKey(op.registry(), scopes);
-        Token t = tokens.get(key);
-        if (t == null || System.nanoTime() - t.expiresAtNanos() > 0) {
-            t = fetchToken(op, c, scopes);
-            tokens.put(key, t);
+        // Parallel layer transfers want the same token at once: one fetches it, the others wait.
+        synchronized (tokenLocks.computeIfAbsent(key, k -> new Object())) {
+            Token t = tokens.get(key);
+            if (t == null || System.nanoTime() - t.expiresAtNanos() > 0) {
+                t = fetchToken(op, c, scopes);
+                tokens.put(key, t);
+            }
+            return "Bearer " + t.value();
         }
-        return "Bearer " + t.value();
     }
 
     private static String tokenKey(String registry, List<String> scopes) {
