@@ -247,6 +247,91 @@ class RegistryClientTest {
     }
 
     @Test
+    void manifestThatIsNotJsonOrOfUnknownType() throws Exception {
+        BlobStore src = BlobStore.open(tmp.resolve("src"));
+        TestImage img = TestImages.image(src, Platform.LINUX_AMD64, 7, 1_000);
+        try (RegistryClient c = client(RegistryConfig.DEFAULT_CHUNK_SIZE)) {
+            // An artifact whose config type is not an image config: the registry takes it, a pull refuses it.
+            byte[] artifact = ("{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
+                    + "\"config\":{\"mediaType\":\"application/vnd.example.thing.v1+json\",\"digest\":\""
+                    + img.config().digest() + "\",\"size\":" + img.config().size() + "},\"layers\":[]}")
+                    .getBytes(StandardCharsets.UTF_8);
+            Descriptor odd = TestImages.put(src, io.vessel.image.oci.MediaType.OCI_MANIFEST, artifact);
+            java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+            c.push(ref("odd/app:img"), img.manifest(), src, ProgressListener.NONE, Map.of()); // the config blob
+            var put = http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://" + registry.host()
+                            + "/v2/odd/app/manifests/artifact"))
+                    .header("Content-Type", odd.mediaType())
+                    .PUT(java.net.http.HttpRequest.BodyPublishers.ofByteArray(artifact)).build(),
+                    java.net.http.HttpResponse.BodyHandlers.ofString());
+            assertEquals(201, put.statusCode(), put.body());
+            BlobStore dst = BlobStore.open(tmp.resolve("dst"));
+            RegistryException e = assertThrows(RegistryException.class,
+                    () -> c.pull(ref("odd/app:artifact"), Platform.LINUX_AMD64, dst, ProgressListener.NONE));
+            assertEquals("MANIFEST_INVALID", e.code());
+            assertTrue(e.getMessage().contains("config.mediaType is not a known config type: "
+                    + "\"application/vnd.example.thing.v1+json\""), e.getMessage());
+
+            // A manifest changed in the registry's storage but still JSON: the registry serves it, its digest is wrong.
+            Path data = registry.blobData(img.manifest().digest());
+            Files.writeString(data, Files.readString(data) + "\n");
+            for (String r : List.of("odd/app@" + img.manifest().digest(), "odd/app:img")) {
+                RegistryException changed = assertThrows(RegistryException.class,
+                        () -> c.pull(ref(r), Platform.LINUX_AMD64, dst, ProgressListener.NONE));
+                assertEquals("DIGEST_INVALID", changed.code(), changed.getMessage());
+                assertTrue(changed.getMessage().contains(img.manifest().digest().toString()), changed.getMessage());
+            }
+            // Bytes that are not JSON: the distribution registry itself fails on them (500), named as such.
+            Files.writeString(data, "this is not JSON at all");
+            RegistryException broken = assertThrows(RegistryException.class,
+                    () -> c.pull(ref("odd/app:img"), Platform.LINUX_AMD64, dst, ProgressListener.NONE));
+            assertEquals(500, broken.status(), broken.getMessage());
+            assertTrue(broken.getMessage().startsWith("pull " + registry.host() + "/odd/app: UNKNOWN"), broken.getMessage());
+            assertEquals(List.of(), dst.list());
+        }
+    }
+
+    /**
+     * A server that answers a manifest request with what no distribution registry would send (the
+     * real one refuses to store or serve such content), to check the client's own checks.
+     */
+    @Test
+    void manifestBodiesNoRegistryServes() throws Exception {
+        com.sun.net.httpserver.HttpServer server = com.sun.net.httpserver.HttpServer.create(
+                new java.net.InetSocketAddress("127.0.0.1", 0), 0);
+        Map<String, String[]> answers = Map.of(
+                "/v2/bad/html/manifests/1", new String[]{io.vessel.image.oci.MediaType.OCI_MANIFEST, "<html>Service Unavailable</html>"},
+                "/v2/bad/unknown/manifests/1", new String[]{"application/vnd.example.unknown+json",
+                        "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.example.unknown+json\"}"});
+        server.createContext("/v2/", ex -> {
+            try (ex) {
+                String[] a = answers.get(ex.getRequestURI().getPath());
+                byte[] body = (a == null ? "{}" : a[1]).getBytes(StandardCharsets.UTF_8);
+                ex.getResponseHeaders().set("Content-Type", a == null ? "application/json" : a[0]);
+                ex.sendResponseHeaders(200, body.length);
+                ex.getResponseBody().write(body);
+            }
+        });
+        server.start();
+        try (RegistryClient c = client(RegistryConfig.DEFAULT_CHUNK_SIZE)) {
+            String host = "127.0.0.1:" + server.getAddress().getPort();
+            BlobStore dst = BlobStore.open(tmp.resolve("dst"));
+            RegistryException html = assertThrows(RegistryException.class, () -> c.pull(
+                    Reference.parse(host + "/bad/html:1"), Platform.LINUX_AMD64, dst, ProgressListener.NONE));
+            assertEquals("MANIFEST_INVALID", html.code());
+            assertTrue(html.getMessage().startsWith("pull " + host + "/bad/html: manifest 1 (sha256:"), html.getMessage());
+            assertTrue(html.getMessage().contains("is not an image manifest or index: document:"), html.getMessage());
+            RegistryException unknown = assertThrows(RegistryException.class, () -> c.pull(
+                    Reference.parse(host + "/bad/unknown:1"), Platform.LINUX_AMD64, dst, ProgressListener.NONE));
+            assertTrue(unknown.getMessage().contains("mediaType is not a manifest or index type: "
+                    + "\"application/vnd.example.unknown+json\""), unknown.getMessage());
+            assertEquals(List.of(), dst.list());
+        } finally {
+            server.stop(0);
+        }
+    }
+
+    @Test
     void progressBarsPlainAndAnsi() {
         java.io.ByteArrayOutputStream plain = new java.io.ByteArrayOutputStream();
         ProgressBars bars = new ProgressBars(new java.io.PrintStream(plain, true, StandardCharsets.UTF_8), false);
