@@ -3,7 +3,8 @@
 set -euo pipefail
 need=(gcc make busybox-static iproute2 procps)
 if [ "${1:-}" = "--test" ]; then
-    need+=(runc crun podman conmon uidmap hyperfine time mount bsdutils tar zstd)
+    need+=(runc crun podman conmon uidmap hyperfine time mount bsdutils tar zstd docker-registry apache2-utils openssl
+           skopeo umoci curl)
 fi
 missing=()
 for p in "${need[@]}"; do

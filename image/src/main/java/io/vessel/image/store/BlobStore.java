@@ -271,4 +271,65 @@ public final class BlobStore {
             ch.force(true);
         }
     }
+    /** Where partial downloads live; {@link #open} leaves them, so that a later pull resumes them. */
+    static final String DOWNLOADS = "downloads";
+
+    /**
+     * The file a download of {@code digest} is written to until it is complete:
+     * {@code downloads/<algorithm>-<hex>.partial}. It is kept across processes (and crashes), so a
+     * later download continues it; {@link #adopt} moves it into the store once complete.
+     */
+    public Path partialPath(Digest digest) {
+        return root.resolve(DOWNLOADS).resolve(digest.algorithm() + "-" + digest.hex() + PARTIAL);
+    }
+
+    /**
+     * Moves a complete downloaded file into the store as blob {@code expected}, after hashing it:
+     * the file must be on the store's filesystem (e.g. {@link #partialPath}). If its size or digest
+     * is wrong it is deleted and {@link VerificationException} names the digest, the expected and
+     * actual size or digest; nothing is stored.
+     */
+    public Digest adopt(Path file, Digest expected, long expectedSize) throws IOException {
+        boolean placed = false;
+        try {
+            Digester digester = Digester.of(expected.algorithm());
+            try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+                ByteBuffer buffer = ByteBuffer.allocate(COPY_BUFFER);
+                while (ch.read(buffer) >= 0) {
+                    buffer.flip();
+                    digester.update(buffer.array(), 0, buffer.limit());
+                    buffer.clear();
+                }
+                ch.force(true);
+            }
+            long size = digester.size();
+            Digest actual = digester.digest();
+            if (expectedSize >= 0 && size != expectedSize) {
+                throw new VerificationException("blob " + expected + ": expected " + expectedSize + " bytes, got "
+                        + size);
+            }
+            if (!expected.equals(actual)) {
+                throw new VerificationException("blob content does not match its digest: expected " + expected
+                        + ", got " + actual + " (" + size + " bytes)");
+            }
+            Path target = path(actual);
+            if (storedSize(target) == size) {
+                return actual; // already stored; the file is removed below
+            }
+            Path dir = target.getParent();
+            if (!Files.isDirectory(dir)) {
+                Files.createDirectories(dir);
+                forceDirectory(dir.getParent());
+            }
+            Files.move(file, target, StandardCopyOption.ATOMIC_MOVE);
+            placed = true;
+            forceDirectory(dir);
+            forceDirectory(file.getParent());
+            return actual;
+        } finally {
+            if (!placed) {
+                Files.deleteIfExists(file);
+            }
+        }
+    }
 }
