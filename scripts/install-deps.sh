@@ -3,7 +3,7 @@
 set -euo pipefail
 need=(gcc make busybox-static iproute2 procps)
 if [ "${1:-}" = "--test" ]; then
-    need+=(runc crun podman conmon uidmap hyperfine time mount bsdutils tar skopeo umoci)
+    need+=(runc crun podman conmon uidmap hyperfine time mount bsdutils tar zstd skopeo umoci)
 fi
 missing=()
 for p in "${need[@]}"; do

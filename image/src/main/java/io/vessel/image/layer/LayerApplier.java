@@ -24,7 +24,8 @@ import java.util.Map;
 import java.util.zip.GZIPInputStream;
 
 /**
- * Applies one image layer (a tar, optionally gzip-compressed) into a directory in the form overlayfs
+ * Applies one image layer (a tar: plain, gzip or zstd, told by its first bytes rather than a media type, so
+ * that docker save's {@code layer.tar} and mislabelled blobs apply too) into a directory in the form overlayfs
  * reads as a lower layer: OCI whiteouts become 0:0 character devices and opaque markers the
  * {@code trusted.overlay.opaque} xattr. Refuses entries that would write outside the directory
  * (absolute names, {@code ..}, hard links leaving it, paths through symlinks); never follows symlinks.
@@ -79,14 +80,42 @@ public final class LayerApplier {
             return new GZIPInputStream(in, 65536);
         }
         if (startsWith(head, ZSTD_MAGIC)) {
-            // TODO(issue 3): zstd layers (application/vnd.oci.image.layer.v1.tar+zstd)
-            throw new LayerException("layer: zstd layers are not supported yet");
+            return new ZstdStream(in);
         }
         return in;
     }
 
     private static boolean startsWith(byte[] data, byte[] prefix) {
         return data.length >= prefix.length && java.util.Arrays.equals(data, 0, prefix.length, prefix, 0, prefix.length);
+    }
+
+    /** airlift's zstd decoder, whose malformed-input errors (unchecked) become {@link LayerException}s. */
+    private static final class ZstdStream extends FilterInputStream {
+        ZstdStream(InputStream compressed) {
+            super(new io.airlift.compress.zstd.ZstdInputStream(compressed));
+        }
+
+        @Override
+        public int read() throws IOException {
+            try {
+                return in.read();
+            } catch (RuntimeException e) {
+                throw corrupt(e);
+            }
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            try {
+                return in.read(b, off, len);
+            } catch (RuntimeException e) {
+                throw corrupt(e);
+            }
+        }
+
+        private static LayerException corrupt(RuntimeException e) {
+            return new LayerException("layer: corrupt zstd stream: " + e.getMessage(), e);
+        }
     }
 
     /** Feeds every byte read to a digester: the diff_id is of the uncompressed stream. */

@@ -204,11 +204,50 @@ class LayerApplierTest {
         assertEquals("vessel\n", Files.readString(tmp.resolve("gz/etc/hostname")));
     }
 
+    /** Compresses with the real zstd(1), as layer producers (buildah, BuildKit's zstd exporter) do. */
+    private byte[] zstdCli(byte[] data, String... flags) throws IOException, InterruptedException {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/bin/zstd")),
+                "the zstd command is not installed (scripts/install-deps.sh --test installs it)");
+        Path in = tmp.resolve("in-" + UUID.randomUUID());
+        Files.write(in, data);
+        List<String> cmd = new ArrayList<>(List.of("zstd", "-q", "-c"));
+        cmd.addAll(List.of(flags));
+        cmd.add(in.toString());
+        Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        byte[] out = p.getInputStream().readAllBytes();
+        assertEquals(0, p.waitFor(), "zstd " + String.join(" ", cmd));
+        return out;
+    }
+
     @Test
-    void zstdIsRefusedClearly() {
-        byte[] zstd = {0x28, (byte) 0xb5, 0x2f, (byte) 0xfd, 0, 0, 0, 0};
-        LayerException e = assertThrows(LayerException.class, () -> apply(zstd, dir("z")));
-        assertTrue(e.getMessage().contains("zstd layers are not supported yet"), e.getMessage());
+    void zstdLayersMadeByTheZstdCommandApply() throws Exception {
+        TarWriter w = new TarWriter();
+        w.dir("etc", 0755).file("etc/hostname", 0644, "vessel\n").file("big", 0600, "z".repeat(300_000));
+        byte[] tar = w.finish();
+        Digest expected = Digest.of(tar);
+        for (String[] flags : List.of(new String[]{}, new String[]{"-19"}, new String[]{"--no-check", "-1"})) {
+            Path d = dir("z" + flags.length + (flags.length > 0 ? flags[0].replace("-", "") : ""));
+            LayerApplier.Applied z = apply(zstdCli(tar, flags), d);
+            assertEquals(expected, z.diffId(), "diff_id is of the uncompressed tar");
+            assertEquals("vessel\n", Files.readString(d.resolve("etc/hostname")));
+            assertEquals(300_000, Files.size(d.resolve("big")));
+        }
+        // two frames, as a concatenation of zstd outputs (and a multi-threaded zstd) makes
+        byte[] half1 = java.util.Arrays.copyOfRange(tar, 0, 1024);
+        byte[] half2 = java.util.Arrays.copyOfRange(tar, 1024, tar.length);
+        java.io.ByteArrayOutputStream two = new java.io.ByteArrayOutputStream();
+        two.write(zstdCli(half1));
+        two.write(zstdCli(half2));
+        assertEquals(expected, apply(two.toByteArray(), dir("frames")).diffId());
+    }
+
+    @Test
+    void corruptZstdIsALayerError() throws Exception {
+        byte[] z = zstdCli(new TarWriter().file("a", 0644, "x".repeat(10_000)).finish());
+        z[z.length / 2] ^= 0x55;
+        z[z.length / 2 + 1] ^= 0x55;
+        LayerException e = assertThrows(LayerException.class, () -> apply(z, dir("bad")));
+        assertTrue(e.getMessage().contains("zstd"), e.getMessage());
     }
 
     @Test
