@@ -60,6 +60,11 @@ final class TarOutput {
         header(name, '2', 0777, 0, mtime, target);
     }
 
+    /** A hard link to the earlier member {@code target}. */
+    void hardlink(String name, String target, long mtime) throws IOException {
+        header(name, '1', 0644, 0, mtime, target);
+    }
+
     /** The end-of-archive marker (two zero blocks), padded to a whole record; flushes but does not close. */
     void finish() throws IOException {
         write(new byte[2 * BLOCK], 2 * BLOCK);
