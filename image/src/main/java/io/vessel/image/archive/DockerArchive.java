@@ -150,9 +150,9 @@ public final class DockerArchive {
                 }
                 List<String> layers = new ArrayList<>();
                 for (JsonNode l : layersNode.elements()) {
-                    layers.add(contents.normalize(l.string(), l.path() + " \"" + l.string() + "\""));
+                    layers.add(contents.normalize(l.string(), LayoutTar.MANIFEST_JSON + l.path() + " \"" + l.string() + "\""));
                 }
-                out.add(new LegacyImage(where, contents.normalize(config.string(), config.path() + " \""
+                out.add(new LegacyImage(where, contents.normalize(config.string(), LayoutTar.MANIFEST_JSON + config.path() + " \""
                         + config.string() + "\""), tags, layers));
             }
         } catch (JsonException e) {
