@@ -19,8 +19,9 @@ import java.util.Map;
  * complete; on export, listing the blobs to write.
  *
  * <p>An index may lack some of its manifests: Docker and containerd save only the platforms they
- * have. Such manifests are skipped, but at least one must be complete, and a manifest that is present
- * must have its config and every layer (foreign layers with urls excepted).
+ * have. Such manifests are skipped, but at least one image manifest must be complete, and one that is
+ * present must have its config and every layer (foreign layers with urls excepted); BuildKit's
+ * attestation manifests (SBOM, provenance) may be incomplete.
  */
 final class ImageWalker {
     /** Indexes nested deeper than this are refused: a cycle or a hostile archive. */
@@ -65,15 +66,25 @@ final class ImageWalker {
                 List<String> missing = new ArrayList<>();
                 for (int i = 0; i < index.manifests().size(); i++) {
                     Descriptor child = index.manifests().get(i);
-                    if (importDocument(child, source, depth + 1, "index " + d.digest() + " manifests[" + i + "]")) {
+                    String at = "index " + d.digest() + " manifests[" + i + "]";
+                    boolean present;
+                    try {
+                        present = importDocument(child, source, depth + 1, at);
+                    } catch (ArchiveException e) {
+                        if (!child.isAttestation()) {
+                            throw e;
+                        }
+                        present = false; // an incomplete SBOM or provenance does not make the image unusable
+                    }
+                    if (present && !child.isAttestation()) {
                         complete++;
-                    } else {
+                    } else if (!present) {
                         missing.add(child.digest().toString());
                     }
                 }
                 if (complete == 0) {
                     throw new ArchiveException(source.describe() + ": index " + d.digest() + " has none of its "
-                            + index.manifests().size() + " manifests" + (missing.isEmpty() ? "" : " (missing: "
+                            + index.manifests().size() + " manifests complete" + (missing.isEmpty() ? "" : " (missing: "
                             + String.join(", ", missing) + ")"));
                 }
             }

@@ -168,6 +168,29 @@ class ArchiveRoundTripTest {
         assertEquals(read, DockerArchive.read(new ByteArrayInputStream(again), other));
     }
 
+    /** An index of which only the linux/amd64 manifest is stored, as Docker saves one platform of many. */
+    @Test
+    void indexWithSomePlatformsAbsentIsExportedAndImported() throws IOException {
+        Descriptor amd64 = image();
+        Digest absent = Digest.of("arm64 manifest not here".getBytes(StandardCharsets.UTF_8));
+        io.vessel.image.oci.Platform arm = io.vessel.image.oci.Platform.parse("linux/arm64");
+        Index index = new Index(2, MediaType.OCI_INDEX, List.of(
+                new Descriptor(amd64.mediaType(), absent, 23, List.of(), Map.of(), arm),
+                new Descriptor(amd64.mediaType(), amd64.digest(), amd64.size(), List.of(), Map.of(),
+                        io.vessel.image.oci.Platform.LINUX_AMD64)), Map.of());
+        byte[] indexBytes = Json.write(index.toJson()).getBytes(StandardCharsets.UTF_8);
+        Descriptor top = Descriptor.of(MediaType.OCI_INDEX, store.put(new ByteArrayInputStream(indexBytes), null,
+                indexBytes.length), indexBytes.length);
+
+        byte[] tar = dockerArchive(store, List.of(new ImageEntry(top, "multi:1")));
+        String manifestJson = new String(member(tar, "manifest.json"), StandardCharsets.UTF_8);
+        Digest config = Manifest.parse(store.read(amd64.digest())).config().digest();
+        assertTrue(manifestJson.contains("\"Config\":\"blobs/sha256/" + config.hex() + "\""), manifestJson);
+        assertEquals(List.of(new ImageEntry(top, "docker.io/library/multi:1")),
+                DockerArchive.read(new ByteArrayInputStream(tar), other));
+        assertTrue(other.exists(amd64.digest()));
+    }
+
     static byte[] smallTar(String name, String content) throws IOException {
         ByteArrayOutputStream b = new ByteArrayOutputStream();
         TarOutput t = new TarOutput(b);
