@@ -9,7 +9,6 @@ import io.vessel.image.store.VerificationException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
@@ -209,8 +208,6 @@ public final class OciLayout {
                 store.put(in, d.digest(), d.size());
             } catch (VerificationException e) {
                 throw new ArchiveException(describe + ": " + name + ": " + e.getMessage(), e);
-            } catch (FileAlreadyExistsException e) {
-                throw new ArchiveException(describe + ": " + name + ": " + e, e);
             }
             return true;
         }
