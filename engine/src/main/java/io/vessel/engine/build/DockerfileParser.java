@@ -76,7 +76,7 @@ final class DockerfileParser {
             }
         }
         if (from == null) {
-            throw error(Math.max(1, next), "no FROM instruction: a Dockerfile needs at least one build stage");
+            throw error(1, "no FROM instruction: a Dockerfile needs at least one build stage");
         }
         stages.add(new Dockerfile.Stage(stages.size(), from, body));
         return new Dockerfile(fileName, escape, globalArgs, stages);
