@@ -217,11 +217,12 @@ public final class BuildPlan {
         if (t == null || t.isEmpty()) {
             return dockerfile.stages().size() - 1;
         }
-        Integer i = names.get(t.toLowerCase(Locale.ROOT));
+        Integer i = stageIndex(t);
         if (i == null) {
             throw new DockerfileException(dockerfile.fileName(), dockerfile.stages().getLast().from().line(),
-                    "target stage \"" + t + "\" is not defined (stages: " + String.join(", ",
-                    names.keySet().stream().sorted().toList()) + ")");
+                    "target stage \"" + t + "\" is not defined (" + (names.isEmpty()
+                    ? "no stage has a name; indexes 0-" + (dockerfile.stages().size() - 1)
+                    : "stages: " + String.join(", ", names.keySet().stream().sorted().toList())) + ")");
         }
         return i;
     }

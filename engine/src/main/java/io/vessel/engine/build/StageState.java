@@ -100,8 +100,7 @@ public final class StageState {
                     if (kv.key().isEmpty()) {
                         throw error(e.line(), "ENV name is empty after expansion");
                     }
-                    env.remove(kv.key()); // a redefined variable moves to the end, as in Docker's config
-                    env.put(kv.key(), kv.value());
+                    env.put(kv.key(), kv.value()); // a redefined variable keeps its place, as in Docker's config
                 }
             }
             case Instruction.Arg a -> {
