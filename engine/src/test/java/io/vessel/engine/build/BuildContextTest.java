@@ -200,4 +200,13 @@ class BuildContextTest {
         byte[] b = s.getBytes(StandardCharsets.US_ASCII);
         System.arraycopy(b, 0, h, off, b.length);
     }
+
+    @Test
+    void dockerfileAndDockerignoreMayBeExcludedFromCopiesButAreStillRead() throws IOException {
+        write(".dockerignore", "Dockerfile\n.dockerignore\n*.key\n");
+        BuildContext c = BuildContext.open(ctx);
+        assertEquals(3, c.ignore().rules().size());
+        assertEquals(List.of("a.txt:FILE", "b.txt:FILE"), names(List.of(".")).subList(0, 2));
+        assertEquals("FROM busybox\n", Files.readString(ctx.resolve("Dockerfile")));
+    }
 }

@@ -257,4 +257,12 @@ class DockerfileParseTest {
         DockerfileException e = assertThrows(DockerfileException.class, () -> Dockerfile.parse(text, "Dockerfile"));
         assertEquals(message, e.getMessage());
     }
+
+    @Test
+    void onbuildTriggersParseOnTheirOwn() {
+        Instruction i = Dockerfile.parseInstruction("COPY --chown=1:1 . /src", '\\', "busybox ONBUILD", 1);
+        Instruction.Copy c = (Instruction.Copy) i;
+        assertEquals(List.of("."), c.sources());
+        assertEquals("1:1", c.chown());
+    }
 }
