@@ -45,7 +45,7 @@ class DockerIgnoreTest {
     void exceptionsAndLastMatchWins() {
         DockerIgnore ig = DockerIgnore.parse("""
                 # comment
-                  *.md  
+                  *.md \s
                 !README.md
                 docs
                 !docs/keep
