@@ -213,7 +213,11 @@ public sealed interface MountSpec {
                         throw invalidMount(spec, "volume source \"" + source
                                 + "\" is a path: use type=bind for host directories");
                     }
-                    checkVolumeName(spec, source);
+                    try {
+                        io.vessel.engine.volume.VolumeStore.checkName(source);
+                    } catch (io.vessel.engine.volume.VolumeException e) {
+                        throw invalidMount(spec, e.getMessage());
+                    }
                 }
                 yield new Volume(source == null || source.isEmpty() ? null : source, target, readOnly,
                         noCopy != null && noCopy, DEFAULT_PROPAGATION, labels, opts);
