@@ -262,13 +262,25 @@ public final class VolumeStore {
 
     /** Releases every volume {@code containerId} uses (when the container is removed); returns their names. */
     public List<String> releaseAll(String containerId) throws IOException {
+        return releaseAll(containerId, false);
+    }
+
+    /**
+     * Releases every volume {@code containerId} uses; with {@code removeAnonymous} (Docker's
+     * {@code rm -v} and {@code run --rm}) also removes the anonymous ones nobody else uses.
+     * Returns the names released.
+     */
+    public List<String> releaseAll(String containerId, boolean removeAnonymous) throws IOException {
         return locked(() -> {
             List<String> released = new ArrayList<>();
             for (String n : names()) {
                 Volume v = read(n);
                 if (v != null && v.users().contains(containerId)) {
-                    release(n, containerId);
+                    Volume after = release(n, containerId);
                     released.add(n);
+                    if (removeAnonymous && after.anonymous() && !after.inUse()) {
+                        delete(after);
+                    }
                 }
             }
             return released;

@@ -124,6 +124,21 @@ class VolumeStoreTest {
     }
 
     @Test
+    void releaseAllCanRemoveTheContainersAnonymousVolumes() throws IOException {
+        VolumeStore s = VolumeStore.open(root);
+        Volume mine = s.create(null, Map.of(), Map.of());
+        Volume shared = s.create(null, Map.of(), Map.of());
+        s.create("named", Map.of(), Map.of());
+        s.acquire(mine.name(), "c1");
+        s.acquire(shared.name(), "c1");
+        s.acquire(shared.name(), "c2");
+        s.acquire("named", "c1");
+        assertEquals(List.of(mine.name(), shared.name(), "named").stream().sorted().toList(), s.releaseAll("c1", true));
+        assertEquals(List.of(shared.name(), "named").stream().sorted().toList(), names(s.list(VolumeStore.Filter.ALL)),
+                "the anonymous volume only c1 used is gone; the shared one and the named one stay");
+    }
+
+    @Test
     void openClearsInterruptedWork() throws IOException {
         VolumeStore.open(root);
         Files.createDirectories(root.resolve("volumes/.tmp/create-dead/_data"));
