@@ -63,6 +63,12 @@ public final class Files {
                 FunctionDescriptor.of(C_LONG, C_POINTER, C_POINTER, C_POINTER, C_LONG));
     }
 
+    private static final class Llistxattr {
+        // ssize_t llistxattr(const char *path, char *list, size_t size);
+        static final MethodHandle H = Native.errnoHandle("llistxattr",
+                FunctionDescriptor.of(C_LONG, C_POINTER, C_POINTER, C_LONG));
+    }
+
     private static final class Utimensat {
         // int utimensat(int dirfd, const char *pathname, const struct timespec times[2], int flags);
         static final MethodHandle H = Native.errnoHandle("utimensat",
@@ -189,6 +195,50 @@ public final class Files {
                 }
                 if (e != Errno.ERANGE) { // ERANGE: the value grew between the two calls; ask again
                     throw new ErrnoException("lgetxattr(\"" + path + "\", \"" + name + "\")", e);
+                }
+            }
+        } catch (Throwable t) {
+            throw Native.rethrow(t);
+        }
+    }
+
+    /**
+     * llistxattr(2): the names of the path's extended attributes (symlinks not followed), in the
+     * order the file system gives them; what a copy that keeps xattrs needs to enumerate them.
+     */
+    public static java.util.List<String> llistxattr(String path) throws ErrnoException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment errno = Native.errnoSegment(arena);
+            MemorySegment cPath = Native.cString(arena, path);
+            while (true) {
+                long size = (long) Llistxattr.H.invokeExact(errno, cPath, MemorySegment.NULL, 0L);
+                long n = size;
+                MemorySegment mem = MemorySegment.NULL;
+                if (size > 0) {
+                    mem = arena.allocate(size);
+                    n = (long) Llistxattr.H.invokeExact(errno, cPath, mem, size);
+                }
+                if (n >= 0) {
+                    java.util.List<String> names = new java.util.ArrayList<>();
+                    int start = 0;
+                    for (int i = 0; i < n; i++) {
+                        if (mem.get(java.lang.foreign.ValueLayout.JAVA_BYTE, i) == 0) {
+                            if (i > start) {
+                                names.add(new String(mem.asSlice(start, i - start)
+                                        .toArray(java.lang.foreign.ValueLayout.JAVA_BYTE),
+                                        java.nio.charset.StandardCharsets.UTF_8));
+                            }
+                            start = i + 1;
+                        }
+                    }
+                    return names;
+                }
+                int e = Native.errno(errno);
+                if (e == Errno.EOPNOTSUPP) {
+                    return java.util.List.of(); // the file system has no xattrs at all
+                }
+                if (e != Errno.ERANGE) { // ERANGE: the list grew between the two calls; ask again
+                    throw new ErrnoException("llistxattr(\"" + path + "\")", e);
                 }
             }
         } catch (Throwable t) {

@@ -1,0 +1,209 @@
+package io.vessel.engine.container;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * What {@code vessel run} was asked for beyond the image: Docker's {@code run} options that shape
+ * the container's configuration. Null or empty means "as the image says" or Docker's default.
+ *
+ * @param cmd          replaces the image's CMD when not empty
+ * @param entrypoint   {@code --entrypoint}: null keeps the image's; an empty list clears it
+ *                     ({@code --entrypoint ""}); a given entrypoint drops the image's CMD, as Docker does
+ * @param env          {@code -e NAME=VALUE}, overriding the image's variables of the same name
+ * @param workdir      {@code -w}, absolute
+ * @param user         {@code -u}: {@code name}, {@code uid}, {@code name:group}, {@code uid:gid}
+ * @param groupAdd     {@code --group-add}
+ * @param memory       {@code -m} in bytes, 0 for none
+ * @param cpus         {@code --cpus}, 0 for none
+ * @param pidsLimit    {@code --pids-limit}, 0 for none
+ * @param capAdd       {@code --cap-add}, names with or without {@code CAP_}, or {@code ALL}
+ * @param capDrop      {@code --cap-drop}, likewise
+ * @param mounts       from {@code -v}, {@code --mount} and {@code --tmpfs} ({@link MountSpec}'s parsers)
+ * @param network      {@code none}, {@code host}, or null for a new network namespace with loopback only
+ * @param deviceReadBps  {@code --device-read-bps}
+ * @param deviceWriteBps {@code --device-write-bps}
+ */
+public record RunOptions(List<String> cmd, List<String> entrypoint, List<String> env, String workdir, String user,
+                         List<String> groupAdd, String hostname, boolean readOnly, long memory, double cpus,
+                         long pidsLimit, List<String> capAdd, List<String> capDrop, boolean privileged,
+                         List<MountSpec> mounts, boolean tty, String network, List<Throttle> deviceReadBps,
+                         List<Throttle> deviceWriteBps) {
+    public RunOptions {
+        cmd = List.copyOf(cmd);
+        entrypoint = entrypoint == null ? null : List.copyOf(entrypoint);
+        env = List.copyOf(env);
+        groupAdd = List.copyOf(groupAdd);
+        capAdd = List.copyOf(capAdd);
+        capDrop = List.copyOf(capDrop);
+        mounts = List.copyOf(mounts);
+        deviceReadBps = List.copyOf(deviceReadBps);
+        deviceWriteBps = List.copyOf(deviceWriteBps);
+    }
+
+    /** A bandwidth limit on a host block device, in bytes per second. */
+    public record Throttle(Path device, long rate) {
+        /** Parses Docker's {@code DEVICE:RATE}, e.g. {@code /dev/sda:1mb}. */
+        public static Throttle parse(String flag, String spec) {
+            int colon = spec.lastIndexOf(':');
+            if (colon <= 0 || !spec.startsWith("/")) {
+                throw new IllegalArgumentException(flag + ": \"" + spec + "\" is not DEVICE:RATE with an absolute device path");
+            }
+            return new Throttle(Path.of(spec.substring(0, colon)), Sizes.parse(flag, spec.substring(colon + 1)));
+        }
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** Options one at a time, as a command line is read. */
+    public static final class Builder {
+        private List<String> cmd = List.of();
+        private List<String> entrypoint;
+        private final List<String> env = new ArrayList<>();
+        private String workdir;
+        private String user;
+        private final List<String> groupAdd = new ArrayList<>();
+        private String hostname;
+        private boolean readOnly;
+        private long memory;
+        private double cpus;
+        private long pidsLimit;
+        private final List<String> capAdd = new ArrayList<>();
+        private final List<String> capDrop = new ArrayList<>();
+        private boolean privileged;
+        private final List<MountSpec> mounts = new ArrayList<>();
+        private boolean tty;
+        private String network;
+        private final List<Throttle> readBps = new ArrayList<>();
+        private final List<Throttle> writeBps = new ArrayList<>();
+
+        public Builder cmd(String... c) {
+            cmd = List.of(c);
+            return this;
+        }
+
+        public Builder cmd(List<String> c) {
+            cmd = List.copyOf(c);
+            return this;
+        }
+
+        public Builder entrypoint(List<String> e) {
+            entrypoint = e == null ? null : List.copyOf(e);
+            return this;
+        }
+
+        /** Docker's {@code --entrypoint STRING}: one program; the empty string clears the image's. */
+        public Builder entrypoint(String e) {
+            entrypoint = e.isEmpty() ? List.of() : List.of(e);
+            return this;
+        }
+
+        public Builder env(String nameValue) {
+            env.add(nameValue);
+            return this;
+        }
+
+        public Builder workdir(String w) {
+            workdir = w;
+            return this;
+        }
+
+        public Builder user(String u) {
+            user = u;
+            return this;
+        }
+
+        public Builder groupAdd(String g) {
+            groupAdd.add(g);
+            return this;
+        }
+
+        public Builder hostname(String h) {
+            hostname = h;
+            return this;
+        }
+
+        public Builder readOnly(boolean r) {
+            readOnly = r;
+            return this;
+        }
+
+        public Builder memory(long bytes) {
+            memory = bytes;
+            return this;
+        }
+
+        public Builder cpus(double c) {
+            cpus = c;
+            return this;
+        }
+
+        public Builder pidsLimit(long n) {
+            pidsLimit = n;
+            return this;
+        }
+
+        public Builder capAdd(String c) {
+            capAdd.add(c);
+            return this;
+        }
+
+        public Builder capDrop(String c) {
+            capDrop.add(c);
+            return this;
+        }
+
+        public Builder privileged(boolean p) {
+            privileged = p;
+            return this;
+        }
+
+        public Builder mount(MountSpec m) {
+            mounts.add(m);
+            return this;
+        }
+
+        /** {@code -v SPEC}. */
+        public Builder volume(String spec) {
+            return mount(MountSpec.parseVolumeFlag(spec));
+        }
+
+        /** {@code --mount SPEC}. */
+        public Builder mountFlag(String spec) {
+            return mount(MountSpec.parseMountFlag(spec));
+        }
+
+        /** {@code --tmpfs SPEC}. */
+        public Builder tmpfs(String spec) {
+            return mount(MountSpec.parseTmpfsFlag(spec));
+        }
+
+        public Builder tty(boolean t) {
+            tty = t;
+            return this;
+        }
+
+        public Builder network(String n) {
+            network = n;
+            return this;
+        }
+
+        public Builder deviceReadBps(Throttle t) {
+            readBps.add(t);
+            return this;
+        }
+
+        public Builder deviceWriteBps(Throttle t) {
+            writeBps.add(t);
+            return this;
+        }
+
+        public RunOptions build() {
+            return new RunOptions(cmd, entrypoint, env, workdir, user, groupAdd, hostname, readOnly, memory, cpus,
+                    pidsLimit, capAdd, capDrop, privileged, mounts, tty, network, readBps, writeBps);
+        }
+    }
+}
