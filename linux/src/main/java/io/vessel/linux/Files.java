@@ -324,52 +324,6 @@ public final class Files {
         }
     }
 
-    private static final class Llistxattr {
-        // ssize_t llistxattr(const char *path, char *list, size_t size);
-        static final MethodHandle H = Native.errnoHandle("llistxattr",
-                FunctionDescriptor.of(C_LONG, C_POINTER, C_POINTER, C_LONG));
-    }
-
-    /**
-     * llistxattr(2): the names of the path's extended attributes (symlinks not followed), in the order the
-     * file system gives them; only those the caller may see (trusted.* needs CAP_SYS_ADMIN).
-     */
-    public static java.util.List<String> llistxattr(String path) throws ErrnoException {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment errno = Native.errnoSegment(arena);
-            MemorySegment cPath = Native.cString(arena, path);
-            while (true) {
-                long size = (long) Llistxattr.H.invokeExact(errno, cPath, MemorySegment.NULL, 0L);
-                long n = size;
-                MemorySegment mem = MemorySegment.NULL;
-                if (size > 0) {
-                    mem = arena.allocate(size);
-                    n = (long) Llistxattr.H.invokeExact(errno, cPath, mem, size);
-                }
-                if (n >= 0) {
-                    byte[] raw = mem.asSlice(0, n).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
-                    java.util.List<String> names = new java.util.ArrayList<>();
-                    int start = 0;
-                    for (int i = 0; i < raw.length; i++) {
-                        if (raw[i] == 0) {
-                            if (i > start) {
-                                names.add(new String(raw, start, i - start, java.nio.charset.StandardCharsets.UTF_8));
-                            }
-                            start = i + 1;
-                        }
-                    }
-                    return names;
-                }
-                int e = Native.errno(errno);
-                if (e != Errno.ERANGE) { // ERANGE: the list grew between the two calls; ask again
-                    throw new ErrnoException("llistxattr(\"" + path + "\")", e);
-                }
-            }
-        } catch (Throwable t) {
-            throw Native.rethrow(t);
-        }
-    }
-
     static void closeQuietly(int fd) {
         try (Arena arena = Arena.ofConfined()) {
             int ignored = (int) Close.H.invokeExact(Native.errnoSegment(arena), fd);

@@ -178,6 +178,16 @@ public final class ImageStore {
         return withTags(image, read());
     }
 
+    /**
+     * Records a stored manifest (or index: the manifest for this platform) as an image without a name, as
+     * {@code docker load} does for an archive entry that carries none. The blobs must be stored.
+     */
+    public Image record(Descriptor target) throws IOException {
+        Image image = load(target);
+        update(s -> s.images().put(image.id(), image.manifestDescriptor()));
+        return withTags(image, read());
+    }
+
     /** Removes a reference; the image stays (dangling if that was its last). @return whether it existed */
     public boolean untag(Reference ref) throws IOException {
         boolean[] had = {false};
