@@ -7,7 +7,7 @@ export JAVA_HOME
 MVN ?= mvn
 MVN_FLAGS ?= -q -B
 JAVA := $(JAVA_HOME)/bin/java
-SOURCES := $(shell find linux runtime -name '*.java' -path '*/main/*' 2>/dev/null) $(wildcard */pom.xml) pom.xml
+SOURCES := $(shell find linux image runtime engine cli -name '*.java' -path '*/main/*' 2>/dev/null) $(wildcard */pom.xml) pom.xml
 
 .PHONY: all build deps test bench install uninstall clean
 
@@ -30,8 +30,8 @@ build/vessel-launch: native/vessel-launch.c native/Makefile
 build/lib/vessel-runtime.jar: $(SOURCES)
 	@mkdir -p build/lib
 	$(MVN) $(MVN_FLAGS) -Dmaven.test.skip=true package
-	cp linux/target/vessel-linux-*.jar build/lib/vessel-linux.jar
-	cp runtime/target/vessel-runtime-*.jar build/lib/vessel-runtime.jar
+	cp cli/target/lib/*.jar build/lib/
+	cp cli/target/vessel-cli-*.jar build/lib/vessel-cli.jar
 	@rm -f build/vessel-runtime.aot
 
 # The JDK 25 AOT cache: classes loaded and linked by a training run of a real container's life.

@@ -1,0 +1,91 @@
+package io.vessel.cli;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Locale;
+
+/** Sizes and ages the way docker prints them ("4.26MB", "3 minutes ago") and parses them ("64m"). */
+final class Units {
+    private static final String[] DECIMAL = {"B", "kB", "MB", "GB", "TB", "PB"};
+
+    private Units() {
+    }
+
+    /** Decimal units with three significant digits, as docker's tables. */
+    static String size(long bytes) {
+        double v = bytes;
+        int u = 0;
+        while (v >= 1000 && u < DECIMAL.length - 1) {
+            v /= 1000;
+            u++;
+        }
+        String n = String.format(Locale.ROOT, "%.3g", v);
+        if (n.contains(".")) {
+            n = n.replaceAll("0+$", "").replaceAll("\\.$", "");
+        }
+        return n + DECIMAL[u];
+    }
+
+    static String ago(Instant then) {
+        if (then == null) {
+            return "N/A";
+        }
+        Duration d = Duration.between(then, Instant.now());
+        long s = Math.max(0, d.getSeconds());
+        if (s < 1) {
+            return "Less than a second ago";
+        }
+        if (s < 60) {
+            return s + " second" + (s == 1 ? "" : "s") + " ago";
+        }
+        long m = s / 60;
+        if (m < 60) {
+            return m == 1 ? "About a minute ago" : m + " minutes ago";
+        }
+        long h = m / 60;
+        if (h < 48) {
+            return h == 1 ? "About an hour ago" : h + " hours ago";
+        }
+        long days = h / 24;
+        if (days < 14) {
+            return days + " days ago";
+        }
+        if (days < 60) {
+            return days / 7 + " weeks ago";
+        }
+        if (days < 730) {
+            return days / 30 + " months ago";
+        }
+        return days / 365 + " years ago";
+    }
+
+    /** "64m", "1g", "512k", "1000": binary multiples, as docker's --memory. */
+    static long bytes(String text, String flag) throws UsageError {
+        String t = text.trim().toLowerCase(Locale.ROOT);
+        long mult = 1;
+        if (t.endsWith("b")) {
+            t = t.substring(0, t.length() - 1);
+        }
+        if (!t.isEmpty()) {
+            switch (t.charAt(t.length() - 1)) {
+                case 'k' -> mult = 1L << 10;
+                case 'm' -> mult = 1L << 20;
+                case 'g' -> mult = 1L << 30;
+                case 't' -> mult = 1L << 40;
+                default -> mult = 1;
+            }
+            if (mult != 1) {
+                t = t.substring(0, t.length() - 1);
+            }
+        }
+        try {
+            double v = Double.parseDouble(t);
+            if (v < 0 || Double.isNaN(v) || Double.isInfinite(v)) {
+                throw new NumberFormatException();
+            }
+            return (long) (v * mult);
+        } catch (NumberFormatException e) {
+            throw new UsageError("invalid size \"" + text + "\" for " + flag + " (e.g. 64m, 1g, 512k)");
+        }
+    }
+}
