@@ -58,9 +58,12 @@ install: build
 	sed -e 's|^here=""  .*|here=$(PREFIX)/lib/vessel|' -e 's|^lib=.*|lib=$$here|' \
 	    -e 's|^if \[ ! -f "$$lib/lib/vessel-runtime.jar" \].*|if false; then|' vessel-runtime > $(PREFIX)/bin/vessel-runtime
 	chmod 0755 $(PREFIX)/bin/vessel-runtime
+	sed -e 's|^here=""  .*|here=$(PREFIX)/lib/vessel|' -e 's|^lib=.*|lib=$$here|' \
+	    -e 's|^if \[ ! -f "$$lib/lib/vessel-cli.jar" \].*|if false; then|' vessel > $(PREFIX)/bin/vessel
+	chmod 0755 $(PREFIX)/bin/vessel
 
 uninstall:
-	rm -rf $(PREFIX)/lib/vessel $(PREFIX)/bin/vessel-runtime
+	rm -rf $(PREFIX)/lib/vessel $(PREFIX)/bin/vessel-runtime $(PREFIX)/bin/vessel
 
 clean:
 	rm -rf build

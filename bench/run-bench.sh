@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# All benchmarks, each printing its peers side by side.
+# All benchmarks, each printing its peers side by side: `make bench`, or `make bench BENCH=image-pull`.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 "$here/../scripts/install-deps.sh" --test
-"$here/runtime-startup.sh"
+for b in ${BENCH:-runtime-startup image-pull image-build}; do
+    "$here/$b.sh"
+done
