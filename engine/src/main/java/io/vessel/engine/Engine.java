@@ -65,6 +65,11 @@ public final class Engine {
         return containers;
     }
 
+    /** {@code vessel build}: Dockerfile builds with a step cache. */
+    public Builds builds() {
+        return new Builds(this);
+    }
+
     public Archives archives() {
         return new Archives(this, imageStore);
     }

@@ -14,7 +14,7 @@ import java.util.Deque;
  * into volumes on the host, where a link such as {@code /etc/passwd -> /etc/shadow} must not
  * reach the host's files.
  */
-final class RootPath {
+public final class RootPath {
     /** Linux's limit on links followed in one lookup. */
     private static final int MAX_LINKS = 40;
 
@@ -25,7 +25,7 @@ final class RootPath {
      * The host path of {@code path} (absolute, in the container) under {@code root}; every
      * component that exists is resolved, the missing tail is appended as it is.
      */
-    static Path resolve(Path root, String path) throws IOException {
+    public static Path resolve(Path root, String path) throws IOException {
         Deque<String> todo = new ArrayDeque<>();
         push(todo, path);
         Deque<String> done = new ArrayDeque<>();
@@ -59,7 +59,7 @@ final class RootPath {
     }
 
     /** Like {@link #resolve} but null when the path does not exist. */
-    static Path existing(Path root, String path) throws IOException {
+    public static Path existing(Path root, String path) throws IOException {
         Path p = resolve(root, path);
         return Files.exists(p, LinkOption.NOFOLLOW_LINKS) ? p : null;
     }

@@ -49,7 +49,7 @@ class BundleMakerTest {
     private static ImageConfig image(List<String> env, List<String> entrypoint, List<String> cmd) {
         return new ImageConfig(null, null, "amd64", "linux", null,
                 new ImageConfig.Config(null, env, entrypoint, cmd, null, Set.of("80/tcp", "53/udp"), Set.of(), Map.of(),
-                        "SIGQUIT"),
+                        "SIGQUIT", List.of(), null, List.of()),
                 new ImageConfig.RootFs("layers", List.of()), List.of());
     }
 
@@ -181,7 +181,7 @@ class BundleMakerTest {
     void aFailedMakeReleasesWhatItTook() throws IOException {
         ImageConfig img = new ImageConfig(null, null, "amd64", "linux", null,
                 new ImageConfig.Config("ghost", List.of(), List.of(), List.of("sh"), null, Set.of(), Set.of("/v"), Map.of(),
-                        null), new ImageConfig.RootFs("layers", List.of()), List.of());
+                        null, List.of(), null, List.of()), new ImageConfig.RootFs("layers", List.of()), List.of());
         assertThrows(IllegalArgumentException.class, () -> maker.make("c1", containerDir, img, RunOptions.builder().build()));
         RunOptions bad = RunOptions.builder().volume("keep:/a").mountFlag("type=bind,source=/nonexistent-x,target=/b").build();
         assertThrows(IllegalArgumentException.class, () -> maker.make("c2", containerDir, image(List.of(), List.of(),

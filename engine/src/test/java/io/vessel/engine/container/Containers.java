@@ -149,7 +149,8 @@ final class Containers {
 
     static ImageConfig image(List<String> env, List<String> cmd, Set<String> volumes, String workdir, String user) {
         return new ImageConfig(null, null, "amd64", "linux", null,
-                new ImageConfig.Config(user, env, List.of(), cmd, workdir, Set.of(), volumes, Map.of(), null),
+                new ImageConfig.Config(user, env, List.of(), cmd, workdir, Set.of(), volumes, Map.of(), null,
+                        List.of(), null, List.of()),
                 new ImageConfig.RootFs("layers", List.of()), List.of());
     }
 

@@ -68,7 +68,7 @@ public final class BaseImages {
         Digest layerDigest = store.put(new ByteArrayInputStream(layer), null, layer.length);
 
         ImageConfig.Config run = new ImageConfig.Config(null, List.of(PATH_ENV), List.of(), List.of("sh"), null,
-                Set.of(), Set.of(), Map.of(), null);
+                Set.of(), Set.of(), Map.of(), null, List.of(), null, List.of());
         ImageConfig config = new ImageConfig(CREATED, null, architecture(), "linux", null, run,
                 new ImageConfig.RootFs(ImageConfig.ROOTFS_LAYERS, List.of(diffId)),
                 List.of(new ImageConfig.History(CREATED, "vessel: busybox-static " + Digest.of(busybox)

@@ -132,7 +132,8 @@ public final class ImageImporter {
         Instant when = options.created() != null ? options.created() : Instant.now().truncatedTo(ChronoUnit.SECONDS);
         String created = when.toString();
         ImageConfig.Config run = new ImageConfig.Config(options.user(), options.env(), options.entrypoint(),
-                options.cmd(), options.workingDir(), Set.of(), Set.of(), Map.of(), null);
+                options.cmd(), options.workingDir(), Set.of(), Set.of(), Map.of(), null, List.of(), null,
+                List.of());
         return new ImageConfig(created, null, BaseImages.architecture(), "linux", null, run,
                 new ImageConfig.RootFs(ImageConfig.ROOTFS_LAYERS, List.of(diffId)),
                 List.of(new ImageConfig.History(created, CREATED_BY, null, null, false)));

@@ -14,7 +14,7 @@ import java.util.Set;
 /**
  * An image configuration (OCI image spec config.md; Docker's is a superset): the platform, how to
  * run the image, the uncompressed layer digests ({@code rootfs.diff_ids}) and the build history.
- * Fields the records do not model (Docker's container_config, Healthcheck, ...) are not kept.
+ * Fields the records do not model (Docker's container_config, ...) are not kept.
  *
  * @param created ISO-8601 creation time as written, or null
  * @param author  or null
@@ -98,12 +98,17 @@ public record ImageConfig(String created, String author, String architecture, St
      *
      * @param exposedPorts {@code port/proto} entries, e.g. {@code 80/tcp}
      * @param volumes      absolute paths
+     * @param shell        Docker's {@code Shell}: the SHELL a build set, for shell-form commands of later
+     *                     builds (ONBUILD RUN, HEALTHCHECK CMD-SHELL); empty when never set
+     * @param healthcheck  Docker's {@code Healthcheck}, or null
+     * @param onBuild      Docker's {@code OnBuild}: instructions run by builds that start FROM this image
      */
     public record Config(String user, List<String> env, List<String> entrypoint, List<String> cmd,
                          String workingDir, Set<String> exposedPorts, Set<String> volumes,
-                         Map<String, String> labels, String stopSignal) {
+                         Map<String, String> labels, String stopSignal, List<String> shell,
+                         Healthcheck healthcheck, List<String> onBuild) {
         public static final Config EMPTY = new Config(null, List.of(), List.of(), List.of(), null, Set.of(), Set.of(),
-                Map.of(), null);
+                Map.of(), null, List.of(), null, List.of());
 
         public Config {
             env = List.copyOf(env);
@@ -112,6 +117,8 @@ public record ImageConfig(String created, String author, String architecture, St
             exposedPorts = Collections.unmodifiableSet(new LinkedHashSet<>(exposedPorts));
             volumes = Collections.unmodifiableSet(new LinkedHashSet<>(volumes));
             labels = Collections.unmodifiableMap(new LinkedHashMap<>(labels));
+            shell = shell == null ? List.of() : List.copyOf(shell);
+            onBuild = onBuild == null ? List.of() : List.copyOf(onBuild);
         }
 
         public static Config from(JsonNode n) {
@@ -148,7 +155,10 @@ public record ImageConfig(String created, String author, String architecture, St
                     ports,
                     volumes,
                     n.get("Labels").stringMap(),
-                    emptyToNull(n.get("StopSignal").string(null)));
+                    emptyToNull(n.get("StopSignal").string(null)),
+                    n.get("Shell").stringList(),
+                    Healthcheck.from(n.get("Healthcheck")),
+                    n.get("OnBuild").stringList());
         }
 
         /** {@code port}, {@code port/tcp}, {@code port/udp} or {@code port/sctp}, port 1-65535. */
@@ -179,6 +189,11 @@ public record ImageConfig(String created, String author, String architecture, St
             Fields.putIf(out, "WorkingDir", workingDir);
             Fields.putIf(out, "Labels", labels);
             Fields.putIf(out, "StopSignal", stopSignal);
+            Fields.putIf(out, "Shell", shell);
+            if (healthcheck != null) {
+                out.put("Healthcheck", healthcheck.toJson());
+            }
+            Fields.putIf(out, "OnBuild", onBuild);
             return out;
         }
 
@@ -188,6 +203,47 @@ public record ImageConfig(String created, String author, String architecture, St
             for (String k : keys) {
                 out.put(k, Map.of());
             }
+            return out;
+        }
+    }
+
+    /**
+     * Docker's {@code Healthcheck}: how to probe a container of the image. {@code test} is
+     * {@code ["NONE"]}, {@code ["CMD", args...]} or {@code ["CMD-SHELL", line]}; the durations are in
+     * nanoseconds, null (absent) or 0 meaning the default; {@code retries} null means the default.
+     */
+    public record Healthcheck(List<String> test, Long interval, Long timeout, Long startPeriod, Long startInterval,
+                              Integer retries) {
+        public Healthcheck {
+            test = List.copyOf(test);
+        }
+
+        static Healthcheck from(JsonNode n) {
+            if (!n.present()) {
+                return null;
+            }
+            for (String f : List.of("Interval", "Timeout", "StartPeriod", "StartInterval", "Retries")) {
+                if (n.get(f).present() && n.get(f).longValue() < 0) {
+                    throw n.get(f).fail("must not be negative");
+                }
+            }
+            return new Healthcheck(n.get("Test").stringList(), nanos(n.get("Interval")), nanos(n.get("Timeout")),
+                    nanos(n.get("StartPeriod")), nanos(n.get("StartInterval")),
+                    n.get("Retries").present() ? n.get("Retries").intValue() : null);
+        }
+
+        private static Long nanos(JsonNode n) {
+            return n.present() ? n.longValue() : null;
+        }
+
+        public Map<String, Object> toJson() {
+            Map<String, Object> out = new LinkedHashMap<>();
+            out.put("Test", test);
+            Fields.putIf(out, "Interval", interval);
+            Fields.putIf(out, "Timeout", timeout);
+            Fields.putIf(out, "StartPeriod", startPeriod);
+            Fields.putIf(out, "StartInterval", startInterval);
+            Fields.putIf(out, "Retries", retries);
             return out;
         }
     }

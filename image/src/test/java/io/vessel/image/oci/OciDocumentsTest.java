@@ -235,6 +235,41 @@ class OciDocumentsTest {
     }
 
     @Test
+    void buildFieldsShellHealthcheckOnBuildRoundTrip() {
+        String json = """
+                {"architecture": "amd64", "os": "linux",
+                 "config": {"Shell": ["/bin/ash", "-eo", "pipefail", "-c"],
+                            "Healthcheck": {"Test": ["CMD-SHELL", "wget -q localhost"], "Interval": 30000000000,
+                                            "Timeout": 5000000000, "StartPeriod": 1000000000, "Retries": 3},
+                            "OnBuild": ["RUN echo triggered"]},
+                 "rootfs": {"type": "layers", "diff_ids": []}}
+                """;
+        ImageConfig c = ImageConfig.parse(utf8(json));
+        ImageConfig.Config run = c.config();
+        assertEquals(List.of("/bin/ash", "-eo", "pipefail", "-c"), run.shell());
+        assertEquals(List.of("CMD-SHELL", "wget -q localhost"), run.healthcheck().test());
+        assertEquals(30_000_000_000L, run.healthcheck().interval());
+        assertEquals(5_000_000_000L, run.healthcheck().timeout());
+        assertEquals(1_000_000_000L, run.healthcheck().startPeriod());
+        assertNull(run.healthcheck().startInterval());
+        assertEquals(3, run.healthcheck().retries());
+        assertEquals(List.of("RUN echo triggered"), run.onBuild());
+        String written = Json.write(c.toJson());
+        assertTrue(written.contains("\"Healthcheck\":{\"Test\":[\"CMD-SHELL\""), written);
+        assertFalse(written.contains("StartInterval"), "an absent duration stays absent: " + written);
+        assertEquals(c, ImageConfig.parse(utf8(written)));
+        ImageConfig none = ImageConfig.parse(utf8(json.replace("\"Healthcheck\": {\"Test\": [\"CMD-SHELL\", \"wget -q localhost\"]",
+                "\"Healthcheck\": {\"Test\": [\"NONE\"]")));
+        assertEquals(List.of("NONE"), none.config().healthcheck().test());
+        fails("config: config.Healthcheck.Retries must not be negative",
+                () -> ImageConfig.parse(utf8(json.replace("\"Retries\": 3", "\"Retries\": -1"))));
+        ImageConfig plain = ImageConfig.parse(utf8(BUSYBOX_CONFIG));
+        assertNull(plain.config().healthcheck());
+        assertEquals(List.of(), plain.config().shell());
+        assertEquals(List.of(), plain.config().onBuild());
+    }
+
+    @Test
     void configAndManifestLayerCounts() {
         ImageConfig c = ImageConfig.parse(utf8(BUSYBOX_CONFIG));
         c.checkLayers(Manifest.parse(utf8(OCI_MANIFEST)));
