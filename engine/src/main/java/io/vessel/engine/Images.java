@@ -124,9 +124,15 @@ public final class Images {
         Reference ref = Reference.parse(what);
         Platform p = platform == null || platform.isEmpty() ? Platform.LINUX_AMD64 : Platform.parse(platform);
         try (Engine.Lease ignored = engine.lease(); RegistryClient client = client()) {
+            long t0 = System.nanoTime();
             PullResult r = client.pull(ref, p, store.blobs(), progress);
+            long t1 = System.nanoTime();
             Image image = store.tag(ref, r.top());
             store.unpack(image);
+            if (System.getenv("VESSEL_TRACE") != null) {
+                System.err.printf("pull: download %d ms, unpack %d ms%n", (t1 - t0) / 1_000_000,
+                        (System.nanoTime() - t1) / 1_000_000);
+            }
             return store.resolve(image.id().toString());
         }
     }

@@ -163,14 +163,44 @@ public final class LayerStore {
             throw new IllegalArgumentException("the manifest has " + blobs.size()
                     + " layers but the config's rootfs.diff_ids has " + diffIds.size());
         }
-        List<Layer> out = new ArrayList<>();
-        Digest parent = null;
-        for (int i = 0; i < blobs.size(); i++) {
-            Layer l = unpack(i, parent, blobs.get(i), diffIds.get(i), store);
-            out.add(l);
-            parent = l.chainId();
+        // Each layer goes into a directory of its own, so they are applied in parallel (the costly part:
+        // decompressing, hashing, writing); until all are in, a layer may briefly lack its parent.
+        List<Digest> chains = chainIds(diffIds);
+        int n = blobs.size();
+        if (n <= 1) {
+            return n == 0 ? List.of() : List.of(unpack(0, null, blobs.getFirst(), diffIds.getFirst(), store));
         }
-        return out;
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(
+                Math.min(n, Math.max(2, Runtime.getRuntime().availableProcessors())));
+        try {
+            List<java.util.concurrent.Future<Layer>> futures = new ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                int index = i;
+                Digest parent = i == 0 ? null : chains.get(i - 1);
+                futures.add(pool.submit(() -> unpack(index, parent, blobs.get(index), diffIds.get(index), store, false)));
+            }
+            List<Layer> out = new ArrayList<>();
+            for (java.util.concurrent.Future<Layer> f : futures) {
+                try {
+                    out.add(f.get());
+                } catch (java.util.concurrent.ExecutionException e) {
+                    futures.forEach(other -> other.cancel(true));
+                    if (e.getCause() instanceof IOException io) {
+                        throw io;
+                    }
+                    if (e.getCause() instanceof RuntimeException re) {
+                        throw re;
+                    }
+                    throw new IOException(e.getCause());
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new java.io.InterruptedIOException("interrupted while unpacking layers");
+                }
+            }
+            return out;
+        } finally {
+            pool.shutdownNow();
+        }
     }
 
     /**
@@ -181,8 +211,15 @@ public final class LayerStore {
      */
     public Layer unpack(int index, Digest parentChain, Descriptor blob, Digest diffId, BlobStore store)
             throws IOException {
+        return unpack(index, parentChain, blob, diffId, store, true);
+    }
+
+    private Layer unpack(int index, Digest parentChain, Descriptor blob, Digest diffId, BlobStore store,
+                         boolean parentFirst) throws IOException {
         Digest chain = chainId(parentChain, diffId);
-        requireParent(parentChain);
+        if (parentFirst) {
+            requireParent(parentChain);
+        }
         return locked(chain, () -> {
             Optional<Layer> existing = get(chain);
             if (existing.isPresent()) {

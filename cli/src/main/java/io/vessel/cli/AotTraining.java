@@ -1,0 +1,57 @@
+package io.vessel.cli;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * The training run for the {@code vessel} command's JDK 25 AOT cache (scripts/aot-train.sh): the
+ * common verbs, one after another in one JVM, in a throw-away state directory, so that the classes
+ * they load and link (and the FFM call sites they bind) are ready in the cache at the next start.
+ */
+public final class AotTraining {
+    private AotTraining() {
+    }
+
+    public static void main(String[] args) throws IOException {
+        Path work = Path.of(args[0]);
+        Path ctx = Files.createDirectories(work.resolve("ctx"));
+        Files.writeString(ctx.resolve("Dockerfile"), """
+                FROM busybox
+                ENV A=1
+                COPY f /f
+                RUN echo trained > /t
+                CMD ["cat", "/t"]
+                """);
+        Files.writeString(ctx.resolve("f"), "f\n");
+        String root = work.resolve("root").toString();
+        PrintStream quiet = new PrintStream(OutputStream.nullOutputStream());
+        List<List<String>> runs = List.of(
+                List.of("version"),
+                List.of("run", "--rm", "busybox", "true"),
+                List.of("images"),
+                List.of("build", "-t", "trained:1", ctx.toString()),
+                List.of("build", "-t", "trained:1", ctx.toString()),
+                List.of("volume", "create", "trained"),
+                List.of("run", "--rm", "-v", "trained:/v", "trained:1"),
+                List.of("volume", "ls"),
+                List.of("save", "-o", work.resolve("t.tar").toString(), "trained:1"),
+                List.of("rmi", "trained:1"),
+                List.of("load", "-i", work.resolve("t.tar").toString()),
+                List.of("inspect", "trained:1"),
+                List.of("ps", "-a"),
+                List.of("volume", "rm", "trained"),
+                List.of("image", "prune", "-a"));
+        for (List<String> r : runs) {
+            List<String> argv = new java.util.ArrayList<>(List.of("--root", root));
+            argv.addAll(r);
+            int status = new Main(quiet, quiet).run(argv);
+            if (status != 0) {
+                System.err.println("aot training: vessel " + String.join(" ", r) + " failed with " + status);
+            }
+        }
+    }
+}
