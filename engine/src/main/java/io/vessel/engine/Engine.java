@@ -38,6 +38,7 @@ public final class Engine {
         this.config = config;
         Files.createDirectories(config.root());
         this.lockFile = FileChannel.open(config.root().resolve("engine.lock"), StandardOpenOption.CREATE,
+                StandardOpenOption.READ, // a shared lock needs a readable channel
                 StandardOpenOption.WRITE);
         this.imageStore = ImageStore.open(config.root());
         this.images = new Images(this, imageStore);
