@@ -37,7 +37,8 @@ public final class Engine {
     private Engine(EngineConfig config) throws IOException {
         this.config = config;
         Files.createDirectories(config.root());
-        this.lockFile = FileChannel.open(config.root().resolve("engine.lock"), StandardOpenOption.CREATE, StandardOpenOption.READ,
+        this.lockFile = FileChannel.open(config.root().resolve("engine.lock"), StandardOpenOption.CREATE,
+                StandardOpenOption.READ, // a shared lock needs a readable channel
                 StandardOpenOption.WRITE);
         this.imageStore = ImageStore.open(config.root());
         this.images = new Images(this, imageStore);

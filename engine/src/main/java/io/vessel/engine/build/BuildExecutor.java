@@ -137,7 +137,7 @@ public final class BuildExecutor {
             case BuildPlan.Base.Scratch x -> w.image = null;
         }
         if (w.image != null) {
-            out.line(" ---> " + shortId(w.image.id()));
+            print(" ---> " + shortId(w.image.id()));
             w.parentKey = w.image.id().toString();
             w.config = w.image.config();
         } else {
@@ -153,7 +153,7 @@ public final class BuildExecutor {
                     from.line()));
         }
         if (!base.onBuild().isEmpty()) {
-            out.line("# Executing " + base.onBuild().size() + " build trigger" + (base.onBuild().size() == 1 ? "" : "s"));
+            print("# Executing " + base.onBuild().size() + " build trigger" + (base.onBuild().size() == 1 ? "" : "s"));
             w.config = withConfig(w.config, cfg(base).onBuild(List.of()).build()); // triggers do not pass on
         }
         int triggers = instructions.size();
