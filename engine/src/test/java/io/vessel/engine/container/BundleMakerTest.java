@@ -48,7 +48,7 @@ class BundleMakerTest {
 
     private static ImageConfig image(List<String> env, List<String> entrypoint, List<String> cmd) {
         return new ImageConfig(null, null, "amd64", "linux", null,
-                new ImageConfig.Config(null, env, entrypoint, cmd, null, Set.of("80/tcp", "53/udp"), Set.of(), Map.of(),
+                new ImageConfig.Config(null, env, entrypoint, cmd, null, new java.util.LinkedHashSet<>(List.of("80/tcp", "53/udp")), Set.of(), Map.of(),
                         "SIGQUIT", List.of(), null, List.of()),
                 new ImageConfig.RootFs("layers", List.of()), List.of());
     }
