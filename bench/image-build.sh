@@ -22,6 +22,7 @@ default_ulimits = ["nofile=1024:1024", "nproc=4096:4096"]
 netns = "host"
 [engine]
 cgroup_manager = "cgroupfs"
+runtime = "runc"
 events_logger = "file"
 events_logfile_path = "$work/podman/events.log"
 tmp_dir = "$work/podman/tmp"
