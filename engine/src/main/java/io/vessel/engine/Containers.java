@@ -8,7 +8,7 @@ import io.vessel.image.store.ImageStore.Image;
 import io.vessel.image.store.Snapshot;
 import io.vessel.json.Json;
 import io.vessel.json.JsonNode;
-import io.vessel.linux.ErrnoException;
+import io.vessel.linux.FileTrees;
 import io.vessel.linux.Mount;
 import io.vessel.runtime.container.Container;
 import io.vessel.runtime.container.RuntimeError;
@@ -16,7 +16,6 @@ import io.vessel.runtime.container.Status;
 import io.vessel.runtime.container.TerminalRelay;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
@@ -33,7 +32,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.stream.Stream;
 
 /**
  * Containers made from images: each has a directory {@code <root>/containers/<id>} holding its
@@ -122,7 +120,7 @@ public final class Containers {
             }
             c.delete(true);
             writeRecord(dir, with(readRecord(dir), "exited", status, null));
-            unmountRootfs(dir);
+            Mount.detachAll(dir.resolve("rootfs").toString());
             if (r.remove()) {
                 remove(id, true, true);
             }
@@ -227,8 +225,8 @@ public final class Containers {
             // no runtime state: it has exited and was deleted from the runtime already
         }
         engine.volumes().releaseAll(i.id(), volumes);
-        unmountRootfs(dir);
-        deleteTree(dir);
+        Mount.detachAll(dir.resolve("rootfs").toString());
+        FileTrees.remove(dir);
     }
 
     /** The images containers are made from: rmi refuses them without force. */
@@ -258,37 +256,10 @@ public final class Containers {
             // best effort: the original failure is what the user needs to see
         }
         try {
-            unmountRootfs(dir);
-            deleteTree(dir);
+            Mount.detachAll(dir.resolve("rootfs").toString());
+            FileTrees.remove(dir);
         } catch (IOException | RuntimeException ignored) {
             // idem
-        }
-    }
-
-    private static void unmountRootfs(Path dir) throws IOException {
-        Path rootfs = dir.resolve("rootfs");
-        String mountinfo = Files.readString(Path.of("/proc/self/mountinfo"));
-        String needle = " " + rootfs + " ";
-        while (mountinfo.contains(needle)) {
-            try {
-                Mount.umount(rootfs.toString(), Mount.MNT_DETACH);
-            } catch (ErrnoException e) {
-                throw new IOException("cannot unmount " + rootfs + ": " + e.getMessage(), e);
-            }
-            mountinfo = Files.readString(Path.of("/proc/self/mountinfo"));
-        }
-    }
-
-    static void deleteTree(Path p) throws IOException {
-        if (!Files.exists(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-            return;
-        }
-        try (Stream<Path> s = Files.walk(p)) {
-            for (Path q : s.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(q);
-            }
-        } catch (UncheckedIOException e) {
-            throw e.getCause();
         }
     }
 

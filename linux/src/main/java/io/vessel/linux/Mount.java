@@ -53,6 +53,23 @@ public final class Mount {
         }
     }
 
+    /**
+     * Detaches every mount stacked on {@code target} (MNT_DETACH, as their users may still hold them), until
+     * umount2 says it is no mount point (EINVAL) or does not exist (ENOENT).
+     */
+    public static void detachAll(String target) throws ErrnoException {
+        for (int i = 0; i < 64; i++) {
+            try {
+                umount(target, MNT_DETACH);
+            } catch (ErrnoException e) {
+                if (e.errno() == Errno.EINVAL || e.errno() == Errno.ENOENT) {
+                    return;
+                }
+                throw e;
+            }
+        }
+    }
+
     /** pivot_root(2): only meaningful in a mount namespace of one's own. */
     public static void pivotRoot(String newRoot, String putOld) throws ErrnoException {
         try (Arena arena = Arena.ofConfined()) {

@@ -19,6 +19,7 @@ import io.vessel.image.store.LayerStore;
 import io.vessel.image.store.Snapshot;
 import io.vessel.linux.ErrnoException;
 import io.vessel.linux.Fd;
+import io.vessel.linux.FileTrees;
 import io.vessel.linux.Mount;
 import io.vessel.runtime.container.Container;
 import io.vessel.runtime.container.RuntimeError;
@@ -515,33 +516,9 @@ public final class BuildExecutor {
             }
         }
         for (String m : List.of("rootfs", "src")) {
-            unmountAll(dir.resolve(m));
+            Mount.detachAll(dir.resolve(m).toString());
         }
-        deleteTree(dir);
-    }
-
-    private static void deleteTree(Path p) throws IOException {
-        if (!Files.exists(p, LinkOption.NOFOLLOW_LINKS)) {
-            return;
-        }
-        try (java.util.stream.Stream<Path> s = Files.walk(p)) {
-            for (Path q : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(q);
-            }
-        } catch (java.io.UncheckedIOException e) {
-            throw e.getCause();
-        }
-    }
-
-    private static void unmountAll(Path target) throws IOException {
-        String needle = " " + target + " ";
-        for (int i = 0; i < 8 && Files.readString(Path.of("/proc/self/mountinfo")).contains(needle); i++) {
-            try {
-                Mount.umount(target.toString(), Mount.MNT_DETACH);
-            } catch (ErrnoException e) {
-                throw new IOException("cannot unmount " + target + ": " + e.getMessage(), e);
-            }
-        }
+        FileTrees.remove(dir);
     }
 
     // ---- COPY and ADD

@@ -4,6 +4,7 @@ import io.vessel.json.Json;
 import io.vessel.json.JsonException;
 import io.vessel.json.JsonNode;
 import io.vessel.linux.ErrnoException;
+import io.vessel.linux.FileTrees;
 import io.vessel.linux.Mount;
 import io.vessel.runtime.spec.MountOption;
 
@@ -72,7 +73,7 @@ public final class VolumeStore {
         store.locked(() -> {
             try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir.resolve(".tmp"))) {
                 for (Path p : ds) {
-                    deleteTree(p);
+                    FileTrees.remove(p);
                 }
             }
             return null;
@@ -110,7 +111,7 @@ public final class VolumeStore {
             try {
                 Files.move(tmp, dir.resolve(n), StandardCopyOption.ATOMIC_MOVE);
             } catch (FileAlreadyExistsException | DirectoryNotEmptyException e) {
-                deleteTree(tmp);
+                FileTrees.remove(tmp);
                 throw new VolumeException(VolumeException.Kind.CONFLICT, "volume " + n
                         + ": the directory " + dir.resolve(n) + " exists but has no readable " + META);
             }
@@ -396,7 +397,7 @@ public final class VolumeStore {
         Path gone = dir.resolve(".tmp").resolve("remove-" + HexFormat.of().formatHex(randomBytes(8)));
         Files.move(dir.resolve(v.name()), gone, StandardCopyOption.ATOMIC_MOVE);
         syncDir(dir);
-        deleteTree(gone);
+        FileTrees.remove(gone);
     }
 
     private List<String> names() throws IOException {
@@ -489,29 +490,6 @@ public final class VolumeStore {
             }
         });
         return total[0];
-    }
-
-    /** Removes a tree without following symbolic links. */
-    static void deleteTree(Path root) throws IOException {
-        if (!Files.exists(root, LinkOption.NOFOLLOW_LINKS)) {
-            return;
-        }
-        Files.walkFileTree(root, new SimpleFileVisitor<>() {
-            @Override
-            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-                Files.delete(file);
-                return FileVisitResult.CONTINUE;
-            }
-
-            @Override
-            public FileVisitResult postVisitDirectory(Path d, IOException e) throws IOException {
-                if (e != null) {
-                    throw e;
-                }
-                Files.delete(d);
-                return FileVisitResult.CONTINUE;
-            }
-        });
     }
 
     private static byte[] randomBytes(int n) {

@@ -3,6 +3,7 @@ package io.vessel.image.layer;
 import io.vessel.image.Digest;
 import io.vessel.image.Digester;
 import io.vessel.linux.ErrnoException;
+import io.vessel.linux.FileTrees;
 
 import java.io.BufferedInputStream;
 import java.io.FilterInputStream;
@@ -10,12 +11,10 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
@@ -188,7 +187,7 @@ public final class LayerApplier {
                 }
                 Path target = parent.resolve(hidden);
                 set(e, () -> {
-                    removeAll(target);
+                    FileTrees.remove(target);
                     io.vessel.linux.Files.mknod(target.toString(), io.vessel.linux.Files.S_IFCHR, 0);
                 });
                 return;
@@ -198,12 +197,12 @@ public final class LayerApplier {
             switch (e.type()) {
                 case DIRECTORY -> set(e, () -> {
                     if (existing == null || !existing.isDirectory()) {
-                        removeAll(target);
+                        FileTrees.remove(target);
                         Files.createDirectory(target);
                     }
                 });
                 case REGULAR -> set(e, () -> {
-                    removeAll(target);
+                    FileTrees.remove(target);
                     try (OutputStream out = Files.newOutputStream(target, StandardOpenOption.CREATE_NEW,
                             StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS)) {
                         reader.content().transferTo(out);
@@ -214,7 +213,7 @@ public final class LayerApplier {
                         throw refuse(e, "symlink without a target");
                     }
                     set(e, () -> {
-                        removeAll(target);
+                        FileTrees.remove(target);
                         Files.createSymbolicLink(target, Path.of(e.linkName()));
                     });
                 }
@@ -224,7 +223,7 @@ public final class LayerApplier {
                         return; // a link to itself changes nothing
                     }
                     set(e, () -> {
-                        removeAll(target);
+                        FileTrees.remove(target);
                         Files.createLink(target, source); // link(2) does not follow a symlink source
                     });
                     return; // the inode's metadata came with the member it links to
@@ -237,7 +236,7 @@ public final class LayerApplier {
                     };
                     long dev = io.vessel.linux.Files.makedev(e.devMajor(), e.devMinor());
                     set(e, () -> {
-                        removeAll(target);
+                        FileTrees.remove(target);
                         io.vessel.linux.Files.mknod(target.toString(), kind | (e.mode() & PERMISSIONS), dev);
                     });
                 }
@@ -378,33 +377,5 @@ public final class LayerApplier {
         } catch (NoSuchFileException e) {
             return null;
         }
-    }
-
-    /** Removes whatever is at {@code p}, a directory with its contents; symlinks are removed, not followed. */
-    private static void removeAll(Path p) throws IOException {
-        BasicFileAttributes a = attributes(p);
-        if (a == null) {
-            return;
-        }
-        if (!a.isDirectory()) {
-            Files.delete(p);
-            return;
-        }
-        Files.walkFileTree(p, new SimpleFileVisitor<>() {
-            @Override
-            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-                Files.delete(file);
-                return FileVisitResult.CONTINUE;
-            }
-
-            @Override
-            public FileVisitResult postVisitDirectory(Path d, IOException ex) throws IOException {
-                if (ex != null) {
-                    throw ex;
-                }
-                Files.delete(d);
-                return FileVisitResult.CONTINUE;
-            }
-        });
     }
 }

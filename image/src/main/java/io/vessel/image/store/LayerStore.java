@@ -17,15 +17,13 @@ import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.DirectoryNotEmptyException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.FileAlreadyExistsException;
-import java.nio.file.FileVisitResult;
+import io.vessel.linux.FileTrees;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -240,7 +238,7 @@ public final class LayerStore {
                 }
                 return install(tmp, chain, diffId, parentChain, blob);
             } finally {
-                removeTree(tmp);
+                FileTrees.remove(tmp);
             }
         });
     }
@@ -260,7 +258,7 @@ public final class LayerStore {
         return locked(chain, () -> {
             Optional<Layer> existing = get(chain);
             if (existing.isPresent()) {
-                removeTree(overlayFormDir);
+                FileTrees.remove(overlayFormDir);
                 return existing.get();
             }
             Path tmp = newTemp();
@@ -273,7 +271,7 @@ public final class LayerStore {
                 }
                 return install(tmp, chain, diffId, parentChain, blob);
             } finally {
-                removeTree(tmp);
+                FileTrees.remove(tmp);
             }
         });
     }
@@ -295,7 +293,7 @@ public final class LayerStore {
                 return 0L;
             }
             force(dir);
-            return removeTree(gone);
+            return FileTrees.remove(gone);
         });
     }
 
@@ -373,37 +371,9 @@ public final class LayerStore {
                 if (pid == self || (pid > 0 && ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false))) {
                     continue;
                 }
-                removeTree(p);
+                FileTrees.remove(p);
             }
         }
-    }
-
-    /** Removes a tree without following symlinks; returns the bytes of the files removed. */
-    static long removeTree(Path p) throws IOException {
-        if (!Files.exists(p, LinkOption.NOFOLLOW_LINKS)) {
-            return 0;
-        }
-        long[] bytes = {0};
-        Files.walkFileTree(p, new SimpleFileVisitor<>() {
-            @Override
-            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-                if (attrs.isRegularFile()) {
-                    bytes[0] += attrs.size();
-                }
-                Files.delete(file);
-                return FileVisitResult.CONTINUE;
-            }
-
-            @Override
-            public FileVisitResult postVisitDirectory(Path d, IOException ex) throws IOException {
-                if (ex != null) {
-                    throw ex;
-                }
-                Files.delete(d);
-                return FileVisitResult.CONTINUE;
-            }
-        });
-        return bytes[0];
     }
 
     static void force(Path directory) throws IOException {

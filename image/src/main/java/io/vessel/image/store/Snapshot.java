@@ -1,6 +1,7 @@
 package io.vessel.image.store;
 
 import io.vessel.linux.ErrnoException;
+import io.vessel.linux.FileTrees;
 import io.vessel.linux.Mount;
 
 import java.io.IOException;
@@ -122,7 +123,7 @@ public final class Snapshot {
     /** Unmounts it and removes the container's upper and work directories and {@code containerDir} itself. */
     public void remove() throws IOException {
         unmount();
-        LayerStore.removeTree(dir);
+        FileTrees.remove(dir);
     }
 
     /** MS_RDONLY from sys/mount.h. */
