@@ -78,7 +78,7 @@ final class BuildCommand {
                     return devNull != null ? devNull.num() : 2;
                 }
             };
-            main.engineForCommand().builds().build(new BuildRequest(Path.of(context), dockerfile, f.list("tag"),
+            main.engine().builds().build(new BuildRequest(Path.of(context), dockerfile, f.list("tag"),
                     buildArgs, f.bool("no-cache"), f.value("target"), quiet), output);
         } catch (io.vessel.linux.ErrnoException e) {
             throw new IOException(e.getMessage(), e);

@@ -6,6 +6,7 @@ import io.vessel.engine.Engine;
 import io.vessel.engine.EngineConfig;
 import io.vessel.engine.Images;
 import io.vessel.engine.container.RunOptions;
+import io.vessel.engine.container.Sizes;
 import io.vessel.engine.volume.Volume;
 import io.vessel.engine.volume.VolumeStore;
 import io.vessel.image.registry.Credentials;
@@ -136,7 +137,7 @@ public final class Main {
         return m == null ? e.toString() : m;
     }
 
-    private Engine engine() throws IOException {
+    Engine engine() throws IOException {
         if (engine == null) {
             engine = Engine.open(config);
         }
@@ -171,10 +172,6 @@ public final class Main {
 
     PrintStream out() {
         return out;
-    }
-
-    Engine engineForCommand() throws IOException {
-        return engine();
     }
 
     private boolean help(Flags f, String usage) {
@@ -242,7 +239,7 @@ public final class Main {
             }
             o.readOnly(f.bool("read-only"));
             if (f.has("memory")) {
-                o.memory(Units.bytes(f.value("memory"), "--memory"));
+                o.memory(Sizes.parse("--memory", f.value("memory")));
             }
             if (f.has("cpus")) {
                 try {

@@ -4,7 +4,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.Locale;
 
-/** Sizes and ages the way docker prints them ("4.26MB", "3 minutes ago") and parses them ("64m"). */
+/** Sizes and ages the way docker prints them ("4.26MB", "3 minutes ago"). */
 final class Units {
     private static final String[] DECIMAL = {"B", "kB", "MB", "GB", "TB", "PB"};
 
@@ -57,35 +57,5 @@ final class Units {
             return days / 30 + " months ago";
         }
         return days / 365 + " years ago";
-    }
-
-    /** "64m", "1g", "512k", "1000": binary multiples, as docker's --memory. */
-    static long bytes(String text, String flag) throws UsageError {
-        String t = text.trim().toLowerCase(Locale.ROOT);
-        long mult = 1;
-        if (t.endsWith("b")) {
-            t = t.substring(0, t.length() - 1);
-        }
-        if (!t.isEmpty()) {
-            switch (t.charAt(t.length() - 1)) {
-                case 'k' -> mult = 1L << 10;
-                case 'm' -> mult = 1L << 20;
-                case 'g' -> mult = 1L << 30;
-                case 't' -> mult = 1L << 40;
-                default -> mult = 1;
-            }
-            if (mult != 1) {
-                t = t.substring(0, t.length() - 1);
-            }
-        }
-        try {
-            double v = Double.parseDouble(t);
-            if (v < 0 || Double.isNaN(v) || Double.isInfinite(v)) {
-                throw new NumberFormatException();
-            }
-            return (long) (v * mult);
-        } catch (NumberFormatException e) {
-            throw new UsageError("invalid size \"" + text + "\" for " + flag + " (e.g. 64m, 1g, 512k)");
-        }
     }
 }

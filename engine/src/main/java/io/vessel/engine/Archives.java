@@ -15,7 +15,6 @@ import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -107,9 +106,5 @@ public final class Archives {
             store.unpack(image);
             return store.resolve(image.id().toString());
         }
-    }
-
-    static boolean isDirectory(Path p) {
-        return Files.isDirectory(p);
     }
 }

@@ -159,6 +159,15 @@ public final class Containers {
     /** Every container, newest first, with its status read from the runtime where it is alive. */
     public List<Info> list() throws IOException {
         List<Info> out = new ArrayList<>();
+        for (Info i : records()) {
+            out.add(live(i));
+        }
+        return out;
+    }
+
+    /** The containers' records as stored, newest first: who they are, not how they are. */
+    private List<Info> records() throws IOException {
+        List<Info> out = new ArrayList<>();
         Path d = engine.config().containersDir();
         if (!Files.isDirectory(d)) {
             return out;
@@ -166,7 +175,7 @@ public final class Containers {
         try (DirectoryStream<Path> s = Files.newDirectoryStream(d)) {
             for (Path p : s) {
                 if (Files.isRegularFile(p.resolve(RECORD))) {
-                    out.add(live(readRecord(p)));
+                    out.add(readRecord(p));
                 }
             }
         }
@@ -190,7 +199,7 @@ public final class Containers {
     /** By full ID, unique ID prefix or name; null if none. */
     public Info find(String what) throws IOException {
         Info byPrefix = null;
-        for (Info i : list()) {
+        for (Info i : records()) {
             if (i.id().equals(what) || i.name().equals(what)) {
                 return i;
             }
@@ -232,7 +241,7 @@ public final class Containers {
     /** The images containers are made from: rmi refuses them without force. */
     public Set<Digest> imagesInUse() throws IOException {
         Set<Digest> s = new HashSet<>();
-        for (Info i : list()) {
+        for (Info i : records()) {
             s.add(i.image());
         }
         return s;
@@ -241,7 +250,7 @@ public final class Containers {
     /** The layer stacks containers stand on: garbage collection keeps them. */
     public Set<Digest> chainsInUse() throws IOException {
         Set<Digest> s = new HashSet<>();
-        for (Info i : list()) {
+        for (Info i : records()) {
             if (i.topChain() != null) {
                 s.add(i.topChain());
             }

@@ -18,7 +18,6 @@ import io.vessel.image.store.ImageStore.Image;
 import java.io.IOException;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -55,13 +54,6 @@ public final class Images {
     /** Images with at least one tag, and dangling ones; build intermediates only with {@code all}. */
     public List<Summary> list(boolean all) throws IOException {
         List<Summary> out = new ArrayList<>();
-        Set<Digest> parents = new HashSet<>();
-        for (Image i : store.images()) {
-            String p = i.manifest().annotations().get(Engine.PARENT_ANNOTATION);
-            if (p != null) {
-                parents.add(Digest.parse(p));
-            }
-        }
         for (Image i : store.images()) {
             boolean intermediate = i.tags().isEmpty() && i.manifest().annotations().containsKey(Engine.BUILD_STEP_ANNOTATION);
             if (intermediate && !all) {
@@ -149,7 +141,7 @@ public final class Images {
         }
     }
 
-    /** Saves credentials for {@code registry} after checking them against it (docker login). */
+    /** Saves credentials for {@code registry} in the credentials file (docker login); the next pull or push uses them. */
     public void login(String registry, Credentials credentials) throws IOException {
         CredentialStore cs = new CredentialStore(engine.config().credentials());
         cs.save(registry, credentials);

@@ -15,9 +15,7 @@ public final class Sizes {
      */
     public static long parse(String what, String text) {
         String s = text.trim().toLowerCase(Locale.ROOT);
-        if (s.endsWith("b") && s.length() > 1 && !Character.isDigit(s.charAt(s.length() - 2))) {
-            s = s.substring(0, s.length() - 1);
-        } else if (s.endsWith("b")) {
+        if (s.endsWith("b")) {
             s = s.substring(0, s.length() - 1);
         }
         long unit = 1;

@@ -2,6 +2,7 @@ package io.vessel.image.archive;
 
 import io.vessel.image.Digest;
 import io.vessel.image.Digester;
+import io.vessel.image.DigestingInputStream;
 import io.vessel.image.layer.LayerException;
 import io.vessel.image.layer.LayerWriter;
 import io.vessel.image.layer.TarEntry;
@@ -67,7 +68,7 @@ public final class ImageImporter {
             OutputStream sink = pipe.sink();
             Tee tee = new Tee(raw, sink);
             Digester digester = Digester.sha256();
-            InputStream tar = new Hashing(decompressed(tee, mediaType), digester);
+            InputStream tar = new DigestingInputStream(decompressed(tee, mediaType), digester);
             validate(new TarReader(tar));
             byte[] rest = new byte[8192];
             while (tee.read(rest, 0, rest.length) >= 0) {
@@ -220,38 +221,6 @@ public final class ImageImporter {
         @Override
         public boolean markSupported() {
             return false;
-        }
-    }
-
-    /** Hashes the uncompressed tar as the reader consumes it. */
-    private static final class Hashing extends FilterInputStream {
-        private final Digester digester;
-
-        Hashing(InputStream in, Digester digester) {
-            super(in);
-            this.digester = digester;
-        }
-
-        @Override
-        public int read() throws IOException {
-            byte[] one = new byte[1];
-            return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
-        }
-
-        @Override
-        public int read(byte[] b, int off, int len) throws IOException {
-            int n = in.read(b, off, len);
-            if (n > 0) {
-                digester.update(b, off, n);
-            }
-            return n;
-        }
-
-        @Override
-        public long skip(long n) throws IOException {
-            byte[] buf = new byte[(int) Math.min(Math.max(n, 1), 8192)];
-            int r = read(buf, 0, buf.length);
-            return Math.max(r, 0);
         }
     }
 }

@@ -2,6 +2,7 @@ package io.vessel.image.layer;
 
 import io.vessel.image.Digest;
 import io.vessel.image.Digester;
+import io.vessel.image.DigestingInputStream;
 import io.vessel.linux.ErrnoException;
 import io.vessel.linux.FileTrees;
 
@@ -57,7 +58,7 @@ public final class LayerApplier {
             throw new IOException("layer: apply target " + root + " is not a directory");
         }
         Digester digester = Digester.sha256();
-        InputStream tar = new DigestingStream(decompressed(layer), digester);
+        InputStream tar = new DigestingInputStream(decompressed(layer), digester);
         TarReader reader = new TarReader(tar);
         Applier applier = new Applier(root, reader);
         long count = 0;
@@ -114,41 +115,6 @@ public final class LayerApplier {
 
         private static LayerException corrupt(RuntimeException e) {
             return new LayerException("layer: corrupt zstd stream: " + e.getMessage(), e);
-        }
-    }
-
-    /** Feeds every byte read to a digester: the diff_id is of the uncompressed stream. */
-    private static final class DigestingStream extends FilterInputStream {
-        private final Digester digester;
-
-        DigestingStream(InputStream in, Digester digester) {
-            super(in);
-            this.digester = digester;
-        }
-
-        @Override
-        public int read() throws IOException {
-            int b = in.read();
-            if (b >= 0) {
-                digester.update(new byte[]{(byte) b});
-            }
-            return b;
-        }
-
-        @Override
-        public int read(byte[] b, int off, int len) throws IOException {
-            int n = in.read(b, off, len);
-            if (n > 0) {
-                digester.update(b, off, n);
-            }
-            return n;
-        }
-
-        @Override
-        public long skip(long n) throws IOException {
-            byte[] buf = new byte[(int) Math.min(n, 8192)];
-            int r = read(buf, 0, buf.length);
-            return Math.max(r, 0);
         }
     }
 
