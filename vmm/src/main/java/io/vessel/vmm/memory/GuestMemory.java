@@ -1,0 +1,170 @@
+package io.vessel.vmm.memory;
+
+import io.vessel.linux.ErrnoException;
+import io.vessel.linux.Mman;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A guest's RAM: anonymous host mappings laid out at guest-physical addresses, one KVM memory slot
+ * each. On x86 the 32-bit MMIO hole ({@link #MMIO_HOLE_START} up to 4 GiB) is left out, so RAM
+ * beyond it continues at 4 GiB.
+ *
+ * <p>Every access from a device goes through {@link #slice}, which checks that the whole range lies
+ * inside one region: a guest value (a descriptor address, a length) can make an access fail with
+ * {@link GuestMemoryException}, never reach host memory outside the guest's RAM. The mappings are
+ * unmapped by {@link #close}; slices must not be used afterwards.
+ */
+public final class GuestMemory implements AutoCloseable {
+    /** Start of the 32-bit MMIO hole: device windows (virtio-mmio, LAPIC, IOAPIC) live above it. */
+    public static final long MMIO_HOLE_START = 0xC000_0000L;
+    /** RAM that does not fit below the hole resumes here. */
+    public static final long HIGH_RAM_START = 1L << 32;
+    public static final long PAGE_SIZE = 4096;
+
+    private static final ValueLayout.OfShort U16 = ValueLayout.JAVA_SHORT_UNALIGNED;
+    private static final ValueLayout.OfInt U32 = ValueLayout.JAVA_INT_UNALIGNED;
+    private static final ValueLayout.OfLong U64 = ValueLayout.JAVA_LONG_UNALIGNED;
+
+    private final List<MemoryRegion> regions;
+    private volatile boolean closed;
+
+    private GuestMemory(List<MemoryRegion> regions) {
+        this.regions = List.copyOf(regions);
+    }
+
+    /**
+     * {@code bytes} of RAM for an x86-64 guest: from 0 up to the MMIO hole, the rest from 4 GiB.
+     * The size must be a positive multiple of the page size.
+     */
+    public static GuestMemory x86(long bytes) throws ErrnoException {
+        if (bytes <= 0 || bytes % PAGE_SIZE != 0) {
+            throw new IllegalArgumentException("guest memory must be a positive multiple of 4 KiB, not " + bytes + " bytes");
+        }
+        List<MemoryRegion> regions = new ArrayList<>();
+        try {
+            long low = Math.min(bytes, MMIO_HOLE_START);
+            regions.add(new MemoryRegion(0, GuestAddress.of(0), Mman.anonymous(low)));
+            if (bytes > low) {
+                regions.add(new MemoryRegion(1, GuestAddress.of(HIGH_RAM_START), Mman.anonymous(bytes - low)));
+            }
+        } catch (ErrnoException | RuntimeException e) {
+            for (MemoryRegion r : regions) {
+                unmapQuietly(r.host());
+            }
+            throw e;
+        }
+        return new GuestMemory(regions);
+    }
+
+    public List<MemoryRegion> regions() {
+        return regions;
+    }
+
+    /** Total RAM in bytes. */
+    public long size() {
+        long total = 0;
+        for (MemoryRegion r : regions) {
+            total += r.size();
+        }
+        return total;
+    }
+
+    /** Whether {@code [gpa, gpa+length)} is RAM, inside one region. */
+    public boolean isRam(long gpa, long length) {
+        return find(gpa, length) != null;
+    }
+
+    /**
+     * The host memory behind {@code [gpa, gpa+length)}.
+     *
+     * @throws GuestMemoryException if the range is not wholly inside one RAM region
+     */
+    public MemorySegment slice(long gpa, long length) {
+        MemoryRegion r = find(gpa, length);
+        if (r == null) {
+            throw new GuestMemoryException("guest range [0x" + Long.toHexString(gpa) + ", +" + length + ") is not in guest RAM");
+        }
+        return r.host().asSlice(gpa - r.start().value(), length);
+    }
+
+    public MemorySegment slice(GuestAddress gpa, long length) {
+        return slice(gpa.value(), length);
+    }
+
+    public int readU8(long gpa) {
+        return Byte.toUnsignedInt(slice(gpa, 1).get(ValueLayout.JAVA_BYTE, 0));
+    }
+
+    public int readU16(long gpa) {
+        return Short.toUnsignedInt(slice(gpa, 2).get(U16, 0));
+    }
+
+    public int readU32(long gpa) {
+        return slice(gpa, 4).get(U32, 0);
+    }
+
+    public long readU64(long gpa) {
+        return slice(gpa, 8).get(U64, 0);
+    }
+
+    public void writeU8(long gpa, int value) {
+        slice(gpa, 1).set(ValueLayout.JAVA_BYTE, 0, (byte) value);
+    }
+
+    public void writeU16(long gpa, int value) {
+        slice(gpa, 2).set(U16, 0, (short) value);
+    }
+
+    public void writeU32(long gpa, int value) {
+        slice(gpa, 4).set(U32, 0, value);
+    }
+
+    public void writeU64(long gpa, long value) {
+        slice(gpa, 8).set(U64, 0, value);
+    }
+
+    /** Copies {@code bytes} into guest memory at {@code gpa}. */
+    public void write(long gpa, byte[] bytes) {
+        MemorySegment.copy(bytes, 0, slice(gpa, bytes.length), ValueLayout.JAVA_BYTE, 0, bytes.length);
+    }
+
+    /** Reads {@code length} bytes of guest memory at {@code gpa}. */
+    public byte[] read(long gpa, int length) {
+        return slice(gpa, length).toArray(ValueLayout.JAVA_BYTE);
+    }
+
+    private MemoryRegion find(long gpa, long length) {
+        if (closed) {
+            throw new IllegalStateException("guest memory is closed");
+        }
+        for (MemoryRegion r : regions) {
+            if (r.contains(gpa, length)) {
+                return r;
+            }
+        }
+        return null;
+    }
+
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        for (MemoryRegion r : regions) {
+            unmapQuietly(r.host());
+        }
+    }
+
+    private static void unmapQuietly(MemorySegment mapping) {
+        try {
+            Mman.munmap(mapping);
+        } catch (ErrnoException ignored) {
+            // Nothing to do: the mapping goes when the process does.
+        }
+    }
+}
