@@ -117,12 +117,17 @@ public final class Images {
         Platform p = platform == null || platform.isEmpty() ? Platform.LINUX_AMD64 : Platform.parse(platform);
         try (Engine.Lease ignored = engine.lease(); RegistryClient client = client()) {
             long t0 = System.nanoTime();
-            PullResult r = client.pull(ref, p, store.blobs(), progress);
+            // Each layer is unpacked as soon as it is stored, while the others still download.
+            PullResult r = client.pull(ref, p, store.blobs(), progress, (manifest, config, index) -> {
+                store.unpackLayer(manifest, config, index);
+                progress.onEvent(new ProgressListener.ProgressEvent(manifest.layers().get(index).digest().hex()
+                        .substring(0, 12), ProgressListener.State.PULL_COMPLETE, 0, 0, ""));
+            });
             long t1 = System.nanoTime();
             Image image = store.tag(ref, r.top());
             store.unpack(image);
             if (System.getenv("VESSEL_TRACE") != null) {
-                System.err.printf("pull: download %d ms, unpack %d ms%n", (t1 - t0) / 1_000_000,
+                System.err.printf("pull: download and unpack %d ms, then %d ms to record%n", (t1 - t0) / 1_000_000,
                         (System.nanoTime() - t1) / 1_000_000);
             }
             return store.resolve(image.id().toString());

@@ -35,6 +35,8 @@ public interface ProgressListener {
         VERIFYING("Verifying Checksum"),
         DOWNLOAD_COMPLETE("Download complete"),
         ALREADY_EXISTS("Already exists"),
+        /** The layer is unpacked into the store: the last state of a pulled layer. */
+        PULL_COMPLETE("Pull complete"),
         PREPARING("Preparing"),
         PUSHING("Pushing"),
         PUSHED("Pushed"),

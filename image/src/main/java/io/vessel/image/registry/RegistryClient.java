@@ -73,6 +73,29 @@ public final class RegistryClient implements AutoCloseable {
      */
     public PullResult pull(Reference ref, Platform platform, BlobStore store, ProgressListener listener)
             throws IOException {
+        return pull(ref, platform, store, listener, null);
+    }
+
+    /**
+     * Receives each layer of an image as soon as its blob is in the store, on the thread that fetched
+     * it, while other layers may still be downloading: unpacking there overlaps the download of the
+     * rest. An exception fails the pull.
+     */
+    @FunctionalInterface
+    public interface LayerSink {
+        /**
+         * Layer {@code index} of {@code manifest} is stored (downloaded now or found in the store);
+         * {@code config} is the image's verified config, whose {@code rootfs.diff_ids} match the layers.
+         */
+        void stored(Manifest manifest, ImageConfig config, int index) throws IOException;
+    }
+
+    /**
+     * {@link #pull(Reference, Platform, BlobStore, ProgressListener)}, handing each stored layer of an
+     * image manifest to {@code sink} (null for none) as the download goes on.
+     */
+    public PullResult pull(Reference ref, Platform platform, BlobStore store, ProgressListener listener,
+                           LayerSink sink) throws IOException {
         Transport.Op op = new Transport.Op(ref.domain(), ref.path(), "pull");
         List<String> scopes = List.of("repository:" + ref.path() + ":pull");
         Fetched top = fetchManifest(op, scopes, ref.path(), ref.manifestReference(), ref.digest());
@@ -93,9 +116,11 @@ public final class RegistryClient implements AutoCloseable {
         }
         Manifest manifest = (Manifest) image.document();
         downloader.download(op, scopes, ref.path(), manifest.config(), store, ProgressListener.NONE);
+        ImageConfig config = null;
         if (manifest.isImage()) {
             try {
-                ImageConfig.parse(store.read(manifest.config().digest())).checkLayers(manifest);
+                config = ImageConfig.parse(store.read(manifest.config().digest()));
+                config.checkLayers(manifest);
             } catch (IllegalArgumentException e) {
                 throw op.fail(0, "CONFIG_INVALID", "config " + manifest.config().digest() + ": " + e.getMessage());
             }
@@ -109,8 +134,18 @@ public final class RegistryClient implements AutoCloseable {
             listener.onEvent(new ProgressEvent(BlobDownloader.shortId(l), State.WAITING, 0, l.size(), ""));
         }
         List<IoTask> tasks = new ArrayList<>();
+        ImageConfig verified = config;
         for (Descriptor l : unique) {
-            tasks.add(() -> downloader.download(op, scopes, ref.path(), l, store, listener));
+            tasks.add(() -> {
+                downloader.download(op, scopes, ref.path(), l, store, listener);
+                if (sink != null && verified != null) {
+                    for (int i = 0; i < manifest.layers().size(); i++) {
+                        if (manifest.layers().get(i).digest().equals(l.digest())) {
+                            sink.stored(manifest, verified, i);
+                        }
+                    }
+                }
+            });
         }
         runAll(tasks);
         store.put(new ByteArrayInputStream(image.bytes()), image.digest(), image.bytes().length);

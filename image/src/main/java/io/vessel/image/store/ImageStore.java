@@ -395,6 +395,16 @@ public final class ImageStore {
     }
 
     /**
+     * Unpacks layer {@code index} of the image {@code manifest} and {@code config} describe, before the image is
+     * recorded and whether or not the layers below are in yet: what a pull does with each layer as it arrives
+     * ({@link io.vessel.image.registry.RegistryClient.LayerSink}).
+     */
+    public LayerStore.Layer unpackLayer(Manifest manifest, ImageConfig config, int index)
+            throws IOException {
+        return layers.unpackAhead(manifest.layers(), config.rootfs().diffIds(), index, blobs);
+    }
+
+    /**
      * Makes a container's upper directory a layer on top of {@code parentChain}: writes it as a gzip blob, then
      * moves the directory itself in as the layer's directory (no second copy).
      */

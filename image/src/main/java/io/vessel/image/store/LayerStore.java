@@ -202,6 +202,22 @@ public final class LayerStore {
     }
 
     /**
+     * Unpacks layer {@code index} of an image (its layers {@code blobs} with {@code diffIds}) unless it is
+     * unpacked already, whether or not the layers below it are: a layer's directory depends only on its own
+     * content, so a pull unpacks each layer as soon as it is downloaded. Until the layers below are in, its
+     * chain is incomplete and {@link #lowerDirs} refuses it.
+     */
+    public Layer unpackAhead(List<Descriptor> blobs, List<Digest> diffIds, int index, BlobStore store)
+            throws IOException {
+        if (blobs.size() != diffIds.size()) {
+            throw new IllegalArgumentException("the manifest has " + blobs.size()
+                    + " layers but the config's rootfs.diff_ids has " + diffIds.size());
+        }
+        Digest parent = index == 0 ? null : chainIds(diffIds.subList(0, index)).getLast();
+        return unpack(index, parent, blobs.get(index), diffIds.get(index), store, false);
+    }
+
+    /**
      * Unpacks one layer on top of {@code parentChain} (null for a base layer) from its blob in {@code store},
      * unless its chain is unpacked already.
      *

@@ -3,12 +3,14 @@ package io.vessel.image.registry;
 import io.vessel.image.Digest;
 import io.vessel.image.Reference;
 import io.vessel.image.oci.Descriptor;
+import io.vessel.image.oci.ImageConfig;
 import io.vessel.image.oci.Platform;
 import io.vessel.image.oci.PlatformNotFoundException;
 import io.vessel.image.registry.ProgressListener.ProgressEvent;
 import io.vessel.image.registry.ProgressListener.State;
 import io.vessel.image.registry.TestImages.TestImage;
 import io.vessel.image.store.BlobStore;
+import io.vessel.image.store.LayerStore;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -19,6 +21,8 @@ import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -93,6 +97,35 @@ class RegistryClientTest {
         }
         try (Stream<Path> s = Files.walk(dir)) {
             return s.filter(Files::isRegularFile).toList();
+        }
+    }
+
+    @Test
+    void eachLayerReachesTheSinkOnceStoredWithTheVerifiedConfig() throws Exception {
+        BlobStore src = BlobStore.open(tmp.resolve("src"));
+        TestImage img = TestImages.image(src, Platform.LINUX_AMD64, 7, 1000, 70_000, 5_000);
+        try (RegistryClient c = client(RegistryConfig.DEFAULT_CHUNK_SIZE)) {
+            c.push(ref("sink/app:1"), img.manifest(), src, ProgressListener.NONE, Map.of());
+            BlobStore dst = BlobStore.open(tmp.resolve("dst"));
+            LayerStore layers = LayerStore.open(tmp.resolve("layers"));
+            List<Integer> delivered = Collections.synchronizedList(new ArrayList<>());
+            c.pull(ref("sink/app:1"), Platform.LINUX_AMD64, dst, ProgressListener.NONE, (manifest, config, index) -> {
+                assertTrue(dst.exists(manifest.layers().get(index).digest()), "layer " + index + " is stored");
+                assertEquals(img.config().digest(), manifest.config().digest());
+                layers.unpackAhead(manifest.layers(), config.rootfs().diffIds(), index, dst);
+                delivered.add(index);
+            });
+            assertEquals(List.of(0, 1, 2), delivered.stream().sorted().toList());
+            ImageConfig config = ImageConfig.parse(dst.read(img.config().digest()));
+            assertEquals(3, layers.lowerDirs(LayerStore.chainIds(config.rootfs().diffIds()).getLast()).size());
+
+            // A sink that fails fails the pull, naming its error.
+            BlobStore other = BlobStore.open(tmp.resolve("other"));
+            IOException e = assertThrows(IOException.class, () -> c.pull(ref("sink/app:1"), Platform.LINUX_AMD64,
+                    other, ProgressListener.NONE, (m, cfg, i) -> {
+                        throw new IOException("no room for layer " + i);
+                    }));
+            assertTrue(e.getMessage().startsWith("no room for layer"), e.getMessage());
         }
     }
 

@@ -10,6 +10,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -174,6 +175,27 @@ class ImageStoreTest {
         try (Stream<Path> s = Files.list(tmp.resolve("root/layers"))) {
             assertEquals(List.of(".locks", a.diffId().hex()), s.map(p -> p.getFileName().toString()).sorted().toList());
         }
+    }
+
+    @Test
+    void aLayerUnpackedAheadOfItsParentCompletesItsChainWhenTheParentArrives() throws IOException {
+        ImageStore store = ImageStore.open(tmp.resolve("root"));
+        LayerWriter.Stored a = layer(tmp, store.blobs(), "a", "a");
+        LayerWriter.Stored b = layer(tmp, store.blobs(), "b", "b");
+        LayerStore layers = store.layerStore();
+        List<Descriptor> blobs = List.of(a.descriptor(), b.descriptor());
+        List<Digest> diffIds = List.of(a.diffId(), b.diffId());
+        Digest top = LayerStore.chainIds(diffIds).getLast();
+
+        LayerStore.Layer upper = layers.unpackAhead(blobs, diffIds, 1, store.blobs()); // as a pull does, if b arrives first
+        assertEquals(top, upper.chainId());
+        assertEquals(a.diffId(), upper.parent());
+        assertThrows(NoSuchFileException.class, () -> layers.lowerDirs(top), "the chain is not complete yet");
+
+        LayerStore.Layer lower = layers.unpackAhead(blobs, diffIds, 0, store.blobs());
+        assertEquals(List.of(upper.diff(), lower.diff()), layers.lowerDirs(top));
+        assertEquals("b", Files.readString(upper.diff().resolve("b")));
+        assertEquals(upper, layers.unpackAhead(blobs, diffIds, 1, store.blobs()), "unpacked once");
     }
 
     @Test
