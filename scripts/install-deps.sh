@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Vessel builds and tests with (idempotent; needs root).
 set -euo pipefail
-need=(gcc make busybox-static iproute2 procps)
+# libssl3: libcrypto hashes layers at full speed from the first byte (io.vessel.linux.NativeDigest).
+need=(gcc make busybox-static iproute2 procps libssl3)
 if [ "${1:-}" = "--test" ]; then
     need+=(runc crun podman conmon uidmap hyperfine time mount bsdutils tar zstd docker-registry apache2-utils openssl
            skopeo umoci curl)

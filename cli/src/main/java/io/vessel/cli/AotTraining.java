@@ -43,15 +43,27 @@ public final class AotTraining {
                 List.of("load", "-i", work.resolve("t.tar").toString()),
                 List.of("inspect", "trained:1"),
                 List.of("ps", "-a"),
-                List.of("volume", "rm", "trained"),
-                List.of("image", "prune", "-a"));
+                List.of("volume", "rm", "trained"));
         for (List<String> r : runs) {
-            List<String> argv = new java.util.ArrayList<>(List.of("--root", root));
-            argv.addAll(r);
-            int status = new Main(quiet, quiet).run(argv);
-            if (status != 0) {
-                System.err.println("aot training: vessel " + String.join(" ", r) + " failed with " + status);
-            }
+            run(root, quiet, r);
+        }
+        // A push and a pull, so that the HTTP client's classes are in the cache too.
+        try (TrainingRegistry registry = new TrainingRegistry()) {
+            String remote = registry.address() + "/trained:1";
+            run(root, quiet, List.of("tag", "busybox", remote));
+            run(root, quiet, List.of("push", remote));
+            run(root, quiet, List.of("rmi", remote));
+            run(work.resolve("root2").toString(), quiet, List.of("pull", remote));
+        }
+        run(root, quiet, List.of("image", "prune", "-a"));
+    }
+
+    private static void run(String root, PrintStream quiet, List<String> args) {
+        List<String> argv = new java.util.ArrayList<>(List.of("--root", root));
+        argv.addAll(args);
+        int status = new Main(quiet, quiet).run(argv);
+        if (status != 0) {
+            System.err.println("aot training: vessel " + String.join(" ", args) + " failed with " + status);
         }
     }
 }

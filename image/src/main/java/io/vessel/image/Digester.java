@@ -1,19 +1,24 @@
 package io.vessel.image;
 
+import io.vessel.linux.NativeDigest;
+
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 
 /**
  * A streaming {@link Digest} computation: feed bytes with {@link #update}, then take {@link #digest()}.
- * Not thread-safe; one per stream.
+ * Not thread-safe; one per stream. Uses the system's libcrypto where there is one ({@link NativeDigest}:
+ * full speed from a command's first byte), else the JDK's.
  */
 public final class Digester {
     private final String algorithm;
+    private final NativeDigest.Context nativeMd;
     private final MessageDigest md;
     private long size;
 
-    private Digester(String algorithm, MessageDigest md) {
+    private Digester(String algorithm, NativeDigest.Context nativeMd, MessageDigest md) {
         this.algorithm = algorithm;
+        this.nativeMd = nativeMd;
         this.md = md;
     }
 
@@ -25,16 +30,22 @@ public final class Digester {
     /** A digester for one of the supported algorithms ({@code sha256}, {@code sha512}). */
     public static Digester of(String algorithm) {
         String jca;
+        java.util.Optional<NativeDigest.Context> fast;
         if (Digest.SHA256.equals(algorithm)) {
             jca = "SHA-256";
+            fast = NativeDigest.sha256();
         } else if (Digest.SHA512.equals(algorithm)) {
             jca = "SHA-512";
+            fast = NativeDigest.sha512();
         } else {
             throw new IllegalArgumentException("unsupported algorithm \"" + algorithm
                     + "\" (supported: " + Digest.SHA256 + ", " + Digest.SHA512 + ")");
         }
+        if (fast.isPresent()) {
+            return new Digester(algorithm, fast.get(), null);
+        }
         try {
-            return new Digester(algorithm, MessageDigest.getInstance(jca));
+            return new Digester(algorithm, null, MessageDigest.getInstance(jca));
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException("the JDK lacks " + jca, e); // every JDK must provide both
         }
@@ -45,7 +56,11 @@ public final class Digester {
     }
 
     public void update(byte[] data, int offset, int length) {
-        md.update(data, offset, length);
+        if (nativeMd != null) {
+            nativeMd.update(data, offset, length);
+        } else {
+            md.update(data, offset, length);
+        }
         size += length;
     }
 
@@ -61,6 +76,6 @@ public final class Digester {
     /** The digest of everything fed so far; the digester is reset afterwards. */
     public Digest digest() {
         size = 0;
-        return Digest.fromBytes(algorithm, md.digest());
+        return Digest.fromBytes(algorithm, nativeMd != null ? nativeMd.digest() : md.digest());
     }
 }
