@@ -4,6 +4,7 @@
  * Command line words it understands:
  *   initrd_sum=HEX   FNV-1a 32-bit checksum the initrd must have
  *   reset            ask the i8042 for a reset after the checks
+ *   echo             wait for one byte on COM1 and exit with it as the status
  * Freestanding, no SSE, tiny loops: on a PVM host every instruction here is emulated.
  */
 #include <stdint.h>
@@ -125,6 +126,13 @@ void guest_main(int mode, uint64_t info) {
 	check(arg(cmdline, "vessel-test") != 0, "command line carries vessel-test");
 	check((cpuid_ebx1() >> 24) == 0, "boot CPU has APIC ID 0");
 	puts_(failures ? "RESULT FAIL\n" : "RESULT PASS\n");
+	if (arg(cmdline, "echo")) {
+		puts_("waiting for input\n");
+		while (!(inb(COM1 + 5) & 0x01)) { __asm__ volatile("pause"); }
+		uint8_t c = inb(COM1);
+		puts_("got input\n");
+		outb(DEBUG_EXIT, c);
+	}
 	if (arg(cmdline, "reset")) {
 		puts_("resetting through the i8042\n");
 		outb(I8042_COMMAND, 0xfe);

@@ -100,6 +100,51 @@ class VmTest {
     }
 
     @Test
+    void pausesAndResumesAndTakesSerialInput() throws Exception {
+        ByteArrayOutputStream console = new ByteArrayOutputStream();
+        try (Vm vm = Vm.create(VmConfig.of(BootSource.of(TestGuests.elf(), null, "vessel-test echo"), 2, MEMORY, console))) {
+            vm.start();
+            long deadline = System.nanoTime() + TIMEOUT.toNanos();
+            while (!console.toString(StandardCharsets.UTF_8).contains("waiting for input") && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+            }
+            assertTrue(console.toString(StandardCharsets.UTF_8).contains("waiting for input"), console.toString());
+            vm.pause();
+            for (Vcpu v : vm.vcpus()) {
+                assertEquals(Vcpu.State.PAUSED, v.state());
+            }
+            vm.serial().receive(new byte[] {42});
+            Thread.sleep(200);
+            assertTrue(!console.toString(StandardCharsets.UTF_8).contains("got input"), "a paused guest ran: " + console);
+            vm.resume();
+            assertEquals(new VmExit.GuestExit(42), vm.awaitExit(TIMEOUT), console.toString());
+            assertTrue(console.toString(StandardCharsets.UTF_8).contains("got input"), console.toString());
+            for (Vcpu v : vm.vcpus()) {
+                assertEquals(Vcpu.State.STOPPED, v.state());
+            }
+        }
+    }
+
+    @Test
+    void failedCreationLeavesNoFdsOrThreads() throws Exception {
+        Path junk = Files.write(tmp.resolve("junk"), new byte[8192]);
+        long fdsBefore = openFds();
+        for (int i = 0; i < 3; i++) {
+            assertThrows(BootException.class, () -> Vm.create(VmConfig.of(
+                    BootSource.of(junk, null, ""), 2, MEMORY, new ByteArrayOutputStream())));
+        }
+        assertEquals(fdsBefore, openFds(), "file descriptors leaked");
+        assertTrue(Thread.getAllStackTraces().keySet().stream().noneMatch(t -> t.getName().startsWith("vcpu-") && t.isAlive()),
+                "vCPU threads left running");
+    }
+
+    private static long openFds() throws IOException {
+        try (var s = Files.list(Path.of("/proc/self/fd"))) {
+            return s.count();
+        }
+    }
+
+    @Test
     void missingKernelIsAClearError() {
         BootException e = assertThrows(BootException.class, () -> Vm.create(VmConfig.of(
                 BootSource.of(tmp.resolve("nope"), null, ""), 1, MEMORY, new ByteArrayOutputStream())));
