@@ -13,7 +13,7 @@ SOURCES := $(shell find linux image runtime engine cli -name '*.java' -path '*/m
 
 all: build
 
-build: deps build/java build/lib/vessel-runtime.jar build/vessel-launch build/vessel-runtime.aot
+build: deps build/java build/lib/vessel-runtime.jar build/vessel-launch build/vessel-runtime.aot build/guests/test-guest.elf
 
 build/java: scripts/jdk.sh
 	@mkdir -p build
@@ -26,6 +26,12 @@ build/vessel-launch: native/vessel-launch.c native/Makefile
 	@mkdir -p build
 	$(MAKE) -s -C native
 	cp native/vessel-launch $@
+
+# The VMM's test guests (native/guests): freestanding x86-64 ELFs with PVH and 64-bit entries.
+build/guests/test-guest.elf: $(wildcard native/guests/*.S native/guests/*.c native/guests/*.ld) native/guests/Makefile
+	@mkdir -p build/guests
+	$(MAKE) -s -C native/guests
+	cp native/guests/test-guest.elf $@
 
 build/lib/vessel-runtime.jar: $(SOURCES)
 	@mkdir -p build/lib
@@ -68,4 +74,5 @@ uninstall:
 clean:
 	rm -rf build
 	$(MAKE) -s -C native clean
+	$(MAKE) -s -C native/guests clean
 	$(MVN) $(MVN_FLAGS) clean

@@ -1,0 +1,141 @@
+/*
+ * The Vessel test guest: checks the boot state the VMM gave it and reports over COM1, then
+ * exits through the debug port (0x501) with 0 when every check passed, 1 otherwise.
+ * Command line words it understands:
+ *   initrd_sum=HEX   FNV-1a 32-bit checksum the initrd must have
+ *   reset            ask the i8042 for a reset after the checks
+ *   echo             wait for one byte on COM1 and exit with it as the status
+ * Freestanding, no SSE, tiny loops: on a PVM host every instruction here is emulated.
+ */
+#include <stdint.h>
+
+#define COM1 0x3f8
+#define DEBUG_EXIT 0x501
+#define I8042_COMMAND 0x64
+#define MODE_PVH 1
+#define MODE_LINUX64 2
+#define HVM_START_MAGIC 0x336ec578u
+#define E820_RAM 1
+
+static inline void outb(uint16_t port, uint8_t v) { __asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port)); }
+static inline uint8_t inb(uint16_t port) { uint8_t v; __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port)); return v; }
+
+static void putc_(char c) {
+	while (!(inb(COM1 + 5) & 0x20)) { }
+	outb(COM1, (uint8_t)c);
+}
+static void puts_(const char *s) { while (*s) putc_(*s++); }
+static void puthex(uint64_t v) {
+	char b[19]; int i = 18; b[i--] = 0;
+	do { b[i--] = "0123456789abcdef"[v & 15]; v >>= 4; } while (v);
+	b[i--] = 'x'; b[i] = '0';
+	puts_(&b[i]);
+}
+static void putdec(uint64_t v) {
+	char b[21]; int i = 20; b[i--] = 0;
+	do { b[i--] = (char)('0' + v % 10); v /= 10; } while (v);
+	puts_(&b[i + 1]);
+}
+
+static int failures;
+static void check(int ok, const char *what) {
+	puts_(ok ? "ok   " : "FAIL ");
+	puts_(what);
+	putc_('\n');
+	if (!ok) failures++;
+}
+
+/* The value of word "key=" on the command line, or 0. */
+static const char *arg(const char *cmdline, const char *key) {
+	for (const char *p = cmdline; *p; p++) {
+		if (p != cmdline && p[-1] != ' ') continue;
+		const char *k = key, *q = p;
+		while (*k && *q == *k) { k++; q++; }
+		if (!*k) return q;
+	}
+	return 0;
+}
+static uint32_t parsehex(const char *p) {
+	uint32_t v = 0;
+	for (;; p++) {
+		char c = *p;
+		if (c >= '0' && c <= '9') v = v * 16 + (uint32_t)(c - '0');
+		else if (c >= 'a' && c <= 'f') v = v * 16 + (uint32_t)(c - 'a' + 10);
+		else return v;
+	}
+}
+static uint32_t fnv1a(const uint8_t *p, uint64_t n) {
+	uint32_t h = 2166136261u;
+	for (uint64_t i = 0; i < n; i++) { h ^= p[i]; h *= 16777619u; }
+	return h;
+}
+
+struct e820 { uint64_t addr, size; uint32_t type; };
+
+static void check_memmap(const struct e820 *map, uint32_t n, uint32_t stride) {
+	int low = 0, high = 0;
+	puts_("e820 entries: "); putdec(n); putc_('\n');
+	for (uint32_t i = 0; i < n; i++) {
+		const struct e820 *e = (const struct e820 *)((const uint8_t *)map + i * stride);
+		puts_("  "); puthex(e->addr); puts_(" +"); puthex(e->size); puts_(" type "); putdec(e->type); putc_('\n');
+		if (e->type == E820_RAM && e->addr == 0) low = 1;
+		if (e->type == E820_RAM && e->addr == 0x100000) high = 1;
+	}
+	check(n > 0 && low && high, "memory map has RAM at 0 and at 1 MiB");
+}
+
+static void check_initrd(const char *cmdline, uint64_t addr, uint64_t size) {
+	const char *want = arg(cmdline, "initrd_sum=");
+	if (!want) { check(size == 0, "no initrd expected, none given"); return; }
+	puts_("initrd at "); puthex(addr); puts_(" size "); putdec(size); putc_('\n');
+	uint32_t sum = fnv1a((const uint8_t *)addr, size);
+	puts_("initrd sum "); puthex(sum); putc_('\n');
+	check(size > 0 && sum == parsehex(want), "initrd checksum matches the command line");
+}
+
+static uint32_t cpuid_ebx1(void) {
+	uint32_t a = 1, b, c = 0, d;
+	__asm__ volatile("cpuid" : "+a"(a), "=b"(b), "+c"(c), "=d"(d));
+	return b;
+}
+
+void guest_main(int mode, uint64_t info) {
+	const char *cmdline = "";
+	puts_("vessel-guest: boot mode ");
+	puts_(mode == MODE_PVH ? "pvh" : "linux64");
+	puts_(", info at "); puthex(info); putc_('\n');
+	if (mode == MODE_PVH) {
+		const uint8_t *si = (const uint8_t *)info;
+		check(*(const uint32_t *)si == HVM_START_MAGIC, "ebx points at hvm_start_info (magic)");
+		cmdline = (const char *)*(const uint64_t *)(si + 24);
+		check_memmap((const struct e820 *)*(const uint64_t *)(si + 40), *(const uint32_t *)(si + 48), 24);
+		uint32_t mods = *(const uint32_t *)(si + 12);
+		const uint64_t *mod = (const uint64_t *)*(const uint64_t *)(si + 16);
+		puts_("cmdline: "); puts_(cmdline); putc_('\n');
+		check_initrd(cmdline, mods ? mod[0] : 0, mods ? mod[1] : 0);
+	} else {
+		const uint8_t *bp = (const uint8_t *)info;
+		check(*(const uint32_t *)(bp + 0x202) == 0x53726448u, "rsi points at boot_params (\"HdrS\")");
+		check(bp[0x210] == 0xff, "type_of_loader is 0xff");
+		cmdline = (const char *)(uint64_t)(*(const uint32_t *)(bp + 0x228) | (uint64_t)*(const uint32_t *)(bp + 0xc8) << 32);
+		check_memmap((const struct e820 *)(bp + 0x2d0), bp[0x1e8], 20);
+		puts_("cmdline: "); puts_(cmdline); putc_('\n');
+		check_initrd(cmdline, *(const uint32_t *)(bp + 0x218) | (uint64_t)*(const uint32_t *)(bp + 0xc0) << 32,
+			*(const uint32_t *)(bp + 0x21c) | (uint64_t)*(const uint32_t *)(bp + 0xc4) << 32);
+	}
+	check(arg(cmdline, "vessel-test") != 0, "command line carries vessel-test");
+	check((cpuid_ebx1() >> 24) == 0, "boot CPU has APIC ID 0");
+	puts_(failures ? "RESULT FAIL\n" : "RESULT PASS\n");
+	if (arg(cmdline, "echo")) {
+		puts_("waiting for input\n");
+		while (!(inb(COM1 + 5) & 0x01)) { __asm__ volatile("pause"); }
+		uint8_t c = inb(COM1);
+		puts_("got input\n");
+		outb(DEBUG_EXIT, c);
+	}
+	if (arg(cmdline, "reset")) {
+		puts_("resetting through the i8042\n");
+		outb(I8042_COMMAND, 0xfe);
+	}
+	outb(DEBUG_EXIT, (uint8_t)(failures ? 1 : 0));
+}

@@ -1,0 +1,258 @@
+package io.vessel.vmm;
+
+import io.vessel.linux.ErrnoException;
+import io.vessel.linux.Threads;
+import io.vessel.vmm.boot.BootPlan;
+import io.vessel.vmm.boot.Layout;
+import io.vessel.vmm.boot.LinuxBoot;
+import io.vessel.vmm.boot.X86Cpu;
+import io.vessel.vmm.devices.IoBus;
+import io.vessel.vmm.devices.MmioDevice;
+import io.vessel.vmm.devices.PioDevice;
+import io.vessel.vmm.devices.legacy.BootTimer;
+import io.vessel.vmm.devices.legacy.DebugExit;
+import io.vessel.vmm.devices.legacy.I8042;
+import io.vessel.vmm.devices.legacy.Serial8250;
+import io.vessel.vmm.kvm.Capability;
+import io.vessel.vmm.kvm.CpuidEntry;
+import io.vessel.vmm.kvm.Kvm;
+import io.vessel.vmm.kvm.VmFd;
+import io.vessel.vmm.memory.GuestMemory;
+
+import java.io.IOException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * An x86-64 virtual machine: guest RAM, the in-kernel irqchip and PIT, the legacy devices (COM1,
+ * i8042, debug exit, boot timer) on the port bus, an MMIO bus for virtio transports, and one
+ * {@link Vcpu} per vCPU. Lifecycle: {@link #create} builds and loads the guest, {@link #start}
+ * starts the vCPUs, {@link #pause}/{@link #resume}, {@link #awaitExit} or {@link #run} wait for the
+ * end; {@link #close} releases threads, fds and mappings, whatever state the VM is in.
+ */
+public final class Vm implements AutoCloseable {
+    /** How long pause/stop wait for the vCPUs to acknowledge. */
+    private static final long ACK_TIMEOUT_MILLIS = 5_000;
+
+    private final Kvm kvm;
+    private final VmFd vmFd;
+    private final GuestMemory memory;
+    private final List<Vcpu> vcpus = new ArrayList<>();
+    private final IoBus<PioDevice> pioBus = new IoBus<>();
+    private final IoBus<MmioDevice> mmioBus = new IoBus<>();
+    private final CompletableFuture<VmExit> exit = new CompletableFuture<>();
+    private final Serial8250 serial;
+    private final BootTimer bootTimer = new BootTimer();
+    private BootPlan plan;
+    private boolean started;
+    private boolean closed;
+
+    private Vm(Kvm kvm, VmFd vmFd, GuestMemory memory, VmConfig config) {
+        this.kvm = kvm;
+        this.vmFd = vmFd;
+        this.memory = memory;
+        this.serial = new Serial8250(config.serialOut(), () -> pulse(Serial8250.COM1_IRQ));
+    }
+
+    /**
+     * Builds the machine of {@code config} and loads its guest; the vCPUs are not running yet.
+     * On failure nothing is left: no fds, mappings or threads.
+     */
+    public static Vm create(VmConfig config) throws IOException {
+        Kvm kvm = Kvm.open();
+        Vm vm = null;
+        try {
+            kvm.require(Capability.PIT2);
+            int max = kvm.maxVcpus();
+            if (config.vcpus() > max) {
+                throw new IllegalArgumentException(config.vcpus() + " vCPUs asked for; KVM here allows at most " + max);
+            }
+            if (kvm.virtualization().emulatesUnawareGuests() && !config.guestPvmAware()) {
+                config.warnings().println("vessel: warning: this host's KVM is " + kvm.virtualization().description()
+                        + "; a guest kernel that is not PVM-aware runs with its kernel code emulated"
+                        + " (about 0.5 M instructions/s), so expect minutes where a hardware host takes milliseconds");
+            }
+            VmFd vmFd = kvm.createVm();
+            GuestMemory memory;
+            try {
+                memory = GuestMemory.x86(config.memoryBytes());
+            } catch (ErrnoException | RuntimeException e) {
+                vmFd.close();
+                throw e;
+            }
+            vm = new Vm(kvm, vmFd, memory, config);
+            vm.build(config);
+            return vm;
+        } catch (IOException | RuntimeException e) {
+            if (vm != null) {
+                vm.close();
+            } else {
+                kvm.close();
+            }
+            throw e;
+        }
+    }
+
+    private void build(VmConfig config) throws IOException {
+        Threads.installNoOpHandler(Vcpu.KICK_SIGNAL);
+        vmFd.setTssAddress(Layout.KVM_TSS);
+        vmFd.setIdentityMapAddress(Layout.KVM_IDENTITY_MAP);
+        vmFd.createIrqchip();
+        vmFd.createPit2();
+        vmFd.registerMemory(memory, false);
+        pioBus.register(Serial8250.COM1_BASE, Serial8250.PORT_COUNT, serial);
+        pioBus.register(I8042.BASE, I8042.PORT_COUNT, new I8042(this::requestExit));
+        pioBus.register(DebugExit.PORT, 1, new DebugExit(this::requestExit));
+        pioBus.register(BootTimer.PORT, 1, bootTimer);
+        plan = LinuxBoot.prepare(memory, config.boot());
+        List<CpuidEntry> supported = kvm.supportedCpuid();
+        for (int i = 0; i < config.vcpus(); i++) {
+            var fd = vmFd.createVcpu(i);
+            vcpus.add(new Vcpu(fd, this));
+            X86Cpu.configure(fd, X86Cpu.cpuid(supported, i, config.vcpus(), config.hiddenFeatures()));
+            if (i == 0) {
+                X86Cpu.configureBoot(fd, plan);
+            }
+        }
+        if (config.serialIn() != null) {
+            serial.pump(config.serialIn());
+        }
+    }
+
+    public GuestMemory memory() {
+        return memory;
+    }
+
+    public VmFd vmFd() {
+        return vmFd;
+    }
+
+    public IoBus<PioDevice> pioBus() {
+        return pioBus;
+    }
+
+    public IoBus<MmioDevice> mmioBus() {
+        return mmioBus;
+    }
+
+    public Serial8250 serial() {
+        return serial;
+    }
+
+    public BootTimer bootTimer() {
+        return bootTimer;
+    }
+
+    public BootPlan bootPlan() {
+        return plan;
+    }
+
+    public List<Vcpu> vcpus() {
+        return List.copyOf(vcpus);
+    }
+
+    /** An edge on GSI {@code gsi} of the in-kernel irqchip. */
+    public void pulse(int gsi) {
+        try {
+            vmFd.irqLine(gsi, true);
+            vmFd.irqLine(gsi, false);
+        } catch (ErrnoException e) {
+            requestExit(new VmExit.Crashed("interrupt " + gsi + " could not be injected: " + e.getMessage()));
+        }
+    }
+
+    /** Starts every vCPU thread. */
+    public synchronized void start() {
+        if (closed || started) {
+            throw new IllegalStateException(closed ? "the VM is closed" : "the VM has already been started");
+        }
+        started = true;
+        for (Vcpu v : vcpus) {
+            v.start();
+        }
+    }
+
+    /** Pauses every vCPU and waits until all are out of the guest. */
+    public void pause() throws InterruptedException, TimeoutException {
+        for (Vcpu v : vcpus) {
+            v.request(Vcpu.State.PAUSED);
+        }
+        for (Vcpu v : vcpus) {
+            if (!v.awaitState(Vcpu.State.PAUSED, ACK_TIMEOUT_MILLIS)) {
+                throw new TimeoutException("vCPU " + v.id() + " did not pause within " + ACK_TIMEOUT_MILLIS + " ms");
+            }
+        }
+    }
+
+    public void resume() {
+        for (Vcpu v : vcpus) {
+            v.request(Vcpu.State.RUNNING);
+        }
+    }
+
+    /** Ends the VM from outside: {@link VmExit.Stopped}, unless it had already ended otherwise. */
+    public void stop() {
+        requestExit(new VmExit.Stopped());
+    }
+
+    /** Records how the VM ended (the first report wins) and stops every vCPU. */
+    void requestExit(VmExit why) {
+        exit.complete(why);
+        for (Vcpu v : vcpus) {
+            v.request(Vcpu.State.STOPPED);
+        }
+    }
+
+    /** Waits for the VM to end and for its vCPU threads to leave; null on timeout. */
+    public VmExit awaitExit(Duration timeout) throws InterruptedException {
+        try {
+            VmExit why = exit.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+            for (Vcpu v : vcpus) {
+                v.join();
+            }
+            return why;
+        } catch (TimeoutException e) {
+            return null;
+        } catch (ExecutionException e) {
+            throw new IllegalStateException(e.getCause());
+        }
+    }
+
+    /** Starts the VM and runs it to completion. */
+    public VmExit run() throws InterruptedException {
+        start();
+        return awaitExit(Duration.ofDays(365));
+    }
+
+    @Override
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        requestExit(new VmExit.Stopped());
+        boolean interrupted = false;
+        for (Vcpu v : vcpus) {
+            while (true) {
+                try {
+                    v.join();
+                    break;
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+            v.fd().close();
+        }
+        vmFd.close();
+        memory.close();
+        kvm.close();
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

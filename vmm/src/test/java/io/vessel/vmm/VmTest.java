@@ -1,0 +1,191 @@
+package io.vessel.vmm;
+
+import io.vessel.vmm.boot.BootException;
+import io.vessel.vmm.boot.BootSource;
+import io.vessel.vmm.boot.EntryMode;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Boots the project's test guest on the real /dev/kvm and checks what it reports over COM1. */
+class VmTest {
+    private static final long MEMORY = 64L << 20;
+    /** Generous: on a PVM host the guest's every instruction is emulated. */
+    private static final Duration TIMEOUT = Duration.ofSeconds(120);
+
+    @TempDir
+    Path tmp;
+
+    @BeforeAll
+    static void kvm() {
+        TestGuests.assumeKvm();
+    }
+
+    private Path initrd(int size) throws IOException {
+        byte[] data = new byte[size];
+        new Random(42).nextBytes(data);
+        return Files.write(tmp.resolve("initrd"), data);
+    }
+
+    private static String sumArg(Path initrd) throws IOException {
+        return "initrd_sum=" + Integer.toHexString(TestGuests.fnv1a(Files.readAllBytes(initrd)));
+    }
+
+    private record Outcome(VmExit exit, String console) {
+    }
+
+    private static Outcome boot(BootSource source, int vcpus) throws Exception {
+        ByteArrayOutputStream console = new ByteArrayOutputStream();
+        try (Vm vm = Vm.create(VmConfig.of(source, vcpus, MEMORY, console))) {
+            vm.start();
+            VmExit exit = vm.awaitExit(TIMEOUT);
+            assertNotNull(exit, "the guest did not finish within " + TIMEOUT + "; console:\n" + console);
+            return new Outcome(exit, console.toString(StandardCharsets.UTF_8));
+        }
+    }
+
+    @Test
+    void pvhEntryPassesItsBootChecks() throws Exception {
+        Path initrd = initrd(4096);
+        BootSource source = BootSource.of(TestGuests.elf(), initrd, "console=ttyS0 vessel-test " + sumArg(initrd));
+        Outcome o = boot(source, 1);
+        assertTrue(o.console.contains("boot mode pvh"), o.console);
+        assertTrue(o.console.contains("RESULT PASS"), o.console);
+        assertEquals(new VmExit.GuestExit(0), o.exit, o.console);
+    }
+
+    @Test
+    void linux64EntryPassesItsBootChecks() throws Exception {
+        Path initrd = initrd(3000);
+        BootSource source = BootSource.of(TestGuests.elf(), initrd, "vessel-test " + sumArg(initrd)).withPreferPvh(false);
+        Outcome o = boot(source, 1);
+        assertTrue(o.console.contains("boot mode linux64"), o.console);
+        assertTrue(o.console.contains("RESULT PASS"), o.console);
+        assertEquals(new VmExit.GuestExit(0), o.exit, o.console);
+    }
+
+    @Test
+    void aWrongInitrdChecksumFailsTheGuest() throws Exception {
+        Path initrd = initrd(512);
+        Outcome o = boot(BootSource.of(TestGuests.elf(), initrd, "vessel-test initrd_sum=1234"), 1);
+        assertTrue(o.console.contains("FAIL initrd checksum"), o.console);
+        assertEquals(new VmExit.GuestExit(1), o.exit, o.console);
+    }
+
+    @Test
+    void i8042ResetEndsTheVmWithReset() throws Exception {
+        Outcome o = boot(BootSource.of(TestGuests.elf(), null, "vessel-test reset"), 1);
+        assertTrue(o.console.contains("resetting through the i8042"), o.console);
+        assertEquals(new VmExit.Reset(), o.exit, o.console);
+    }
+
+    @Test
+    void bootsWithSeveralVcpus() throws Exception {
+        Outcome o = boot(BootSource.of(TestGuests.elf(), null, "vessel-test"), 2);
+        assertTrue(o.console.contains("RESULT PASS"), o.console);
+        assertEquals(new VmExit.GuestExit(0), o.exit, o.console);
+    }
+
+    @Test
+    void pausesAndResumesAndTakesSerialInput() throws Exception {
+        ByteArrayOutputStream console = new ByteArrayOutputStream();
+        try (Vm vm = Vm.create(VmConfig.of(BootSource.of(TestGuests.elf(), null, "vessel-test echo"), 2, MEMORY, console))) {
+            vm.start();
+            long deadline = System.nanoTime() + TIMEOUT.toNanos();
+            while (!console.toString(StandardCharsets.UTF_8).contains("waiting for input") && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+            }
+            assertTrue(console.toString(StandardCharsets.UTF_8).contains("waiting for input"), console.toString());
+            vm.pause();
+            for (Vcpu v : vm.vcpus()) {
+                assertEquals(Vcpu.State.PAUSED, v.state());
+            }
+            vm.serial().receive(new byte[] {42});
+            Thread.sleep(200);
+            assertTrue(!console.toString(StandardCharsets.UTF_8).contains("got input"), "a paused guest ran: " + console);
+            vm.resume();
+            assertEquals(new VmExit.GuestExit(42), vm.awaitExit(TIMEOUT), console.toString());
+            assertTrue(console.toString(StandardCharsets.UTF_8).contains("got input"), console.toString());
+            for (Vcpu v : vm.vcpus()) {
+                assertEquals(Vcpu.State.STOPPED, v.state());
+            }
+        }
+    }
+
+    @Test
+    void failedCreationLeavesNoFdsOrThreads() throws Exception {
+        Path junk = Files.write(tmp.resolve("junk"), new byte[8192]);
+        long fdsBefore = openFds();
+        for (int i = 0; i < 3; i++) {
+            assertThrows(BootException.class, () -> Vm.create(VmConfig.of(
+                    BootSource.of(junk, null, ""), 2, MEMORY, new ByteArrayOutputStream())));
+        }
+        assertEquals(fdsBefore, openFds(), "file descriptors leaked");
+        assertTrue(Thread.getAllStackTraces().keySet().stream().noneMatch(t -> t.getName().startsWith("vcpu-") && t.isAlive()),
+                "vCPU threads left running");
+    }
+
+    private static long openFds() throws IOException {
+        try (var s = Files.list(Path.of("/proc/self/fd"))) {
+            return s.count();
+        }
+    }
+
+    @Test
+    void missingKernelIsAClearError() {
+        BootException e = assertThrows(BootException.class, () -> Vm.create(VmConfig.of(
+                BootSource.of(tmp.resolve("nope"), null, ""), 1, MEMORY, new ByteArrayOutputStream())));
+        assertTrue(e.getMessage().contains("does not exist"), e.getMessage());
+    }
+
+    @Test
+    void corruptKernelIsAClearError() throws Exception {
+        Path junk = Files.write(tmp.resolve("junk"), "not a kernel at all".getBytes(StandardCharsets.UTF_8));
+        BootException e = assertThrows(BootException.class, () -> Vm.create(VmConfig.of(
+                BootSource.of(junk, null, ""), 1, MEMORY, new ByteArrayOutputStream())));
+        assertTrue(e.getMessage().contains("neither an ELF vmlinux nor a bzImage"), e.getMessage());
+        byte[] elf = Files.readAllBytes(TestGuests.elf());
+        Path truncated = Files.write(tmp.resolve("truncated"), java.util.Arrays.copyOf(elf, 200));
+        e = assertThrows(BootException.class, () -> Vm.create(VmConfig.of(
+                BootSource.of(truncated, null, ""), 1, MEMORY, new ByteArrayOutputStream())));
+        assertTrue(e.getMessage().contains("corrupt"), e.getMessage());
+    }
+
+    @Test
+    void initrdTooBigIsAClearError() throws Exception {
+        Path big = tmp.resolve("big");
+        try (var f = new java.io.RandomAccessFile(big.toFile(), "rw")) {
+            f.setLength(MEMORY);
+        }
+        BootException e = assertThrows(BootException.class, () -> Vm.create(VmConfig.of(
+                BootSource.of(TestGuests.elf(), big, ""), 1, MEMORY, new ByteArrayOutputStream())));
+        assertTrue(e.getMessage().contains("initrd") && e.getMessage().contains("too big"), e.getMessage());
+    }
+
+    @Test
+    void memoryTooSmallIsAClearError() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> VmConfig.of(
+                BootSource.of(Path.of("k"), null, ""), 1, 1 << 20, new ByteArrayOutputStream()));
+        assertTrue(e.getMessage().contains("memory too small"), e.getMessage());
+    }
+
+    @Test
+    void bootPlanUsesPvhWhenTheNoteIsThere() throws Exception {
+        try (Vm vm = Vm.create(VmConfig.of(BootSource.of(TestGuests.elf(), null, "x"), 1, MEMORY, new ByteArrayOutputStream()))) {
+            assertEquals(EntryMode.PVH, vm.bootPlan().mode());
+        }
+    }
+}
