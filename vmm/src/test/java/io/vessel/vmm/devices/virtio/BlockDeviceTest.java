@@ -1,6 +1,8 @@
 package io.vessel.vmm.devices.virtio;
 
 import io.vessel.vmm.memory.GuestMemory;
+import io.vessel.vmm.ratelimit.RateLimiter;
+import io.vessel.vmm.ratelimit.RefillTimer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -17,6 +19,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -56,7 +59,11 @@ class BlockDeviceTest {
     }
 
     TestDriver.Queue start(boolean readOnly, long features) throws Exception {
-        disk = BlockDevice.open(image, readOnly, "vessel-disk-0");
+        return start(readOnly, features, RateLimiter.UNLIMITED, RefillTimer.shared());
+    }
+
+    TestDriver.Queue start(boolean readOnly, long features, RateLimiter limiter, RefillTimer timer) throws Exception {
+        disk = BlockDevice.open(image, readOnly, "vessel-disk-0", limiter, timer);
         transport = new MmioTransport(disk, memory, interrupts::incrementAndGet);
         driver = new TestDriver(transport, memory, interrupts, 0x10000);
         long offered = driver.deviceFeatures();
@@ -279,12 +286,80 @@ class BlockDeviceTest {
             for (int i = 0; i < 128; i++) {
                 q.post(List.of(new TestDriver.Buf(0x9000, 16)), List.of(new TestDriver.Buf(0x9100, 1)), false);
             }
-            memory.write(0x9000, ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN).putInt(0, BlockDevice.T_FLUSH)
+            memory.write(0x9000, ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN).putInt(0, BlockDevice.T_GET_ID)
                     .array());
             q.kick();
             total += q.collect().size();
         }
         assertEquals(600 * 128, total);
         assertEquals(0, driver.reg(MmioTransport.STATUS) & DeviceStatus.DEVICE_NEEDS_RESET);
+    }
+
+    /** A timer the test fires by hand, after moving the fake clock to the task's due time. */
+    static final class ManualTimer implements RefillTimer {
+        final AtomicLong clock;
+        final List<long[]> due = new ArrayList<>();
+        final List<Runnable> tasks = new ArrayList<>();
+
+        ManualTimer(AtomicLong clock) {
+            this.clock = clock;
+        }
+
+        @Override
+        public void schedule(long delayNanos, Runnable task) {
+            due.add(new long[] {clock.get() + delayNanos});
+            tasks.add(task);
+        }
+
+        /** Moves the clock to the earliest task's time and runs it; false if none is pending. */
+        boolean fireNext() {
+            if (tasks.isEmpty()) {
+                return false;
+            }
+            clock.set(due.remove(0)[0]);
+            tasks.remove(0).run();
+            return true;
+        }
+    }
+
+    @Test
+    void rateLimitedQueueResumesOnTheTimerAndHoldsTheRate() throws Exception {
+        AtomicLong clock = new AtomicLong();
+        ManualTimer timer = new ManualTimer(clock);
+        // 64 KiB per 100 ms and 5 requests per 100 ms
+        RateLimiter limiter = RateLimiter.of(64 * 1024, 0, 100, 5, 0, 100, clock::get);
+        TestDriver.Queue q = start(false, ALL_RING, limiter, timer);
+        List<Pending> reads = new ArrayList<>();
+        for (int i = 0; i < 20; i++) {
+            reads.add(post(q, BlockDevice.T_IN, i * 16L, null, 8192, true, 1));
+        }
+        q.kick();
+        assertEquals(5, q.collect().size(), "the ops bucket lets 5 through at once");
+        assertEquals(1, timer.tasks.size(), "one retry scheduled, no busy loop");
+        int completed = 5;
+        while (timer.fireNext()) {
+            completed += q.collect().size();
+        }
+        assertEquals(20, completed);
+        // 20 requests, 5 at t=0 and 5 per 100 ms after: the last one is due at 300 ms, not before
+        assertEquals(300 * 1_000_000L, clock.get());
+        for (Pending p : reads) {
+            assertEquals(BlockDevice.S_OK, status(p));
+        }
+
+        // now the bytes bucket binds: 64 KiB requests, one per 100 ms once the bucket is drained
+        List<Pending> big = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            big.add(post(q, BlockDevice.T_OUT, 1024 + i * 128L, new byte[64 * 1024], 0, true, 4));
+        }
+        clock.addAndGet(1000 * 1_000_000L); // a quiet second: both buckets full again
+        long start = clock.get();
+        q.kick();
+        completed = q.collect().size();
+        while (timer.fireNext()) {
+            completed += q.collect().size();
+        }
+        assertEquals(4, completed);
+        assertEquals(300 * 1_000_000L, clock.get() - start, "4 x 64 KiB at 64 KiB per 100 ms, the first one from the full bucket");
     }
 }
