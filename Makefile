@@ -27,11 +27,12 @@ build/vessel-launch: native/vessel-launch.c native/Makefile
 	$(MAKE) -s -C native
 	cp native/vessel-launch $@
 
-# The VMM's test guests (native/guests): freestanding x86-64 ELFs with PVH and 64-bit entries.
-build/guests/test-guest.elf: $(wildcard native/guests/*.S native/guests/*.c native/guests/*.ld) native/guests/Makefile
+# The VMM's test guests (native/guests): a freestanding x86-64 ELF with PVH and 64-bit entries,
+# and the same program as a bzImage.
+build/guests/test-guest.elf: $(wildcard native/guests/*.S native/guests/*.c native/guests/*.h native/guests/*.ld) native/guests/Makefile
 	@mkdir -p build/guests
 	$(MAKE) -s -C native/guests
-	cp native/guests/test-guest.elf $@
+	cp native/guests/test-guest.elf native/guests/test-guest.bzImage build/guests/
 
 build/lib/vessel-runtime.jar: $(SOURCES)
 	@mkdir -p build/lib

@@ -6,6 +6,10 @@
  * Both call guest_main(mode, info) on the guest's own stack.
  */
 #define BOOT_TIMER_PORT 0x440
+#define DEBUG_EXIT_PORT 0x501
+/* exit statuses of the entry code (guest_main's are 0 and 1; an exception's 3) */
+#define EXIT_NO_32BIT_ENTRY 4
+#define EXIT_WRONG_ADDRESS 5
 #define MODE_PVH 1
 #define MODE_LINUX64 2
 #define AP_MAX 8
@@ -77,17 +81,51 @@ long_mode_pvh:
 3:	hlt
 	jmp 3b
 
+/*
+ * The bzImage's 32-bit entry (code32_start, the protected-mode part's first byte): this guest
+ * implements only the 64-bit boot protocol, and says so through the debug exit port.
+ */
+	.section .text.head32, "ax"
+	.code32
+	.globl startup_32
+startup_32:
+	cli
+	movw $DEBUG_EXIT_PORT, %dx
+	movb $EXIT_NO_32BIT_ENTRY, %al
+	outb %al, %dx
+6:	hlt
+	jmp 6b
+
+	.section .text.start64, "ax"
+	.code64
 	.globl _start64
 _start64:
 	cli
 	movw $BOOT_TIMER_PORT, %dx
 	outb %al, %dx
+	/* linked at a fixed address: a loader that relocated us gets a clear status, not a crash */
+	leaq _start64(%rip), %rax
+	cmpq $_start64, %rax
+	jne wrong_address
+	/* the boot protocol leaves clearing .bss to the kernel (%rsi, boot_params, is kept) */
+	leaq __bss_start(%rip), %rdi
+	leaq _end(%rip), %rcx
+	subq %rdi, %rcx
+	xorl %eax, %eax
+	rep stosb
 	leaq stack_top(%rip), %rsp
 	movl $MODE_LINUX64, %edi
 	/* %rsi: boot_params */
 	call guest_main
 4:	hlt
 	jmp 4b
+wrong_address:
+	movw $DEBUG_EXIT_PORT, %dx
+	movb $EXIT_WRONG_ADDRESS, %al
+	outb %al, %dx
+	jmp 4b
+
+	.section .text.entry, "ax"
 
 /*
  * 256 interrupt stubs, 16 bytes apart (irq.c computes their addresses): each pushes its vector

@@ -10,6 +10,7 @@
  *   virtio_mmio.device=4K@0xBASE:GSI  drive each virtio-blk / virtio-rng device there
  *   blk_sectors=HEX blk_sum=HEX        the disk's size and the FNV-1a sum of its sectors 0-3
  *   poke=ADDR,VAL    write the 32-bit VAL to MMIO address ADDR (hex)
+ *   bzimage          expect a bzImage's setup header in boot_params
  * Freestanding, no SSE, tiny loops: on a PVM host every instruction here is emulated.
  */
 #include "guest.h"
@@ -121,6 +122,18 @@ void guest_main(int mode, uint64_t info) {
 		cmdline = (const char *)(uint64_t)(*(const uint32_t *)(bp + 0x228) | (uint64_t)*(const uint32_t *)(bp + 0xc8) << 32);
 		check_memmap((const struct e820 *)(bp + 0x2d0), bp[0x1e8], 20);
 		puts_("cmdline: "); puts_(cmdline); putc_('\n');
+		/* a bzImage's setup header is copied into boot_params by the loader (setup_sects and all);
+		   for an ELF the VMM writes a minimal 2.12 header of its own, setup_sects 0 */
+		uint16_t version = *(const uint16_t *)(bp + 0x206);
+		int bzimage = bp[0x1f1] != 0;
+		if (bzimage) {
+			puts_("setup header: protocol "); puthex(version); puts_(", xloadflags "); puthex(*(const uint16_t *)(bp + 0x236));
+			puts_(", init_size "); puthex(*(const uint32_t *)(bp + 0x260)); putc_('\n');
+			check(version == 0x20f && (*(const uint16_t *)(bp + 0x236) & 1) && bp[0x234] == 1
+				&& *(const uint32_t *)(bp + 0x214) == 0x100000 && (bp[0x211] & 1),
+				"bzImage setup header in boot_params (2.15, XLF_KERNEL_64, relocatable, loaded high)");
+		}
+		if (arg(cmdline, "bzimage")) check(bzimage, "booted from the bzImage");
 		check_initrd(cmdline, *(const uint32_t *)(bp + 0x218) | (uint64_t)*(const uint32_t *)(bp + 0xc0) << 32,
 			*(const uint32_t *)(bp + 0x21c) | (uint64_t)*(const uint32_t *)(bp + 0xc4) << 32);
 	}
