@@ -81,6 +81,9 @@ public final class Main {
             Volumes:
               volume create|ls|inspect|rm|prune
 
+            Micro-VMs:
+              vm run    Boot a KVM micro-VM and run a command in it
+
             Other:
               login     Store credentials for a registry
               version   Show the version
@@ -160,6 +163,7 @@ public final class Main {
             case "load" -> load(rest);
             case "import" -> importImage(rest);
             case "build" -> BuildCommand.run(this, rest);
+            case "vm" -> VmCommand.run(this, rest);
             case "volume" -> volume(rest);
             case "login" -> login(rest);
             case "version" -> {
@@ -172,6 +176,10 @@ public final class Main {
 
     PrintStream out() {
         return out;
+    }
+
+    PrintStream err() {
+        return err;
     }
 
     private boolean help(Flags f, String usage) {

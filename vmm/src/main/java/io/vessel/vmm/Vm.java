@@ -128,7 +128,7 @@ public final class Vm implements AutoCloseable {
         for (int i = 0; i < config.devices().size(); i++) {
             AttachedDevice d = attach(config.devices().get(i), Layout.VIRTIO_MMIO_BASE + i * Layout.VIRTIO_MMIO_STRIDE,
                     Layout.VIRTIO_FIRST_GSI + i);
-            boot = new BootSource(boot.kernel(), boot.initrd(), (boot.cmdline() + " " + d.cmdlineFragment()).strip(),
+            boot = new BootSource(boot.kernel(), boot.initrd(), addKernelParameter(boot.cmdline(), d.cmdlineFragment()),
                     boot.preferPvh(), boot.rsdp());
         }
         plan = LinuxBoot.prepare(memory, boot);
@@ -144,6 +144,33 @@ public final class Vm implements AutoCloseable {
         if (config.serialIn() != null) {
             serial.pump(config.serialIn());
         }
+    }
+
+    /**
+     * {@code cmdline} with {@code parameter} added among the kernel's parameters: before a
+     * standalone {@code --} (what follows it is init's arguments, lib/cmdline.c and
+     * init/main.c), else at the end. Double-quoted words are skipped whole, as the kernel does.
+     */
+    static String addKernelParameter(String cmdline, String parameter) {
+        int i = 0;
+        int n = cmdline.length();
+        while (i < n) {
+            while (i < n && Character.isWhitespace(cmdline.charAt(i))) {
+                i++;
+            }
+            int start = i;
+            boolean quoted = false;
+            while (i < n && (quoted || !Character.isWhitespace(cmdline.charAt(i)))) {
+                if (cmdline.charAt(i) == '"') {
+                    quoted = !quoted;
+                }
+                i++;
+            }
+            if (i - start == 2 && cmdline.startsWith("--", start)) {
+                return (cmdline.substring(0, start) + parameter + " " + cmdline.substring(start)).strip();
+            }
+        }
+        return (cmdline.strip() + " " + parameter).strip();
     }
 
     /**
