@@ -16,7 +16,7 @@ public final class IrqFd implements IrqLine, Interrupt, AutoCloseable {
     private final VmFd vm;
     private final EventFd eventFd;
     private final int gsi;
-    private boolean closed;
+    private volatile boolean closed;
 
     private IrqFd(VmFd vm, EventFd eventFd, int gsi) {
         this.vm = vm;
@@ -40,8 +40,12 @@ public final class IrqFd implements IrqLine, Interrupt, AutoCloseable {
         return gsi;
     }
 
+    /** Raises the line; once closed (the VM is gone) it does nothing, e.g. for console input still arriving. */
     @Override
     public void trigger() {
+        if (closed) {
+            return;
+        }
         try {
             eventFd.signal();
         } catch (ErrnoException e) {
