@@ -7,7 +7,7 @@ export JAVA_HOME
 MVN ?= mvn
 MVN_FLAGS ?= -q -B
 JAVA := $(JAVA_HOME)/bin/java
-SOURCES := $(shell find linux image runtime engine cli -name '*.java' -path '*/main/*' 2>/dev/null) $(wildcard */pom.xml) pom.xml
+SOURCES := $(shell find linux image runtime vmm engine cli -name '*.java' -path '*/main/*' 2>/dev/null) $(wildcard */pom.xml) pom.xml
 
 .PHONY: all build deps test bench install uninstall clean
 
