@@ -1,0 +1,51 @@
+package io.vessel.vmm.devices.virtio;
+
+import io.vessel.vmm.memory.GuestMemory;
+
+import java.lang.invoke.VarHandle;
+
+/**
+ * The driver area of a split virtqueue (virtio 1.2, 2.7.6): le16 flags, le16 idx, le16
+ * ring[size], le16 used_event. The driver writes it; the device only reads. The whole area was
+ * checked to be RAM when the queue was made ready.
+ */
+public final class AvailableRing {
+    /** avail.flags: the driver does not want used-buffer notifications (without EVENT_IDX). */
+    public static final int F_NO_INTERRUPT = 1;
+    private static final int RING = 4;
+
+    private final GuestMemory memory;
+    private final long base;
+    private final int size;
+
+    AvailableRing(GuestMemory memory, long base, int size) {
+        this.memory = memory;
+        this.base = base;
+        this.size = size;
+    }
+
+    /** Bytes the area spans for a queue of {@code size} entries, used_event included. */
+    public static long bytes(int size) {
+        return RING + 2L * size + 2;
+    }
+
+    public int flags() {
+        return memory.readU16(base);
+    }
+
+    /** The driver's next free slot; read with acquire ordering, so the entries before it are visible. */
+    public int idx() {
+        int idx = memory.readU16(base + 2);
+        VarHandle.acquireFence();
+        return idx;
+    }
+
+    /** The descriptor head in slot {@code position} (taken modulo the queue size). */
+    public int ring(int position) {
+        return memory.readU16(base + RING + 2L * (position % size));
+    }
+
+    public int usedEvent() {
+        return memory.readU16(base + RING + 2L * size);
+    }
+}

@@ -1,0 +1,365 @@
+package io.vessel.vmm.devices.virtio;
+
+import io.vessel.vmm.memory.GuestMemory;
+import io.vessel.vmm.ratelimit.RateLimiter;
+import io.vessel.vmm.ratelimit.RefillTimer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class BlockDeviceTest {
+    static final long ALL_RING = Features.bit(Features.VERSION_1) | Features.bit(Features.INDIRECT_DESC)
+            | Features.bit(Features.EVENT_IDX);
+    static final int DISK_BYTES = 1 << 20;
+
+    @TempDir
+    Path dir;
+    Path image;
+    GuestMemory memory;
+    BlockDevice disk;
+    MmioTransport transport;
+    TestDriver driver;
+    AtomicInteger interrupts = new AtomicInteger();
+
+    @BeforeEach
+    void setUp() throws Exception {
+        image = dir.resolve("disk.img");
+        byte[] content = new byte[DISK_BYTES];
+        new Random(1).nextBytes(content);
+        Files.write(image, content);
+        memory = GuestMemory.x86(16 << 20);
+    }
+
+    @AfterEach
+    void tearDown() {
+        if (disk != null) {
+            disk.close();
+        }
+        memory.close();
+    }
+
+    TestDriver.Queue start(boolean readOnly, long features) throws Exception {
+        return start(readOnly, features, RateLimiter.UNLIMITED, RefillTimer.shared());
+    }
+
+    TestDriver.Queue start(boolean readOnly, long features, RateLimiter limiter, RefillTimer timer) throws Exception {
+        disk = BlockDevice.open(image, readOnly, "vessel-disk-0", limiter, timer);
+        transport = new MmioTransport(disk, memory, interrupts::incrementAndGet);
+        driver = new TestDriver(transport, memory, interrupts, 0x10000);
+        long offered = driver.deviceFeatures();
+        long accepted = offered & (features | 0xFFFF_FFFFL & ~(Features.bit(Features.INDIRECT_DESC)
+                | Features.bit(Features.EVENT_IDX)));
+        assertTrue(driver.negotiate(accepted));
+        TestDriver.Queue q = driver.queue(0, 256, accepted);
+        driver.driverOk();
+        assertEquals(DeviceStatus.ACKNOWLEDGE | DeviceStatus.DRIVER | DeviceStatus.FEATURES_OK | DeviceStatus.DRIVER_OK,
+                driver.reg(MmioTransport.STATUS));
+        return q;
+    }
+
+    /** A posted request and where its data and status live in guest memory. */
+    record Pending(int head, long data, int dataLength, long status) {
+    }
+
+    Pending post(TestDriver.Queue q, int type, long sector, byte[] out, int inLength, boolean indirect, int segments) {
+        long header = driver.alloc(16, 16);
+        ByteBuffer h = ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN).putInt(0, type).putLong(8, sector);
+        memory.write(header, h.array());
+        int dataLength = out != null ? out.length : inLength;
+        long data = driver.alloc(Math.max(dataLength, 1), 512);
+        if (out != null) {
+            memory.write(data, out);
+        }
+        long status = driver.alloc(1, 1);
+        memory.writeU8(status, 0xFF);
+        List<TestDriver.Buf> bufs = new ArrayList<>();
+        int per = dataLength == 0 ? 0 : dataLength / segments;
+        for (int i = 0; i < segments && dataLength > 0; i++) {
+            int len = i == segments - 1 ? dataLength - per * i : per;
+            bufs.add(new TestDriver.Buf(data + (long) per * i, len));
+        }
+        List<TestDriver.Buf> readable = new ArrayList<>(List.of(new TestDriver.Buf(header, 16)));
+        List<TestDriver.Buf> writable = new ArrayList<>();
+        if (out != null) {
+            readable.addAll(bufs);
+        } else {
+            writable.addAll(bufs);
+        }
+        writable.add(new TestDriver.Buf(status, 1));
+        int head = q.post(readable, writable, indirect);
+        return new Pending(head, data, dataLength, status);
+    }
+
+    Map<Integer, Integer> complete(TestDriver.Queue q) {
+        q.kick();
+        Map<Integer, Integer> lengths = new HashMap<>();
+        for (TestDriver.Used u : q.collect()) {
+            lengths.put(u.id(), u.length());
+        }
+        return lengths;
+    }
+
+    int status(Pending p) {
+        return memory.readU8(p.status());
+    }
+
+    static byte[] sha256(byte[] data) throws Exception {
+        return MessageDigest.getInstance("SHA-256").digest(data);
+    }
+
+    @Test
+    void announcesItselfAndItsGeometry() throws Exception {
+        start(false, ALL_RING);
+        assertEquals(MmioTransport.MAGIC, driver.reg(MmioTransport.MAGIC_VALUE));
+        assertEquals(2, driver.reg(MmioTransport.VERSION));
+        assertEquals(BlockDevice.DEVICE_TYPE, driver.reg(MmioTransport.DEVICE_ID));
+        byte[] capacity = new byte[8];
+        transport.read(MmioTransport.CONFIG, capacity);
+        assertEquals(DISK_BYTES / 512, ByteBuffer.wrap(capacity).order(ByteOrder.LITTLE_ENDIAN).getLong());
+        byte[] blkSize = new byte[4];
+        transport.read(MmioTransport.CONFIG + 20, blkSize);
+        assertEquals(512, ByteBuffer.wrap(blkSize).order(ByteOrder.LITTLE_ENDIAN).getInt());
+        assertFalse(Features.has(driver.deviceFeatures(), BlockDevice.F_RO));
+    }
+
+    @Test
+    void guestWritesLandInTheFileAndFileDataReachesTheGuest() throws Exception {
+        TestDriver.Queue q = start(false, ALL_RING);
+        Random random = new Random(2);
+        int requests = 48;
+        int size = 8192;
+        List<Pending> writes = new ArrayList<>();
+        byte[] expected = Files.readAllBytes(image);
+        for (int i = 0; i < requests; i++) {
+            byte[] data = new byte[size];
+            random.nextBytes(data);
+            long sector = (long) i * (size / 512) * 2; // every other 8 KiB block
+            System.arraycopy(data, 0, expected, (int) sector * 512, size);
+            writes.add(post(q, BlockDevice.T_OUT, sector, data, 0, i % 2 == 0, 1 + i % 4));
+        }
+        Map<Integer, Integer> done = complete(q); // all 48 in flight, one kick
+        assertEquals(requests, done.size());
+        for (Pending p : writes) {
+            assertEquals(BlockDevice.S_OK, status(p));
+            assertEquals(1, done.get(p.head()));
+        }
+        assertArrayEquals(sha256(expected), sha256(Files.readAllBytes(image)));
+
+        // the other way: the host changes the file, the guest reads it
+        byte[] host = new byte[64 * 1024];
+        random.nextBytes(host);
+        try (var ch = java.nio.channels.FileChannel.open(image, java.nio.file.StandardOpenOption.WRITE)) {
+            ch.write(ByteBuffer.wrap(host), 4096 * 512L / 8);
+        }
+        List<Pending> reads = new ArrayList<>();
+        for (int i = 0; i < 8; i++) {
+            reads.add(post(q, BlockDevice.T_IN, 4096 / 8 + i * 16L, null, 8192, i % 2 == 1, 1 + i % 3));
+        }
+        done = complete(q);
+        byte[] got = new byte[host.length];
+        for (int i = 0; i < reads.size(); i++) {
+            Pending p = reads.get(i);
+            assertEquals(BlockDevice.S_OK, status(p));
+            assertEquals(8192 + 1, done.get(p.head()));
+            System.arraycopy(memory.read(p.data(), 8192), 0, got, i * 8192, 8192);
+        }
+        assertArrayEquals(sha256(host), sha256(got));
+    }
+
+    @Test
+    void readOnlyDiskRefusesWritesAndDiscards() throws Exception {
+        byte[] before = Files.readAllBytes(image);
+        TestDriver.Queue q = start(true, ALL_RING);
+        assertTrue(Features.has(driver.deviceFeatures(), BlockDevice.F_RO));
+        Pending write = post(q, BlockDevice.T_OUT, 0, new byte[512], 0, false, 1);
+        Pending read = post(q, BlockDevice.T_IN, 0, null, 512, false, 1);
+        complete(q);
+        assertEquals(BlockDevice.S_IOERR, status(write));
+        assertEquals(BlockDevice.S_OK, status(read));
+        assertArrayEquals(Arrays.copyOf(before, 512), memory.read(read.data(), 512));
+        assertArrayEquals(before, Files.readAllBytes(image));
+    }
+
+    @Test
+    void flushGetIdDiscardAndWriteZeroes() throws Exception {
+        TestDriver.Queue q = start(false, ALL_RING);
+        Pending flush = post(q, BlockDevice.T_FLUSH, 0, null, 0, false, 1);
+        Pending id = post(q, BlockDevice.T_GET_ID, 0, null, BlockDevice.ID_BYTES, false, 1);
+        Pending discard = post(q, BlockDevice.T_DISCARD, 0, segment(8, 8, 0), 0, false, 1);
+        Pending zeroes = post(q, BlockDevice.T_WRITE_ZEROES, 0, segment(100, 3, 0), 0, false, 1);
+        Pending discardUnmap = post(q, BlockDevice.T_DISCARD, 0, segment(8, 8, 1), 0, false, 1);
+        Map<Integer, Integer> done = complete(q);
+        assertEquals(BlockDevice.S_OK, status(flush));
+        assertEquals(1, done.get(flush.head()));
+        assertEquals(BlockDevice.S_OK, status(id));
+        assertEquals(BlockDevice.ID_BYTES + 1, done.get(id.head()));
+        assertArrayEquals(Arrays.copyOf("vessel-disk-0".getBytes(), 20), memory.read(id.data(), 20));
+        assertEquals(BlockDevice.S_OK, status(discard));
+        assertEquals(BlockDevice.S_OK, status(zeroes));
+        assertEquals(BlockDevice.S_UNSUPP, status(discardUnmap));
+        byte[] file = Files.readAllBytes(image);
+        assertArrayEquals(new byte[8 * 512], Arrays.copyOfRange(file, 8 * 512, 16 * 512));
+        assertArrayEquals(new byte[3 * 512], Arrays.copyOfRange(file, 100 * 512, 103 * 512));
+        assertFalse(Arrays.equals(new byte[512], Arrays.copyOfRange(file, 103 * 512, 104 * 512)));
+        assertEquals(DISK_BYTES, file.length);
+    }
+
+    static byte[] segment(long sector, int sectors, int flags) {
+        return ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN).putLong(0, sector).putInt(8, sectors)
+                .putInt(12, flags).array();
+    }
+
+    @Test
+    void badRequestsFailWithoutStoppingTheDevice() throws Exception {
+        TestDriver.Queue q = start(false, ALL_RING);
+        long last = DISK_BYTES / 512 - 1;
+        Pending pastEnd = post(q, BlockDevice.T_IN, last, null, 1024, false, 1);
+        Pending hugeSector = post(q, BlockDevice.T_OUT, Long.MAX_VALUE, new byte[512], 0, false, 1);
+        Pending partial = post(q, BlockDevice.T_IN, 0, null, 100, false, 1);
+        Pending unknown = post(q, 77, 0, null, 512, false, 1);
+        Pending lastSector = post(q, BlockDevice.T_IN, last, null, 512, false, 1);
+        complete(q);
+        assertEquals(BlockDevice.S_IOERR, status(pastEnd));
+        assertEquals(BlockDevice.S_IOERR, status(hugeSector));
+        assertEquals(BlockDevice.S_IOERR, status(partial));
+        assertEquals(BlockDevice.S_UNSUPP, status(unknown));
+        assertEquals(BlockDevice.S_OK, status(lastSector));
+        assertEquals(0, driver.reg(MmioTransport.STATUS) & DeviceStatus.DEVICE_NEEDS_RESET);
+    }
+
+    @Test
+    void eventIndexSuppressesInterruptsUntilTheDriverAsks() throws Exception {
+        TestDriver.Queue q = start(false, ALL_RING);
+        post(q, BlockDevice.T_FLUSH, 0, null, 0, false, 1);
+        assertTrue(q.kick());
+        assertEquals(1, interrupts.get());
+        // the driver has not moved used_event: the next completion raises no interrupt
+        post(q, BlockDevice.T_FLUSH, 0, null, 0, false, 1);
+        q.kick();
+        assertEquals(1, interrupts.get());
+        assertEquals(2, q.collect().size()); // sets used_event to 2
+        post(q, BlockDevice.T_FLUSH, 0, null, 0, false, 1);
+        q.kick();
+        assertEquals(2, interrupts.get());
+    }
+
+    @Test
+    void noInterruptFlagSuppressesInterruptsWithoutEventIndex() throws Exception {
+        TestDriver.Queue q = start(false, Features.bit(Features.VERSION_1));
+        q.suppressInterrupts(true);
+        post(q, BlockDevice.T_FLUSH, 0, null, 0, false, 1);
+        q.kick();
+        assertEquals(0, interrupts.get());
+        q.suppressInterrupts(false);
+        post(q, BlockDevice.T_FLUSH, 0, null, 0, false, 1);
+        q.kick();
+        assertEquals(1, interrupts.get());
+        assertEquals(2, q.collect().size());
+    }
+
+    @Test
+    void fillsTheWholeQueueAgainAndAgainAcrossIndexWrap() throws Exception {
+        TestDriver.Queue q = start(false, ALL_RING);
+        int total = 0;
+        // 600 rounds of 128 requests: the 16-bit indexes wrap past 65535
+        for (int round = 0; round < 600; round++) {
+            for (int i = 0; i < 128; i++) {
+                q.post(List.of(new TestDriver.Buf(0x9000, 16)), List.of(new TestDriver.Buf(0x9100, 1)), false);
+            }
+            memory.write(0x9000, ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN).putInt(0, BlockDevice.T_GET_ID)
+                    .array());
+            q.kick();
+            total += q.collect().size();
+        }
+        assertEquals(600 * 128, total);
+        assertEquals(0, driver.reg(MmioTransport.STATUS) & DeviceStatus.DEVICE_NEEDS_RESET);
+    }
+
+    /** A timer the test fires by hand, after moving the fake clock to the task's due time. */
+    static final class ManualTimer implements RefillTimer {
+        final AtomicLong clock;
+        final List<long[]> due = new ArrayList<>();
+        final List<Runnable> tasks = new ArrayList<>();
+
+        ManualTimer(AtomicLong clock) {
+            this.clock = clock;
+        }
+
+        @Override
+        public void schedule(long delayNanos, Runnable task) {
+            due.add(new long[] {clock.get() + delayNanos});
+            tasks.add(task);
+        }
+
+        /** Moves the clock to the earliest task's time and runs it; false if none is pending. */
+        boolean fireNext() {
+            if (tasks.isEmpty()) {
+                return false;
+            }
+            clock.set(due.remove(0)[0]);
+            tasks.remove(0).run();
+            return true;
+        }
+    }
+
+    @Test
+    void rateLimitedQueueResumesOnTheTimerAndHoldsTheRate() throws Exception {
+        AtomicLong clock = new AtomicLong();
+        ManualTimer timer = new ManualTimer(clock);
+        // 64 KiB per 100 ms and 5 requests per 100 ms
+        RateLimiter limiter = RateLimiter.of(64 * 1024, 0, 100, 5, 0, 100, clock::get);
+        TestDriver.Queue q = start(false, ALL_RING, limiter, timer);
+        List<Pending> reads = new ArrayList<>();
+        for (int i = 0; i < 20; i++) {
+            reads.add(post(q, BlockDevice.T_IN, i * 16L, null, 8192, true, 1));
+        }
+        q.kick();
+        assertEquals(5, q.collect().size(), "the ops bucket lets 5 through at once");
+        assertEquals(1, timer.tasks.size(), "one retry scheduled, no busy loop");
+        int completed = 5;
+        while (timer.fireNext()) {
+            completed += q.collect().size();
+        }
+        assertEquals(20, completed);
+        // 20 requests, 5 at t=0 and 5 per 100 ms after: the last one is due at 300 ms, not before
+        assertEquals(300 * 1_000_000L, clock.get());
+        for (Pending p : reads) {
+            assertEquals(BlockDevice.S_OK, status(p));
+        }
+
+        // now the bytes bucket binds: 64 KiB requests, one per 100 ms once the bucket is drained
+        List<Pending> big = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            big.add(post(q, BlockDevice.T_OUT, 1024 + i * 128L, new byte[64 * 1024], 0, true, 4));
+        }
+        clock.addAndGet(1000 * 1_000_000L); // a quiet second: both buckets full again
+        long start = clock.get();
+        q.kick();
+        completed = q.collect().size();
+        while (timer.fireNext()) {
+            completed += q.collect().size();
+        }
+        assertEquals(4, completed);
+        assertEquals(300 * 1_000_000L, clock.get() - start, "4 x 64 KiB at 64 KiB per 100 ms, the first one from the full bucket");
+    }
+}
