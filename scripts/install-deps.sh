@@ -4,7 +4,9 @@ set -euo pipefail
 need=(gcc make busybox-static iproute2 procps)
 if [ "${1:-}" = "--test" ]; then
     need+=(runc crun podman conmon uidmap hyperfine time mount bsdutils tar zstd docker-registry apache2-utils openssl
-           skopeo umoci curl)
+           skopeo umoci curl
+           # vmm ACPI tables: iasl disassembles and recompiles them in IaslTest
+           acpica-tools)
 fi
 missing=()
 for p in "${need[@]}"; do
