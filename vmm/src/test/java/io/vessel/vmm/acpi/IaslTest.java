@@ -20,10 +20,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
- * The tables checked by ACPICA's own tool, Debian's {@code iasl} (acpica-tools): each table
+ * The tables checked by ACPICA's own tools, Debian's acpica-tools: with {@code iasl} each table
  * disassembles without errors, the disassembly recompiles without errors, and the recompiled
  * binary is byte-identical to ours (but for the checksum and the creator fields, which iasl fills
- * with its own ID).
+ * with its own ID); with {@code acpiexec}, which runs the AML interpreter Linux runs, the namespace
+ * loads, its objects evaluate, and entering S5 writes the power-off value to the sleep register.
  */
 class IaslTest {
     /** Header bytes iasl rewrites on compiling: checksum (9) and creator ID + revision (28-35). */
@@ -50,14 +51,18 @@ class IaslTest {
     }
 
     private Run iasl(String... args) throws IOException, InterruptedException {
+        return tool("iasl", args);
+    }
+
+    private Run tool(String tool, String... args) throws IOException, InterruptedException {
         List<String> cmd = new ArrayList<>();
-        cmd.add("iasl");
+        cmd.add(tool);
         cmd.addAll(List.of(args));
         Process p = new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true).start();
         byte[] out = p.getInputStream().readAllBytes();
         if (!p.waitFor(60, TimeUnit.SECONDS)) {
             p.destroyForcibly();
-            throw new AssertionError("iasl " + String.join(" ", args) + " did not finish in 60 s");
+            throw new AssertionError(tool + " " + String.join(" ", args) + " did not finish in 60 s");
         }
         return new Run(p.exitValue(), new String(out, StandardCharsets.UTF_8));
     }
@@ -185,5 +190,59 @@ class IaslTest {
         assertEquals(0, c.status(), c.output());
         assertArrayEquals(Files.readAllBytes(dir.resolve("rsdp.aml")), p.table("RSDP").bytes(),
                 "RSDP differs from iasl's:\n" + Arrays.toString(p.table("RSDP").bytes()));
+    }
+
+    /** acpiexec's debug level ACPI_LV_IO (0x04000000, acoutput.h): traces each register write. */
+    private static final String ACPI_LV_IO = "0x04000000";
+
+    private String acpiexec(String commands, Placement p, String... options) throws Exception {
+        List<String> files = new ArrayList<>();
+        for (String sig : List.of("FACP", "APIC", "DSDT")) {
+            Path f = dir.resolve(sig.toLowerCase() + ".dat");
+            Files.write(f, p.table(sig).bytes());
+            files.add(f.getFileName().toString());
+        }
+        List<String> args = new ArrayList<>(List.of("-b", commands));
+        args.addAll(List.of(options));
+        args.addAll(files);
+        Run r = tool("acpiexec", args.toArray(String[]::new));
+        assertEquals(0, r.status(), r.output());
+        assertTrue(r.output().contains("1 ACPI AML tables successfully acquired and loaded"), r.output());
+        assertFalse(r.output().contains("AE_"), "an ACPICA exception:\n" + r.output());
+        return r.output();
+    }
+
+    @Test
+    void acpicaEvaluatesTheNamespace() throws Exception {
+        assumeTrue(onPath("acpiexec"), "acpiexec is not installed (Debian acpica-tools)");
+        Placement p = AcpiTables.build(2, AcpiTablesTest.TWO_DEVICES).place(AcpiTables.RSDP_ADDRESS);
+        String out = acpiexec("Evaluate \\_SB.COM1._HID; Evaluate \\_SB.COM1._STA; Evaluate \\_SB.V001._HID; "
+                + "Evaluate \\_SB.V001._CRS", p);
+        assertTrue(out.contains("[Integer] = 000000000105D041"), out); // EISAID("PNP0501")
+        assertTrue(out.contains("[Integer] = 000000000000000F"), out);
+        assertTrue(out.contains("[String] Length 08 = \"LNRO0005\""), out);
+        // Memory32Fixed(ReadWrite, 0xD0001000, 0x1000), Interrupt(..., Edge, ActiveHigh){6}, EndTag
+        assertTrue(out.contains("0000: 86 09 00 01 00 10 00 D0 00 10 00 00 89 06 00 03"), out);
+        assertTrue(out.contains("0010: 01 06 00 00 00 79 00"), out);
+    }
+
+    @Test
+    void acpicaPowersOffThroughTheSleepControlRegister() throws Exception {
+        assumeTrue(onPath("acpiexec"), "acpiexec is not installed (Debian acpica-tools)");
+        Placement p = AcpiTables.build(1, List.of()).place(AcpiTables.RSDP_ADDRESS);
+        String out = acpiexec("Sleep 5", p, "-x", ACPI_LV_IO);
+        assertTrue(out.contains("Register values for sleep state S5: Sleep-A: 05"), out);
+        List<Integer> writes = new ArrayList<>();
+        java.util.regex.Matcher m = java.util.regex.Pattern
+                .compile("Wrote: ([0-9A-F]{16}) width  8   to ([0-9A-F]{16}) \\(SystemIO\\)").matcher(out);
+        while (m.find()) {
+            assertEquals(AcpiSleepControl.PORT, Long.parseLong(m.group(2), 16), "writes go to the sleep register");
+            writes.add((int) Long.parseLong(m.group(1), 16));
+        }
+        // Only the extended (hardware-reduced) path writes the sleep register; the legacy one would write PM1 control.
+        assertTrue(writes.size() >= 2, out);
+        assertEquals(AcpiSleepControl.WAKE_STATUS, writes.get(0), "WAK_STS cleared first");
+        assertEquals(AcpiSleepControl.powerOffValue(), writes.get(1), "then SLP_TYP=5 | SLP_EN");
+        assertTrue(AcpiSleepControl.isPowerOff(writes.get(1)));
     }
 }
