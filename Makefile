@@ -7,9 +7,9 @@ export JAVA_HOME
 MVN ?= mvn
 MVN_FLAGS ?= -q -B
 JAVA := $(JAVA_HOME)/bin/java
-SOURCES := $(shell find linux image runtime engine cli -name '*.java' -path '*/main/*' 2>/dev/null) $(wildcard */pom.xml) pom.xml
+SOURCES := $(shell find linux image runtime vmm engine cli -name '*.java' -path '*/main/*' 2>/dev/null) $(wildcard */pom.xml) pom.xml
 
-.PHONY: all build deps test bench install uninstall clean
+.PHONY: all build deps test bench install uninstall clean guest-assets
 
 all: build
 
@@ -46,8 +46,13 @@ build/vessel-runtime.aot: build/lib/vessel-runtime.jar build/vessel-launch
 
 test: deps
 	@scripts/install-deps.sh --test
-	$(MAKE) build
+	$(MAKE) build guest-assets
 	$(MVN) -B test -Dvessel.launcher=$(CURDIR)/build/vessel-launch -Dvessel.root=$(CURDIR)
+
+# The default guest of `vessel vm run`: Debian's cloud kernel (bzImage and extracted vmlinux) and an
+# initramfs of busybox and its virtio modules, in build/guest/ (cached; see the script).
+guest-assets:
+	scripts/guest-assets.sh $(CURDIR)/build/guest
 
 bench: build
 	bench/run-bench.sh
