@@ -450,6 +450,38 @@ public final class Networks {
         return filesDir(containerId).resolve("resolv.conf");
     }
 
+    /**
+     * Brings the kernel in line with {@code networks.json}, for the daemon's start: user-defined
+     * networks get their bridges back (after a reboot), endpoints whose namespace is gone (a reboot
+     * empties /run) are released, and the nftables table is rewritten. Returns the released container IDs.
+     */
+    public List<String> reconcile() throws IOException {
+        return store.locked(() -> {
+            List<String> stale = new ArrayList<>();
+            for (Network n : store.load()) {
+                for (Endpoint e : n.endpoints()) {
+                    if (!stale.contains(e.containerId()) && !NetNamespace.isPinned(netnsPath(e.containerId()))) {
+                        stale.add(e.containerId());
+                    }
+                }
+            }
+            for (String c : stale) {
+                release(c);
+            }
+            List<Network> all = store.load();
+            try (RtNetlink rt = RtNetlink.open()) {
+                for (Network n : all) {
+                    // the default bridge exists only once a container used it
+                    if (n.isBridge() && (!n.predefined() || !n.endpoints().isEmpty() || rt.link(n.bridge()).isPresent())) {
+                        ensureBridge(rt, n);
+                    }
+                }
+                applyRules(all, rt);
+            }
+            return stale;
+        });
+    }
+
     // ---- kernel objects
 
     private void ensureBridge(RtNetlink rt, Network n) throws IOException {

@@ -262,6 +262,32 @@ class NetworksTest {
     }
 
     @Test
+    void reconcileAfterARebootRestoresBridgesAndReleasesLostEndpoints() throws Exception {
+        Network n = networks.create(new CreateRequest("boot", "bridge", "10.217.3.0/24", null, false, null));
+        String kept = container();
+        String lost = container();
+        Attachment k = networks.connect(ConnectRequest.of("boot", kept, "kept"));
+        networks.connect(new ConnectRequest("boot", lost, "lost", null, List.of(), null,
+                List.of(PortMapping.parse("127.0.0.1:18098:80"))));
+        // what a reboot does: /run emptied (the namespace and its veth gone), bridges and rules gone
+        NetNamespace.remove(networks.netnsOf(lost).orElseThrow());
+        try (RtNetlink rt = RtNetlink.open()) {
+            rt.deleteLink(n.bridge());
+        }
+        new Nftables(config.nftTable()).delete();
+
+        assertEquals(List.of(lost), Networks.open(config).reconcile());
+        assertEquals(List.of("kept"), networks.inspect("boot").endpoints().stream().map(Endpoint::containerName).toList());
+        try (RtNetlink rt = RtNetlink.open()) {
+            assertTrue(rt.link(n.bridge()).orElseThrow().up(), "the bridge is back, up");
+        }
+        String rules = nftList();
+        assertTrue(rules.contains("ip saddr 10.217.3.0/24"), rules);
+        assertFalse(rules.contains("18098"), rules);
+        assertFalse(Files.readString(k.hostsPath()).contains("lost"));
+    }
+
+    @Test
     void networkModesParse() {
         assertEquals(new NetworkMode.Attach("bridge"), NetworkMode.parse(""));
         assertEquals(new NetworkMode.Attach("bridge"), NetworkMode.parse("default"));
