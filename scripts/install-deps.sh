@@ -4,7 +4,9 @@ set -euo pipefail
 need=(gcc make busybox-static iproute2 procps)
 if [ "${1:-}" = "--test" ]; then
     need+=(runc crun podman conmon uidmap hyperfine time mount bsdutils tar zstd docker-registry apache2-utils openssl
-           skopeo umoci curl)
+           skopeo umoci curl
+           # networking (engine.network): the nft command for NAT and published ports; nsenter/unshare in its tests
+           nftables util-linux)
 fi
 missing=()
 for p in "${need[@]}"; do
