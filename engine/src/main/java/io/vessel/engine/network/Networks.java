@@ -809,7 +809,7 @@ public final class Networks {
     private Attachment attachment(Network n, Endpoint e) {
         return new Attachment(n.id(), n.name(), netnsPath(e.containerId()), e.iface(), e.ipAddress(),
                 n.subnet().prefix(), n.gatewayAddress(), e.mac(), hostsPath(e.containerId()),
-                resolvConfPath(e.containerId()));
+                resolvConfPath(e.containerId()), e.ports());
     }
 
     private static String displayName(Endpoint e) {

@@ -124,6 +124,7 @@ class NetworksTest {
         assertTrue(rules.contains("ip saddr " + bridge.subnet() + " oifname != \"" + config.defaultBridge()
                 + "\" masquerade"), "outbound NAT for the subnet:\n" + rules);
         assertTrue(rules.contains("ip daddr 127.0.0.1 tcp dport " + hostPort + " dnat to " + a.ip() + ":80"), rules);
+        assertEquals(List.of(new PortMapping("127.0.0.1", hostPort, 80, "tcp")), networks.attachments(c).getFirst().ports());
 
         try (ServerSocket server = NetNamespace.call(a.netnsPath(), () -> new ServerSocket(80))) {
             Thread t = Thread.ofPlatform().start(() -> {
@@ -285,6 +286,25 @@ class NetworksTest {
         assertTrue(rules.contains("ip saddr 10.217.3.0/24"), rules);
         assertFalse(rules.contains("18098"), rules);
         assertFalse(Files.readString(k.hostsPath()).contains("lost"));
+    }
+
+    @Test
+    void concurrentConnectsGetDistinctAddresses() throws Exception {
+        networks.create(new CreateRequest("busy", "bridge", "10.218.0.0/28", null, false, null));
+        List<String> ids = List.of(container(), container(), container(), container());
+        List<java.util.concurrent.Future<Attachment>> got = new ArrayList<>();
+        try (var pool = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
+            for (String id : ids) {
+                // a fresh instance per caller: the lock is the store's, not the object's
+                got.add(pool.submit(() -> Networks.open(config).connect(ConnectRequest.of("busy", id, "n" + id.substring(0, 6)))));
+            }
+        }
+        java.util.Set<String> ips = new java.util.HashSet<>();
+        for (var f : got) {
+            ips.add(f.get().ip());
+        }
+        assertEquals(4, ips.size(), "distinct addresses: " + ips);
+        assertEquals(4, networks.inspect("busy").endpoints().size());
     }
 
     @Test
