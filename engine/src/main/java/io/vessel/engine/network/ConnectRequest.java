@@ -11,6 +11,9 @@ import java.util.List;
 public record ConnectRequest(String network, String containerId, String containerName, String hostname,
                              List<String> aliases, String ip, List<PortMapping> ports) {
     public ConnectRequest {
+        if (containerName != null && containerName.startsWith("/")) {
+            containerName = containerName.substring(1); // Docker's API writes names as "/name"
+        }
         aliases = aliases == null ? List.of() : List.copyOf(aliases);
         ports = ports == null ? List.of() : List.copyOf(ports);
     }

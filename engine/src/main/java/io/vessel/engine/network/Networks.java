@@ -77,6 +77,8 @@ public final class Networks {
             ff02::2\tip6-allrouters
             """;
     private static final SecureRandom RANDOM = new SecureRandom();
+    /** The default MTU of Ethernet links, and so of veths. */
+    private static final int ETHERNET_MTU = 1500;
 
     private final NetworksConfig config;
     private final NetworkStore store;
@@ -526,6 +528,9 @@ public final class Networks {
                 io.vessel.linux.Files.O_RDONLY | io.vessel.linux.Files.O_CLOEXEC, 0);
              RtNetlink inside = RtNetlink.openIn(ns)) {
             rt.createVeth(e.hostVeth(), e.iface(), nsFd, HexFormat.ofDelimiter(":").parseHex(e.mac()));
+            int mtu = uplinkMtu(rt);
+            rt.setMtu(e.hostVeth(), mtu);
+            inside.setMtu(e.iface(), mtu);
             rt.setMaster(e.hostVeth(), n.bridge());
             rt.setUp(e.hostVeth(), true);
             inside.addAddress(e.iface(), Subnet.inet(e.ip()), n.subnet().prefix());
@@ -534,6 +539,25 @@ public final class Networks {
                 inside.addRoute(Subnet.inet(0), 0, Subnet.inet(n.gateway()), e.iface());
             }
         }
+    }
+
+    /**
+     * The MTU for containers' links: that of the link the host's default route leaves by, at most
+     * Ethernet's 1500 (a smaller uplink, as on tunnelled or cloud hosts, would otherwise drop
+     * full-size packets the containers send out).
+     */
+    private static int uplinkMtu(RtNetlink rt) throws IOException {
+        int mtu = ETHERNET_MTU;
+        for (RtNetlink.Route r : rt.routes()) {
+            if (r.table() == RtNetlink.RT_TABLE_MAIN && r.prefix() == 0 && r.oif() != 0) {
+                for (RtNetlink.Link l : rt.links()) {
+                    if (l.index() == r.oif() && l.mtu() > 0) {
+                        mtu = Math.min(mtu, l.mtu());
+                    }
+                }
+            }
+        }
+        return mtu;
     }
 
     private void applyRules(List<Network> all, RtNetlink rt) throws IOException {

@@ -86,12 +86,20 @@ class NetworksTest {
         String c2 = container();
         Attachment a1 = networks.connect(new ConnectRequest("tnet", c1, "alpha", null, List.of("db"), null, List.of()));
         Object inode = Files.getAttribute(a1.hostsPath(), "unix:ino");
-        Attachment a2 = networks.connect(ConnectRequest.of(net.id(), c2, "beta"));
+        Attachment a2 = networks.connect(ConnectRequest.of(net.id(), c2, "/beta"));
 
         assertEquals("eth0", a1.iface());
         assertEquals(net.subnet().prefix(), a1.prefix());
         assertEquals(net.gatewayAddress(), a1.gateway());
         assertTrue(NetNamespace.isPinned(a1.netnsPath()));
+        try (RtNetlink host = RtNetlink.open(); RtNetlink inside = RtNetlink.openIn(a1.netnsPath())) {
+            List<RtNetlink.Link> links = host.links();
+            int uplink = host.routes().stream().filter(r -> r.prefix() == 0 && r.table() == RtNetlink.RT_TABLE_MAIN)
+                    .findFirst().map(r -> links.stream().filter(l -> l.index() == r.oif()).findFirst()
+                            .orElseThrow().mtu()).orElse(1500);
+            assertEquals(Math.min(1500, uplink), inside.link("eth0").orElseThrow().mtu(), "the uplink's MTU");
+            assertEquals(a1.mac(), inside.link("eth0").orElseThrow().mac());
+        }
         String hosts1 = Files.readString(a1.hostsPath());
         assertTrue(hosts1.contains(a2.ip() + "\tbeta\n"), "alpha's hosts file gained beta in place:\n" + hosts1);
         assertEquals(inode, Files.getAttribute(a1.hostsPath(), "unix:ino"), "rewritten in place, not replaced");
