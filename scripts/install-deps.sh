@@ -9,7 +9,9 @@ if [ "${1:-}" = "--test" ]; then
            # vmm ACPI tables: iasl disassembles and recompiles them in IaslTest
            acpica-tools
            # vmm guest assets (scripts/guest-assets.sh, make-ext4.sh): the initramfs, module order, kernel payload, disks
-           cpio kmod lz4 xz-utils e2fsprogs)
+           cpio kmod lz4 xz-utils e2fsprogs
+           # networking (engine.network): the nft command for NAT and published ports; nsenter/unshare in its tests
+           nftables util-linux)
 fi
 missing=()
 for p in "${need[@]}"; do

@@ -1,5 +1,7 @@
 package io.vessel.engine;
 
+import io.vessel.engine.network.Networks;
+import io.vessel.engine.network.NetworksConfig;
 import io.vessel.engine.volume.VolumeStore;
 import io.vessel.image.Digest;
 import io.vessel.image.store.ImageStore;
@@ -64,6 +66,19 @@ public final class Engine {
 
     public Containers containers() {
         return containers;
+    }
+
+    private Networks networks;
+
+    /**
+     * Networks ({@code <root>/networks}, namespaces pinned under {@code <runDir>/netns}), opened on
+     * first use so that commands which never touch the network do not read the routing table.
+     */
+    public synchronized Networks networks() throws IOException {
+        if (networks == null) {
+            networks = Networks.open(NetworksConfig.of(config.root(), config.runDir()));
+        }
+        return networks;
     }
 
     /** {@code vessel build}: Dockerfile builds with a step cache. */
