@@ -5,6 +5,7 @@
  *   initrd_sum=HEX   FNV-1a 32-bit checksum the initrd must have
  *   reset            ask the i8042 for a reset after the checks
  *   echo             wait for one byte on COM1 and exit with it as the status
+ *   keys             wait for four bytes from the i8042 keyboard, print them, exit 0
  *   poweroff         power off through the ACPI sleep control register after the checks
  * It also walks the ACPI tables from the RSDP address the boot protocol gives (signatures,
  * checksums, FADT -> DSDT) and checks that the e820 map reserves them.
@@ -15,6 +16,7 @@
 #define COM1 0x3f8
 #define DEBUG_EXIT 0x501
 #define I8042_COMMAND 0x64
+#define I8042_DATA 0x60
 #define MODE_PVH 1
 #define MODE_LINUX64 2
 #define HVM_START_MAGIC 0x336ec578u
@@ -190,6 +192,16 @@ void guest_main(int mode, uint64_t info) {
 		uint8_t c = inb(COM1);
 		puts_("got input\n");
 		outb(DEBUG_EXIT, c);
+	}
+	if (arg(cmdline, "keys")) {
+		puts_("waiting for keys\n");
+		puts_("keys:");
+		for (int i = 0; i < 4; i++) {
+			while (!(inb(I8042_COMMAND) & 0x01)) { __asm__ volatile("pause"); }
+			putc_(' '); puthex(inb(I8042_DATA));
+		}
+		putc_('\n');
+		outb(DEBUG_EXIT, 0);
 	}
 	if (arg(cmdline, "poweroff")) {
 		puts_("powering off through the ACPI sleep control register\n");

@@ -55,6 +55,7 @@ public final class Vm implements AutoCloseable {
     private final CompletableFuture<VmExit> exit = new CompletableFuture<>();
     private final Serial8250 serial;
     private final BootTimer bootTimer = new BootTimer();
+    private final I8042 i8042 = new I8042(this::requestExit, () -> pulse(I8042.KEYBOARD_IRQ));
     private BootPlan plan;
     private Placement acpi;
     private boolean started;
@@ -114,7 +115,7 @@ public final class Vm implements AutoCloseable {
         vmFd.createPit2();
         vmFd.registerMemory(memory, false);
         pioBus.register(Serial8250.COM1_BASE, Serial8250.PORT_COUNT, serial);
-        pioBus.register(I8042.BASE, I8042.PORT_COUNT, new I8042(this::requestExit));
+        pioBus.register(I8042.BASE, I8042.PORT_COUNT, i8042);
         pioBus.register(DebugExit.PORT, 1, new DebugExit(this::requestExit));
         pioBus.register(BootTimer.PORT, 1, bootTimer);
         pioBus.register(AcpiSleepControl.PORT, 1, new AcpiPowerOff(this::requestExit));
@@ -221,6 +222,18 @@ public final class Vm implements AutoCloseable {
     public void resume() {
         for (Vcpu v : vcpus) {
             v.request(Vcpu.State.RUNNING);
+        }
+    }
+
+    /**
+     * Types Ctrl-Alt-Del on the VM's keyboard (Firecracker's SendCtrlAltDel): a guest with an
+     * i8042 keyboard driver reboots in order, which ends the VM through the i8042 reset.
+     *
+     * @throws IllegalStateException if the keyboard's buffer is full (the guest is not reading it)
+     */
+    public void sendCtrlAltDel() {
+        if (!i8042.sendCtrlAltDel()) {
+            throw new IllegalStateException("the guest has not read the keyboard's previous keys; Ctrl-Alt-Del not sent");
         }
     }
 
