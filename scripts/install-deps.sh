@@ -9,7 +9,9 @@ if [ "${1:-}" = "--test" ]; then
            # vmm ACPI tables: iasl disassembles and recompiles them in IaslTest
            acpica-tools
            # vmm guest assets (scripts/guest-assets.sh, make-ext4.sh): the initramfs, module order, kernel payload, disks
-           cpio kmod lz4 xz-utils e2fsprogs)
+           cpio kmod lz4 xz-utils e2fsprogs
+           # bench/vm-boot.sh: the peer VMM, qemu-system-x86_64 -M microvm
+           qemu-system-x86)
 fi
 missing=()
 for p in "${need[@]}"; do
