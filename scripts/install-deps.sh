@@ -11,7 +11,9 @@ if [ "${1:-}" = "--test" ]; then
            # vmm guest assets (scripts/guest-assets.sh, make-ext4.sh): the initramfs, module order, kernel payload, disks
            cpio kmod lz4 xz-utils e2fsprogs
            # networking (engine.network): the nft command for NAT and published ports; nsenter/unshare in its tests
-           nftables util-linux)
+           nftables util-linux
+           # bench/vm-boot.sh: the peer VMM, qemu-system-x86_64 -M microvm
+           qemu-system-x86)
 fi
 missing=()
 for p in "${need[@]}"; do

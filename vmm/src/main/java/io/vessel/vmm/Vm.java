@@ -2,13 +2,20 @@ package io.vessel.vmm;
 
 import io.vessel.linux.ErrnoException;
 import io.vessel.linux.Threads;
+import io.vessel.vmm.acpi.AcpiSleepControl;
+import io.vessel.vmm.acpi.AcpiTables;
+import io.vessel.vmm.acpi.MmioDeviceInfo;
+import io.vessel.vmm.acpi.Placement;
+import io.vessel.vmm.acpi.Platform;
 import io.vessel.vmm.boot.BootPlan;
+import io.vessel.vmm.boot.E820Entry;
 import io.vessel.vmm.boot.Layout;
 import io.vessel.vmm.boot.LinuxBoot;
 import io.vessel.vmm.boot.X86Cpu;
 import io.vessel.vmm.devices.IoBus;
 import io.vessel.vmm.devices.MmioDevice;
 import io.vessel.vmm.devices.PioDevice;
+import io.vessel.vmm.devices.legacy.AcpiPowerOff;
 import io.vessel.vmm.devices.legacy.BootTimer;
 import io.vessel.vmm.devices.legacy.DebugExit;
 import io.vessel.vmm.devices.legacy.I8042;
@@ -48,7 +55,9 @@ public final class Vm implements AutoCloseable {
     private final CompletableFuture<VmExit> exit = new CompletableFuture<>();
     private final Serial8250 serial;
     private final BootTimer bootTimer = new BootTimer();
+    private final I8042 i8042 = new I8042(this::requestExit, () -> pulse(I8042.KEYBOARD_IRQ));
     private BootPlan plan;
+    private Placement acpi;
     private boolean started;
     private boolean closed;
 
@@ -106,10 +115,11 @@ public final class Vm implements AutoCloseable {
         vmFd.createPit2();
         vmFd.registerMemory(memory, false);
         pioBus.register(Serial8250.COM1_BASE, Serial8250.PORT_COUNT, serial);
-        pioBus.register(I8042.BASE, I8042.PORT_COUNT, new I8042(this::requestExit));
+        pioBus.register(I8042.BASE, I8042.PORT_COUNT, i8042);
         pioBus.register(DebugExit.PORT, 1, new DebugExit(this::requestExit));
         pioBus.register(BootTimer.PORT, 1, bootTimer);
-        plan = LinuxBoot.prepare(memory, config.boot());
+        pioBus.register(AcpiSleepControl.PORT, 1, new AcpiPowerOff(this::requestExit));
+        plan = bootWithAcpi(config, List.of());
         List<CpuidEntry> supported = kvm.supportedCpuid();
         for (int i = 0; i < config.vcpus(); i++) {
             var fd = vmFd.createVcpu(i);
@@ -122,6 +132,26 @@ public final class Vm implements AutoCloseable {
         if (config.serialIn() != null) {
             serial.pump(config.serialIn());
         }
+    }
+
+    /**
+     * Loads the guest with its ACPI tables: tables for the VM's vCPUs, COM1, the i8042 and
+     * {@code virtio} at {@link AcpiTables#RSDP_ADDRESS}, their range reserved in the e820 map, the
+     * RSDP's address handed over by the boot protocol. The tables are written after the loader's
+     * structures, so they are what the guest finds there.
+     */
+    private BootPlan bootWithAcpi(VmConfig config, List<MmioDeviceInfo> virtio) throws IOException {
+        AcpiTables tables = AcpiTables.build(Platform.standard(config.vcpus(), virtio));
+        Placement placed = tables.place(AcpiTables.RSDP_ADDRESS);
+        BootPlan loaded = LinuxBoot.prepare(memory, config.boot().withRsdp(placed.rsdpAddress()),
+                List.of(new E820Entry(placed.start(), placed.end() - placed.start(), E820Entry.RESERVED)));
+        acpi = tables.writeTo(memory, placed.rsdpAddress());
+        return loaded;
+    }
+
+    /** Where this VM's ACPI tables are in guest memory. */
+    public Placement acpiTables() {
+        return acpi;
     }
 
     public GuestMemory memory() {
@@ -192,6 +222,18 @@ public final class Vm implements AutoCloseable {
     public void resume() {
         for (Vcpu v : vcpus) {
             v.request(Vcpu.State.RUNNING);
+        }
+    }
+
+    /**
+     * Types Ctrl-Alt-Del on the VM's keyboard (Firecracker's SendCtrlAltDel): a guest with an
+     * i8042 keyboard driver reboots in order, which ends the VM through the i8042 reset.
+     *
+     * @throws IllegalStateException if the keyboard's buffer is full (the guest is not reading it)
+     */
+    public void sendCtrlAltDel() {
+        if (!i8042.sendCtrlAltDel()) {
+            throw new IllegalStateException("the guest has not read the keyboard's previous keys; Ctrl-Alt-Del not sent");
         }
     }
 

@@ -7,7 +7,7 @@ import java.nio.file.Path;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** Builds and locates the project's own test guest (native/guests) for the VM tests. */
-final class TestGuests {
+public final class TestGuests {
     private static final Path DIR = Path.of("..", "native", "guests").toAbsolutePath().normalize();
     private static Path elf;
 
@@ -15,7 +15,7 @@ final class TestGuests {
     }
 
     /** The test guest ELF, built with make/gcc if needed. */
-    static synchronized Path elf() throws IOException, InterruptedException {
+    public static synchronized Path elf() throws IOException, InterruptedException {
         if (elf == null) {
             Process p = new ProcessBuilder("make", "-s", "-C", DIR.toString()).inheritIO().start();
             if (p.waitFor() != 0) {
@@ -26,7 +26,7 @@ final class TestGuests {
         return elf;
     }
 
-    static void assumeKvm() {
+    public static void assumeKvm() {
         assumeTrue(Files.isReadable(Path.of("/dev/kvm")) && Files.isWritable(Path.of("/dev/kvm")),
                 "/dev/kvm is not accessible here: the VM tests need KVM");
     }
