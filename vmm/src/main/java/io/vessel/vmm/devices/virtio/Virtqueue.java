@@ -183,6 +183,27 @@ public final class Virtqueue {
     }
 
     /**
+     * Returns several chains at once and publishes them with one index update, so the driver sees
+     * all of them or none: a frame spread over mergeable receive buffers must not appear half
+     * delivered. {@code heads[i]} had {@code lengths[i]} bytes written.
+     */
+    public void addUsed(int[] heads, int[] lengths) throws VirtioException {
+        checkReady();
+        if (heads.length != lengths.length) {
+            throw new IllegalArgumentException(heads.length + " heads but " + lengths.length + " lengths");
+        }
+        try {
+            for (int i = 0; i < heads.length; i++) {
+                used.put(nextUsedIdx, heads[i], lengths[i]);
+                nextUsedIdx = (nextUsedIdx + 1) & 0xFFFF;
+            }
+            used.publish(nextUsedIdx);
+        } catch (GuestMemoryException e) {
+            throw new VirtioException("used ring access: " + e.getMessage());
+        }
+    }
+
+    /**
      * Whether the driver wants an interrupt for the buffers used since the last time this said
      * yes: with EVENT_IDX, whether used idx moved past used_event; otherwise unless the driver set
      * NO_INTERRUPT.
