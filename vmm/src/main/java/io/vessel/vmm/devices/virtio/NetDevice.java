@@ -84,6 +84,8 @@ public final class NetDevice implements VirtioDevice, AutoCloseable {
     private boolean txThrottled;
     /** Length (header included) of the frame read from the tap and not yet delivered, or -1. */
     private int pending = -1;
+    /** How many buffers the ring held when the pending frame last found them too few. */
+    private int availableWhenShort;
     private long rxFrames, rxBytes, rxDropped, txFrames, txBytes, txDropped;
 
     private NetDevice(Tun.Tap tap, byte[] mac, RateLimiter rxLimiter, RateLimiter txLimiter, RefillTimer timer) {
@@ -294,8 +296,13 @@ public final class NetDevice implements VirtioDevice, AutoCloseable {
                     delivered = true;
                 } else if (d == Delivery.THROTTLED) {
                     break;
-                } else if (d == Delivery.NO_BUFFERS && !queue.enableNotification()) {
-                    break; // hold the frame until the driver posts buffers (it will notify)
+                } else if (d == Delivery.NO_BUFFERS) {
+                    // hold the frame until the driver posts more buffers (it will notify); retry at
+                    // once only if it posted some between the last look and enabling notifications
+                    queue.enableNotification();
+                    if (queue.availableCount() <= availableWhenShort) {
+                        break;
+                    }
                 }
             }
             if (delivered && queue.needsNotification()) {
@@ -342,6 +349,7 @@ public final class NetDevice implements VirtioDevice, AutoCloseable {
             }
             DescriptorChain chain = queue.pop();
             if (chain == null) {
+                availableWhenShort = chains.size(); // all there was when the ring ran dry
                 undo(queue, chains);
                 return Delivery.NO_BUFFERS;
             }

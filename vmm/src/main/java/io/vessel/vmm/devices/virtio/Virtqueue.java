@@ -165,6 +165,25 @@ public final class Virtqueue {
         }
     }
 
+    /**
+     * How many chains the driver has made available and the device not yet popped, as the ring
+     * says now (a device that needs several at once compares it before and after asking for
+     * notifications, to tell new buffers from the ones it already found too few).
+     */
+    public int availableCount() throws VirtioException {
+        checkReady();
+        try {
+            int pending = (avail.idx() - lastAvailIdx) & 0xFFFF;
+            if (pending > size) {
+                throw new VirtioException("available index is " + pending + " entries ahead of the device's "
+                        + lastAvailIdx + ", more than the queue size " + size);
+            }
+            return pending;
+        } catch (GuestMemoryException e) {
+            throw new VirtioException("available ring access: " + e.getMessage());
+        }
+    }
+
     /** Puts the last popped chain back (a rate-limited device retries it later). */
     public void undoPop() {
         lastAvailIdx = (lastAvailIdx - 1) & 0xFFFF;
