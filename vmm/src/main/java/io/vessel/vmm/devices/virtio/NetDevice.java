@@ -299,7 +299,7 @@ public final class NetDevice implements VirtioDevice, AutoCloseable {
                 } else if (d == Delivery.NO_BUFFERS) {
                     // hold the frame until the driver posts more buffers (it will notify); retry at
                     // once only if it posted some between the last look and enabling notifications
-                    queue.enableNotification();
+                    queue.enableNotificationForMore();
                     if (queue.availableCount() <= availableWhenShort) {
                         break;
                     }
@@ -475,6 +475,9 @@ public final class NetDevice implements VirtioDevice, AutoCloseable {
 
     @Override
     public synchronized void close() {
+        if (!arena.scope().isAlive()) {
+            return;
+        }
         reset();
         tap.close();
         arena.close();

@@ -284,6 +284,26 @@ public final class Virtqueue {
         }
     }
 
+    /**
+     * Asks the driver to notify when it makes chains available beyond those already there: for a
+     * device that found the available chains too few for what it must place (with EVENT_IDX,
+     * avail_event becomes the driver's current avail idx, as vhost does). The caller then compares
+     * {@link #availableCount()} with what it found, for chains that came in between.
+     */
+    public void enableNotificationForMore() throws VirtioException {
+        checkReady();
+        try {
+            if (eventIdx) {
+                used.setAvailEvent(avail.idx());
+            } else {
+                used.setFlags(0);
+            }
+            VarHandle.fullFence();
+        } catch (GuestMemoryException e) {
+            throw new VirtioException("ring access: " + e.getMessage());
+        }
+    }
+
     private void checkReady() throws VirtioException {
         if (!ready) {
             throw new VirtioException("queue is not ready");

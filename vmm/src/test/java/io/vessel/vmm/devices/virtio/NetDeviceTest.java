@@ -267,6 +267,26 @@ class NetDeviceTest {
     }
 
     @Test
+    void aFrameWaitsForEnoughMergeableBuffersInsteadOfBeingDropped() throws Exception {
+        start(BASIC | Features.bit(NetDevice.F_MRG_RXBUF), 2, 256); // 512 bytes posted: an ARP reply fits
+        arp();
+        byte[] icmp = Frames.icmpEcho(8, 0x5151, 9, payload(1000));
+        send(Frames.ipv4(hostMac, GUEST_MAC, guestIp, hostIp, Frames.PROTO_ICMP, icmp, 9));
+        for (int i = 0; i < 20; i++) {
+            net.onTapReadable(); // the reply is in the tap now; 512 bytes of buffers are too few
+            Thread.sleep(10);
+        }
+        assertEquals(List.of(), rx.collect(), "nothing delivered into too few buffers");
+        assertEquals(0, net.stats().rxDropped(), "the frame is held, not dropped");
+        for (int i = 0; i < 4; i++) {
+            postRx(driver.alloc(256, 64), 256);
+        }
+        assertTrue(rx.kick(), "the device asked to be told about new buffers");
+        Received r = find(receiveUntil(NetDeviceTest::isEchoReply), NetDeviceTest::isEchoReply);
+        assertEquals(5, r.numBuffers(), "12 + 1042 bytes in 256-byte buffers");
+    }
+
+    @Test
     void framesThatDoNotFitAreDroppedAndCountedWhileSmallOnesStillArrive() throws Exception {
         start(BASIC, 8, 128); // room for an ARP reply, not for a 1000-byte echo reply
         arp();
