@@ -1,5 +1,6 @@
 package io.vessel.engine;
 
+import io.vessel.engine.events.EventLog;
 import io.vessel.engine.volume.VolumeStore;
 import io.vessel.image.Digest;
 import io.vessel.image.store.ImageStore;
@@ -33,6 +34,7 @@ public final class Engine {
     private final VolumeStore volumes;
     private final Containers containers;
     private final FileChannel lockFile;
+    private final EventLog events = new EventLog();
 
     private Engine(EngineConfig config) throws IOException {
         this.config = config;
@@ -64,6 +66,11 @@ public final class Engine {
 
     public Containers containers() {
         return containers;
+    }
+
+    /** What happened to images, volumes and containers, for the daemon's {@code /events}. */
+    public EventLog events() {
+        return events;
     }
 
     /** {@code vessel build}: Dockerfile builds with a step cache. */

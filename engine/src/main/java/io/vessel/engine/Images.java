@@ -113,11 +113,19 @@ public final class Images {
 
     /** Pulls {@code what} for {@code platform} (default linux/amd64), tags it, and unpacks its layers. */
     public Image pull(String what, String platform, ProgressListener progress) throws IOException {
+        return pull(what, platform, progress, null);
+    }
+
+    /**
+     * Pulls as {@link #pull(String, String, ProgressListener)}, authenticating with {@code auth}
+     * instead of the credentials file when it is given (the daemon's {@code X-Registry-Auth}).
+     */
+    public Image pull(String what, String platform, ProgressListener progress, Credentials auth) throws IOException {
         Reference ref = Reference.parse(what);
         Platform p = platform == null || platform.isEmpty() ? Platform.LINUX_AMD64 : Platform.parse(platform);
-        try (Engine.Lease ignored = engine.lease(); RegistryClient client = client()) {
+        try (Engine.Lease ignored = engine.lease(); Client client = client(ref.domain(), auth)) {
             long t0 = System.nanoTime();
-            PullResult r = client.pull(ref, p, store.blobs(), progress);
+            PullResult r = client.client().pull(ref, p, store.blobs(), progress);
             long t1 = System.nanoTime();
             Image image = store.tag(ref, r.top());
             store.unpack(image);
@@ -131,14 +139,20 @@ public final class Images {
 
     /** Pushes the image tagged {@code what} to the registry its name says. */
     public void push(String what, ProgressListener progress) throws IOException {
+        push(what, progress, null);
+    }
+
+    /** Pushes as {@link #push(String, ProgressListener)}; returns the pushed manifest's descriptor. */
+    public Descriptor push(String what, ProgressListener progress, Credentials auth) throws IOException {
         Reference ref = Reference.parse(what);
         Descriptor top = store.tags().get(ref);
         if (top == null) {
             throw new ImageNotFoundException(ref.familiar());
         }
-        try (RegistryClient client = client()) {
-            client.push(ref, top, store.blobs(), progress, Map.of());
+        try (Client client = client(ref.domain(), auth)) {
+            client.client().push(ref, top, store.blobs(), progress, Map.of());
         }
+        return top;
     }
 
     /** Saves credentials for {@code registry} in the credentials file (docker login); the next pull or push uses them. */
@@ -158,9 +172,7 @@ public final class Images {
 
     /** Docker's rmi, then frees what no image and no container uses any more. Returns docker's lines. */
     public List<String> remove(String what, boolean force) throws IOException {
-        Set<Digest> used = engine.containers().imagesInUse();
-        Predicate<Digest> inUse = used::contains;
-        ImageStore.Removal r = store.remove(what, force, inUse);
+        ImageStore.Removal r = removal(what, force);
         List<String> lines = new ArrayList<>();
         for (Reference u : r.untagged()) {
             lines.add("Untagged: " + u.familiar());
@@ -168,10 +180,18 @@ public final class Images {
         for (Digest d : r.deleted()) {
             lines.add("Deleted: " + d);
         }
+        return lines;
+    }
+
+    /** Docker's rmi as what it untagged and deleted; then frees what nothing uses any more. */
+    public ImageStore.Removal removal(String what, boolean force) throws IOException {
+        Set<Digest> used = engine.containers().imagesInUse();
+        Predicate<Digest> inUse = used::contains;
+        ImageStore.Removal r = store.remove(what, force, inUse);
         if (!r.deleted().isEmpty()) {
             engine.collectGarbage();
         }
-        return lines;
+        return r;
     }
 
     /** Removes dangling images (all unused ones with {@code all}) and frees their content. */
@@ -222,9 +242,29 @@ public final class Images {
         return m;
     }
 
-    private RegistryClient client() {
-        RegistryConfig rc = RegistryConfig.of(new CredentialStore(engine.config().credentials()))
-                .withInsecure(Set.copyOf(engine.config().insecureRegistries()));
-        return new RegistryClient(rc);
+    /**
+     * A registry client with the credentials file, or with {@code auth} for {@code registry} alone:
+     * those go to a private file of their own for the client's life, never into the user's file.
+     */
+    private record Client(RegistryClient client, java.nio.file.Path scratch) implements AutoCloseable {
+        @Override
+        public void close() throws IOException {
+            client.close();
+            if (scratch != null) {
+                io.vessel.linux.FileTrees.remove(scratch);
+            }
+        }
+    }
+
+    private Client client(String registry, Credentials auth) throws IOException {
+        CredentialStore credentials = new CredentialStore(engine.config().credentials());
+        java.nio.file.Path scratch = null;
+        if (auth != null) {
+            scratch = java.nio.file.Files.createTempDirectory(engine.config().root(), ".auth-");
+            credentials = new CredentialStore(scratch.resolve("config.json"));
+            credentials.save(registry, auth);
+        }
+        RegistryConfig rc = RegistryConfig.of(credentials).withInsecure(Set.copyOf(engine.config().insecureRegistries()));
+        return new Client(new RegistryClient(rc), scratch);
     }
 }

@@ -30,6 +30,7 @@ public final class HttpExchange {
     private boolean hijacked;
     private boolean bodyComplete;
     private OutputStream bodyStream;
+    private volatile boolean handlerDone;
 
     HttpExchange(HttpRequest request, InputStream in, OutputStream out, SocketChannel channel, boolean keepAlive,
                  Map<String, String> defaultHeaders) {
@@ -218,6 +219,31 @@ public final class HttpExchange {
         }
         sb.append("\r\n");
         out.write(sb.toString().getBytes(StandardCharsets.ISO_8859_1));
+    }
+
+    /**
+     * For a long stream the client ends by going away ({@code /events}, {@code logs -f}): watches
+     * the connection and interrupts {@code handler} when the client closes it. The connection is not
+     * reused afterwards.
+     */
+    public void watchDisconnect(Thread handler) {
+        keepAlive = false;
+        Thread.ofVirtual().name("http-watch " + request).start(() -> {
+            try {
+                while (in.read() >= 0) {
+                    // a client does not send after such a request; anything sent is dropped
+                }
+            } catch (IOException | RuntimeException closed) {
+                // closed by the client or by the server after the handler ended
+            }
+            if (!handlerDone) {
+                handler.interrupt();
+            }
+        });
+    }
+
+    void handlerDone() {
+        handlerDone = true;
     }
 
     boolean keepAlive() {

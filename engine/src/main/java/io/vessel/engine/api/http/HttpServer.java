@@ -22,7 +22,6 @@ import java.nio.file.attribute.UserPrincipalNotFoundException;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.regex.Pattern;
 
@@ -52,13 +51,13 @@ public final class HttpServer implements AutoCloseable {
     private final Limits limits;
     private final Function<Throwable, ApiException> errors;
     private final Map<String, String> defaultHeaders;
-    private final Consumer<String> log;
+    private final Log log;
     private final Set<SocketChannel> connections = ConcurrentHashMap.newKeySet();
     private final Thread acceptor;
     private volatile boolean closing;
 
     private HttpServer(Path socket, ServerSocketChannel server, Handler handler, Limits limits,
-                       Function<Throwable, ApiException> errors, Map<String, String> defaultHeaders, Consumer<String> log) {
+                       Function<Throwable, ApiException> errors, Map<String, String> defaultHeaders, Log log) {
         this.socket = socket;
         this.server = server;
         this.handler = handler;
@@ -75,10 +74,10 @@ public final class HttpServer implements AutoCloseable {
      * is an error: the caller's lock should already have made sure no other server of its own runs.
      *
      * @param errors maps what handlers throw to a status and message
-     * @param log    receives one line per request and per unexpected failure
+     * @param log    receives a line per request and per failure
      */
     public static HttpServer start(Path socket, Handler handler, Limits limits, Function<Throwable, ApiException> errors,
-                                   Map<String, String> defaultHeaders, Consumer<String> log) throws IOException {
+                                   Map<String, String> defaultHeaders, Log log) throws IOException {
         Path parent = socket.toAbsolutePath().getParent();
         Files.createDirectories(parent);
         removeStale(socket);
@@ -100,6 +99,24 @@ public final class HttpServer implements AutoCloseable {
         HttpServer s = new HttpServer(socket, server, handler, limits, errors, defaultHeaders, log);
         s.acceptor.start();
         return s;
+    }
+
+    /** Where the server reports: every request served, and what went wrong (failed requests, refused input). */
+    public interface Log {
+        void request(String line);
+
+        void problem(String line);
+
+        /** Reports nothing. */
+        Log NONE = new Log() {
+            @Override
+            public void request(String line) {
+            }
+
+            @Override
+            public void problem(String line) {
+            }
+        };
     }
 
     private static void removeStale(Path socket) throws IOException {
@@ -130,11 +147,11 @@ public final class HttpServer implements AutoCloseable {
             } catch (ClosedChannelException e) {
                 return;
             } catch (IOException e) {
-                log.accept("accept on " + socket + " failed: " + e.getMessage());
+                log.problem("accept on " + socket + " failed: " + e.getMessage());
                 return;
             }
             if (connections.size() >= MAX_CONNECTIONS) {
-                log.accept("refusing a connection: " + MAX_CONNECTIONS + " are open");
+                log.problem("refusing a connection: " + MAX_CONNECTIONS + " are open");
                 closeQuietly(c);
                 continue;
             }
@@ -177,7 +194,7 @@ public final class HttpServer implements AutoCloseable {
             }
         } catch (IOException e) {
             if (!closing && !(e instanceof EOFException) && !(e instanceof ClosedChannelException)) {
-                log.accept("connection on " + socket + ": " + e.getMessage());
+                log.problem("connection on " + socket + ": " + e.getMessage());
             }
         }
     }
@@ -193,16 +210,19 @@ public final class HttpServer implements AutoCloseable {
         long t0 = System.nanoTime();
         try {
             handler.handle(request, ex);
+        } catch (InterruptedException stopped) {
+            // a stream ended by the client's leaving (watchDisconnect) or by close()
+            return false;
         } catch (Throwable t) {
             if (t instanceof Error err && !(t instanceof OutOfMemoryError) && !(t instanceof StackOverflowError)) {
                 throw err;
             }
             ApiException api = t instanceof ApiException a ? a : errors.apply(t);
             if (api.status() >= Status.INTERNAL_ERROR) {
-                log.accept(request + ": " + t);
+                log.problem(request + ": " + t);
             }
             if (ex.committed() || ex.hijacked()) {
-                log.accept(request + ": failed after the response began, closing the connection: " + t.getMessage());
+                log.problem(request + ": failed after the response began, closing the connection: " + t.getMessage());
                 return false;
             }
             if (!framingIntact(t)) {
@@ -211,8 +231,11 @@ public final class HttpServer implements AutoCloseable {
                 return false;
             }
             sendError(ex, api);
+        } finally {
+            ex.handlerDone();
+            Thread.interrupted(); // an interrupt meant for the handler must not reach the next request
         }
-        log.accept(request + " (" + (System.nanoTime() - t0) / 1_000_000 + " ms)");
+        log.request(request + " (" + (System.nanoTime() - t0) / 1_000_000 + " ms)");
         if (ex.hijacked()) {
             return false;
         }
@@ -254,7 +277,7 @@ public final class HttpServer implements AutoCloseable {
         } catch (IOException gone) {
             // the client left: nothing to tell it
         }
-        log.accept("bad request: " + e.getMessage());
+        log.problem("bad request: " + e.getMessage());
     }
 
     /** Reads what the handler left of the body, up to the limit; false if it could not. */
