@@ -83,8 +83,13 @@ final class ImageRoutes {
             if (before != null && !s.created().isBefore(before) || since != null && !s.created().isAfter(since)) {
                 continue;
             }
-            if (!refs.isEmpty() && s.repoTags().stream().noneMatch(t -> referenceMatches(refs, t))) {
-                continue;
+            if (!refs.isEmpty()) {
+                // as dockerd: only the names that match are listed
+                List<String> matching = s.repoTags().stream().filter(t -> referenceMatches(refs, t)).toList();
+                if (matching.isEmpty()) {
+                    continue;
+                }
+                s = new Images.Summary(s.id(), matching, s.repoDigests(), s.created(), s.size());
             }
             if (!f.labelsMatch("label", i.config().config().labels())) {
                 continue;
