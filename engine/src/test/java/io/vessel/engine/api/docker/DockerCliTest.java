@@ -24,6 +24,7 @@ import java.util.concurrent.TimeUnit;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -233,6 +234,37 @@ class DockerCliTest {
         Result broken = dockerIn(ctx, "build", "-f", "Broken", ".").failed();
         assertTrue((broken.out() + broken.err()).contains("exit"), broken.out() + broken.err());
         docker("rmi", "built:1").ok();
+    }
+
+    @Test
+    void oneDaemonPerRootAndACommandBesideIt() throws Exception {
+        IOException twice = org.junit.jupiter.api.Assertions.assertThrows(IOException.class,
+                () -> Daemon.start(engine, List.of(dir.resolve("run/other.sock")), false, System.err));
+        assertTrue(twice.getMessage().contains("pid " + ProcessHandle.current().pid()), twice.getMessage());
+        assertFalse(Files.exists(dir.resolve("run/other.sock")));
+        // a vessel command on the same root, as the CLI opens it: what it does, the daemon serves
+        Engine cli = Engine.open(engine.config());
+        cli.images().tag("busybox", "from-cli/bb:3");
+        assertTrue(docker("images", "--format", "{{.Repository}}:{{.Tag}}").ok().out().contains("from-cli/bb:3"));
+        docker("rmi", "from-cli/bb:3").ok();
+        assertThrows(io.vessel.image.store.ImageNotFoundException.class, () -> cli.images().store().resolve("from-cli/bb:3"));
+    }
+
+    @Test
+    void imageEventsAreStreamedAsTheyHappen() throws Exception {
+        try (RawClient c = new RawClient(socket)) {
+            c.send("GET /v1.50/events?filters=%7B%22type%22%3A%7B%22image%22%3Atrue%7D%7D HTTP/1.1\r\nHost: d\r\n\r\n");
+            docker("tag", "busybox", "evented:1").ok();
+            java.io.BufferedReader r = new java.io.BufferedReader(new java.io.InputStreamReader(c.input(),
+                    java.nio.charset.StandardCharsets.UTF_8));
+            String line;
+            while ((line = r.readLine()) != null && !line.contains("\"Action\":\"tag\"")) {
+                // headers and chunk sizes
+            }
+            assertTrue(line != null && line.contains("evented:1"), "a tag event: " + line);
+        }
+        docker("rmi", "evented:1").ok();
+        docker("version").ok(); // the event stream's connection went away without harm
     }
 
     @Test
