@@ -161,6 +161,13 @@ public final class Images {
         cs.save(registry, credentials);
     }
 
+    /** Checks {@code auth} against {@code registry} without storing it (the daemon's {@code /auth}). */
+    public void checkLogin(String registry, Credentials auth) throws IOException {
+        try (Client client = client(registry, auth)) {
+            client.client().checkLogin(registry);
+        }
+    }
+
     public void tag(String source, String target) throws IOException {
         Image image = store.resolve(source);
         Reference ref = Reference.parse(target);

@@ -50,6 +50,30 @@ final class SystemRoutes {
         r.get("/info", this::info);
         r.get("/events", this::events);
         r.get("/system/df", this::df);
+        r.post("/auth", this::auth);
+    }
+
+    /** docker login: the registry checks the credentials; the CLI stores them, the daemon does not. */
+    private void auth(HttpRequest req, HttpExchange ex) throws IOException {
+        io.vessel.json.JsonNode body = req.readJson("auth", false);
+        body.only("username", "password", "serveraddress", "email", "auth", "identitytoken", "registrytoken");
+        String user = body.get("username").string("");
+        String password = body.get("password").string("");
+        String server = body.get("serveraddress").string("");
+        if (user.isEmpty()) {
+            throw ApiException.badRequest("auth: username is required");
+        }
+        String registry = server.isEmpty() || server.contains("index.docker.io") || server.contains("registry-1.docker.io")
+                ? "registry-1.docker.io" : server.replaceFirst("^https?://", "").replaceFirst("/.*$", "");
+        try {
+            engine.images().checkLogin(registry, new io.vessel.image.registry.Credentials(user, password));
+        } catch (io.vessel.image.registry.RegistryException e) {
+            if (e.unauthorized()) {
+                throw new ApiException(Status.UNAUTHORIZED, "login to " + registry + " as " + user + " failed: " + e.getMessage(), e);
+            }
+            throw e;
+        }
+        ex.json(Status.OK, Map.of("Status", "Login Succeeded", "IdentityToken", ""));
     }
 
     private void ping(HttpRequest req, HttpExchange ex) throws IOException {

@@ -164,6 +164,30 @@ class DockerCliTest {
     }
 
     @Test
+    void loginChecksWithTheRegistryAndPushesCarryTheCredentials() throws Exception {
+        Assumptions.assumeTrue(Files.isExecutable(TestRegistry.BINARY), "no docker-registry (Debian's docker-registry package)");
+        Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/bin/htpasswd")), "no htpasswd (apache2-utils)");
+        Path regDir = Files.createDirectories(dir.resolve("auth-registry"));
+        Process h = new ProcessBuilder("htpasswd", "-Bbn", "bob", "hunter2").start();
+        Files.write(regDir.resolve("htpasswd"), h.getInputStream().readAllBytes());
+        assertEquals(0, h.waitFor());
+        String auth = "  htpasswd:\n    realm: vessel-test\n    path: " + regDir.resolve("htpasswd") + "\n";
+        try (TestRegistry registry = TestRegistry.start(regDir, auth)) {
+            Result wrong = docker("login", "-u", "bob", "-p", "wrong", registry.host()).failed();
+            assertTrue(wrong.err().contains("401") || wrong.err().toLowerCase().contains("unauthorized")
+                    || wrong.err().contains("denied"), wrong.err());
+            String ref = registry.host() + "/private/bb:1";
+            docker("tag", "busybox", ref).ok();
+            Result refused = docker("push", ref).failed();
+            assertTrue((refused.err() + refused.out()).contains("authentication required"), refused.err() + refused.out());
+            assertTrue(docker("login", "-u", "bob", "-p", "hunter2", registry.host()).ok().out().contains("Login Succeeded"));
+            assertFalse(Files.exists(dir.resolve("creds.json")), "the daemon stores no credentials; the CLI does");
+            assertTrue(docker("push", ref).ok().out().contains("1: digest: sha256:"));
+            docker("rmi", ref).ok();
+        }
+    }
+
+    @Test
     void saveAndLoad() throws Exception {
         docker("tag", "busybox", "saved/bb:2").ok();
         Path tar = dir.resolve("saved.tar");

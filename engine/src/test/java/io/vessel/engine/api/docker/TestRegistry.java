@@ -23,6 +23,11 @@ final class TestRegistry implements AutoCloseable {
     }
 
     static TestRegistry start(Path dir) throws IOException, InterruptedException {
+        return start(dir, "");
+    }
+
+    /** With {@code auth}: YAML for the config's {@code auth:} key, indented two spaces. */
+    static TestRegistry start(Path dir, String auth) throws IOException, InterruptedException {
         int port;
         try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
             port = s.getLocalPort();
@@ -33,7 +38,7 @@ final class TestRegistry implements AutoCloseable {
                 log: {level: error}
                 storage: {filesystem: {rootdirectory: %s/data}}
                 http: {addr: 127.0.0.1:%d}
-                """.formatted(dir, port));
+                """.formatted(dir, port) + (auth.isEmpty() ? "" : "auth:\n" + auth));
         Process p = new ProcessBuilder(BINARY.toString(), "serve", dir.resolve("config.yml").toString())
                 .redirectErrorStream(true).redirectOutput(dir.resolve("log").toFile()).start();
         TestRegistry r = new TestRegistry(p, port);
