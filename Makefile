@@ -2,6 +2,8 @@
 # `make install` puts the commands in $(PREFIX)/bin.
 SHELL := /bin/bash
 PREFIX ?= /usr/local
+# Where `make install` puts vessel.service (systemd's directory for local units).
+SYSTEMD_UNIT_DIR ?= /etc/systemd/system
 JAVA_HOME := $(shell . scripts/jdk.sh && vessel_find_jdk)
 export JAVA_HOME
 MVN ?= mvn
@@ -72,9 +74,13 @@ install: build
 	sed -e 's|^here=""  .*|here=$(PREFIX)/lib/vessel|' -e 's|^lib=.*|lib=$$here|' \
 	    -e 's|^if \[ ! -f "$$lib/lib/vessel-cli.jar" \].*|if false; then|' vessel > $(PREFIX)/bin/vessel
 	chmod 0755 $(PREFIX)/bin/vessel
+	install -d $(SYSTEMD_UNIT_DIR)
+	sed -e 's|/usr/local/|$(PREFIX)/|g' packaging/vessel.service > $(SYSTEMD_UNIT_DIR)/vessel.service
+	chmod 0644 $(SYSTEMD_UNIT_DIR)/vessel.service
+	@if [ -d /run/systemd/system ]; then systemctl daemon-reload || true; fi
 
 uninstall:
-	rm -rf $(PREFIX)/lib/vessel $(PREFIX)/bin/vessel-runtime $(PREFIX)/bin/vessel
+	rm -rf $(PREFIX)/lib/vessel $(PREFIX)/bin/vessel-runtime $(PREFIX)/bin/vessel $(SYSTEMD_UNIT_DIR)/vessel.service
 
 clean:
 	rm -rf build

@@ -83,6 +83,7 @@ public final class Main {
 
             Other:
               login     Store credentials for a registry
+              daemon    Serve the Docker Engine API on a Unix socket (foreground)
               version   Show the version
 
             Run 'vessel COMMAND --help' for more on a command.
@@ -137,6 +138,14 @@ public final class Main {
         return m == null ? e.toString() : m;
     }
 
+    /** Sets the root before the engine opens (the daemon's own --root). */
+    void root(Path root) {
+        if (engine != null) {
+            throw new IllegalStateException("the engine is already open on " + config.root());
+        }
+        config = config.withRoot(root);
+    }
+
     Engine engine() throws IOException {
         if (engine == null) {
             engine = Engine.open(config);
@@ -162,6 +171,7 @@ public final class Main {
             case "build" -> BuildCommand.run(this, rest);
             case "volume" -> volume(rest);
             case "login" -> login(rest);
+            case "daemon" -> DaemonCommand.run(this, rest);
             case "version" -> {
                 out.println("vessel version " + VERSION);
                 yield 0;

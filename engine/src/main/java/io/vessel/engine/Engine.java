@@ -1,5 +1,6 @@
 package io.vessel.engine;
 
+import io.vessel.engine.events.EventLog;
 import io.vessel.engine.network.Networks;
 import io.vessel.engine.network.NetworksConfig;
 import io.vessel.engine.volume.VolumeStore;
@@ -35,6 +36,7 @@ public final class Engine {
     private final VolumeStore volumes;
     private final Containers containers;
     private final FileChannel lockFile;
+    private final EventLog events = new EventLog();
 
     private Engine(EngineConfig config) throws IOException {
         this.config = config;
@@ -79,6 +81,11 @@ public final class Engine {
             networks = Networks.open(NetworksConfig.of(config.root(), config.runDir()));
         }
         return networks;
+    }
+
+    /** What happened to images, volumes and containers, for the daemon's {@code /events}. */
+    public EventLog events() {
+        return events;
     }
 
     /** {@code vessel build}: Dockerfile builds with a step cache. */
