@@ -20,7 +20,7 @@
  * console socket the container's init sends the pty master to).
  *
  * Control socket (descriptor 4), lines:
- *   monitor -> engine: "monitor PID" (listening, launcher forked), "launcher-exit N",
+ *   monitor -> engine: "monitor PID LAUNCHER_PID" (listening, launcher forked), "launcher-exit N",
  *                      "error WHAT" (then exits 1).
  *   engine -> monitor: "pid N" (the container process). EOF from the engine without a pid means
  *                      the create failed: the monitor exits once its children are gone.
@@ -502,7 +502,7 @@ int main(int argc, char **argv)
         if (child_io[i] != devnull)
             close(child_io[i]);
     close(devnull);
-    say("monitor %d", getpid());
+    say("monitor %d %d", getpid(), launcher_pid);
 
     pid_t container = 0;
     int exited = 0, status = 0, engine_gone = 0;
