@@ -90,7 +90,8 @@ static long long log_size, max_size = -1;
 static int max_files = 1;
 static int tty;
 static int master = -1;   /* the pty master, with -t */
-static int stdin_fd = -1; /* the write end of the container's stdin */
+static int want_stdin;    /* -i: the container's stdin is open to attachers */
+static int stdin_fd = -1; /* the write end of the container's stdin (with -t the master, once received) */
 static char pending[READ_CHUNK];
 static size_t pending_len;
 static struct client clients[MAX_CLIENTS];
@@ -283,7 +284,7 @@ static void client_line(int i)
     int rows, cols;
     if (strncmp(c->line, "attach ", 7) == 0) {
         c->kind = C_ATTACH;
-        c->in = strchr(c->line + 7, 'i') != NULL && stdin_fd >= 0;
+        c->in = strchr(c->line + 7, 'i') != NULL && want_stdin && (tty || stdin_fd >= 0);
         c->out = strchr(c->line + 7, 'o') != NULL;
         c->err = strchr(c->line + 7, 'e') != NULL;
         c->close_stdin = strchr(c->line + 7, 'c') != NULL;
@@ -343,7 +344,7 @@ static void client_readable(int i)
             drop_client(i);
         return;
     }
-    /* Wait clients and output-only attachers send nothing: EOF or error means they left. */
+    /* Wait clients send nothing: EOF or error means they left. */
     char junk[256];
     ssize_t n = recv(c->fd, junk, sizeof junk, MSG_DONTWAIT);
     if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
@@ -412,7 +413,7 @@ static void usage(void)
 int main(int argc, char **argv)
 {
     const char *sockdir = NULL, *exit_path = NULL;
-    int want_stdin = 0, opt;
+    int opt;
     while ((opt = getopt(argc, argv, "s:l:m:n:x:ti")) != -1) {
         switch (opt) {
         case 's': sockdir = optarg; break;
@@ -522,11 +523,16 @@ int main(int argc, char **argv)
         if (console_listener >= 0) { i_con = n; p[n++] = (struct pollfd){ console_listener, POLLIN, 0 }; }
         for (int s = 0; s < 2; s++)
             if (streams[s].fd >= 0) { i_out[s] = n; p[n++] = (struct pollfd){ streams[s].fd, POLLIN, 0 }; }
-        if (pending_len > 0) { i_stdin = n; p[n++] = (struct pollfd){ stdin_fd, POLLOUT, 0 }; }
+        if (pending_len > 0 && stdin_fd < 0 && (!tty || master >= 0))
+            pending_len = 0; /* the container's stdin is closed: input goes nowhere */
+        if (pending_len > 0 && stdin_fd >= 0) { i_stdin = n; p[n++] = (struct pollfd){ stdin_fd, POLLOUT, 0 }; }
         int i_cl = n;
         for (int c = 0; c < nclients; c++) {
             /* While stdin input is pending, attachers' input waits (no unbounded buffering). */
-            short ev = (clients[c].kind == C_ATTACH && clients[c].in && !clients[c].in_done && pending_len > 0) ? 0 : POLLIN;
+            /* An attacher whose input has ended (or never had any) may still want output: it is
+             * only watched for hang-up (POLLHUP comes when it closes entirely). */
+            const struct client *k = &clients[c];
+            short ev = k->kind == C_ATTACH && (k->in_done || pending_len > 0) ? 0 : POLLIN;
             p[n++] = (struct pollfd){ clients[c].fd, ev, 0 };
         }
 
@@ -640,8 +646,12 @@ int main(int argc, char **argv)
         /* Clients last: each may drop itself, so walk from the end of this round's set. */
         int polled = n - i_cl;
         for (int c = polled - 1; c >= 0; c--) {
-            if (c < nclients && p[i_cl + c].revents && clients[c].fd == p[i_cl + c].fd)
+            if (c >= nclients || !p[i_cl + c].revents || clients[c].fd != p[i_cl + c].fd)
+                continue;
+            if (p[i_cl + c].revents & POLLIN)
                 client_readable(c);
+            else if (p[i_cl + c].revents & (POLLHUP | POLLERR))
+                drop_client(c);
         }
         if (i_att >= 0 && p[i_att].revents) {
             int fd = accept4(attach_listener, NULL, NULL, SOCK_CLOEXEC);
