@@ -55,7 +55,11 @@ import java.util.function.Consumer;
  */
 public final class Containers {
     /** What {@code run} is asked to do (the {@code vessel} command). */
-    public record RunRequest(String image, String name, RunOptions options, boolean remove, boolean detach) {
+    public record RunRequest(String image, String name, RunOptions options, boolean remove, boolean detach,
+                             boolean interactive) {
+        public RunRequest(String image, String name, RunOptions options, boolean remove, boolean detach) {
+            this(image, name, options, remove, detach, false);
+        }
     }
 
     /** A container's summary, as {@code ps} shows it. */
@@ -1124,9 +1128,10 @@ public final class Containers {
      * the container is then removed); detached it returns 0 once the container runs.
      */
     public int run(RunRequest r, ProgressListener pull, Consumer<String> started) throws IOException {
-        Lifecycle life = new Lifecycle(RestartPolicy.NO, r.remove() && r.detach(), false, false, null, null, null);
+        Lifecycle life = new Lifecycle(RestartPolicy.NO, r.remove() && r.detach(), r.interactive(), r.interactive(),
+                null, null, null);
         Created c = create(new CreateRequest(r.image(), r.name(), r.options(), life), pull);
-        Attachment a = r.detach() ? null : attach(c.id(), false, true, true);
+        Attachment a = r.detach() ? null : attach(c.id(), r.interactive(), true, true);
         try {
             start(c.id());
         } catch (IOException | RuntimeException e) {
@@ -1143,6 +1148,17 @@ public final class Containers {
         }
         if (a == null) {
             return 0;
+        }
+        if (r.interactive()) {
+            // A platform daemon thread: reading System.in blocks, and nothing waits for it at exit.
+            Thread.ofPlatform().daemon().start(() -> {
+                try {
+                    System.in.transferTo(a.input());
+                    a.closeInput();
+                } catch (IOException ignored) {
+                    // the container went away first
+                }
+            });
         }
         try (Attachment att = a) {
             copyOut(att);
