@@ -1038,13 +1038,13 @@ public final class Containers {
                     code = 255;
                 }
             }
-            x.exitCode = code;
-            x.running = false;
             try {
-                FileTrees.remove(sockDir);
+                FileTrees.remove(sockDir); // first: whoever sees the exit sees nothing left behind
             } catch (IOException ignored) {
                 // left in the run directory
             }
+            x.exitCode = code;
+            x.running = false;
             publish("exec_die", s, Map.of("execID", execId, "exitCode", Integer.toString(code)));
         });
         return a;
@@ -1228,6 +1228,7 @@ public final class Containers {
             FileTrees.remove(monitorPaths(id).sockDir());
             FileTrees.remove(dir);
             exits.remove(id);
+            execs.values().removeIf(x -> x.containerId.equals(id) && !x.running);
             List<Attachment> waiting = pendingAttach.remove(id);
             if (waiting != null) {
                 waiting.forEach(a -> a.failed(new IOException("container " + id + " was removed")));
