@@ -66,13 +66,16 @@ class ContainersLifecycleTest {
         if (root == null) {
             return;
         }
-        for (Containers.Info i : containers.list()) {
-            containers.remove(i.id(), true, true);
-        }
-        assertNoLeftovers();
-        try (var s = Files.walk(root)) {
-            for (Path p : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
+        try {
+            for (Containers.Info i : containers.list()) {
+                containers.remove(i.id(), true, true);
+            }
+            assertNoLeftovers();
+        } finally {
+            try (var s = Files.walk(root)) {
+                for (Path p : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                    Files.deleteIfExists(p);
+                }
             }
         }
     }
@@ -120,7 +123,7 @@ class ContainersLifecycleTest {
                 if (Files.isDirectory(vessel)) {
                     try (var s = Files.list(vessel)) {
                         for (Path cg : s.toList()) {
-                            assertFalse(containersDirHas(cg.getFileName().toString()), "cgroup left behind: " + cg);
+                            assertFalse(seenIds.contains(cg.getFileName().toString()), "cgroup left behind: " + cg);
                         }
                     }
                 }
@@ -128,10 +131,7 @@ class ContainersLifecycleTest {
         }
     }
 
-    private static boolean containersDirHas(String id) {
-        return seenIds.contains(id);
-    }
-
+    /** Every container this test made, for the cgroup check. */
     static final List<String> seenIds = new CopyOnWriteArrayList<>();
 
     static String create(Containers.Lifecycle life, boolean tty, String... cmd) throws IOException {
