@@ -291,7 +291,7 @@ public final class Main {
         ProgressListener progress = f.bool("quiet") ? ProgressListener.NONE : new ProgressBars(err, System.console() != null);
         boolean detach = f.bool("detach");
         int status = engine().containers().run(new Containers.RunRequest(image, f.value("name"), o.build(),
-                f.bool("rm"), detach), progress, id -> {
+                f.bool("rm"), detach, f.bool("interactive")), progress, id -> {
                     if (detach) {
                         out.println(id);
                         out.flush();
