@@ -13,7 +13,7 @@ SOURCES := $(shell find linux image runtime vmm engine cli -name '*.java' -path 
 
 all: build
 
-build: deps build/java build/lib/vessel-runtime.jar build/vessel-launch build/vessel-runtime.aot build/guests/test-guest.elf
+build: deps build/java build/lib/vessel-runtime.jar build/vessel-launch build/vessel-monitor build/vessel-runtime.aot build/guests/test-guest.elf
 
 build/java: scripts/jdk.sh
 	@mkdir -p build
@@ -24,7 +24,7 @@ deps:
 
 build/vessel-launch: native/vessel-launch.c native/Makefile
 	@mkdir -p build
-	$(MAKE) -s -C native
+	$(MAKE) -s -C native vessel-launch
 	cp native/vessel-launch $@
 
 # The VMM's test guests (native/guests): freestanding x86-64 ELFs with PVH and 64-bit entries.
@@ -32,6 +32,11 @@ build/guests/test-guest.elf: $(wildcard native/guests/*.S native/guests/*.c nati
 	@mkdir -p build/guests
 	$(MAKE) -s -C native/guests
 	cp native/guests/test-guest.elf $@
+
+build/vessel-monitor: native/vessel-monitor.c native/Makefile
+	@mkdir -p build
+	$(MAKE) -s -C native vessel-monitor
+	cp native/vessel-monitor $@
 
 build/lib/vessel-runtime.jar: $(SOURCES)
 	@mkdir -p build/lib
@@ -61,6 +66,7 @@ install: build
 	install -d $(PREFIX)/lib/vessel/lib $(PREFIX)/bin
 	install -m 0644 build/lib/*.jar $(PREFIX)/lib/vessel/lib/
 	install -m 0755 build/vessel-launch $(PREFIX)/lib/vessel/vessel-launch
+	install -m 0755 build/vessel-monitor $(PREFIX)/lib/vessel/vessel-monitor
 	install -m 0644 build/java $(PREFIX)/lib/vessel/java
 	install -d $(PREFIX)/lib/vessel/scripts
 	install -m 0755 scripts/jdk.sh scripts/aot-train.sh scripts/make-rootfs.sh $(PREFIX)/lib/vessel/scripts/

@@ -5,6 +5,7 @@ import io.vessel.linux.Signals;
 import io.vessel.runtime.cgroup.ControlGroup;
 import io.vessel.runtime.process.InitPlan;
 import io.vessel.runtime.process.Launcher;
+import io.vessel.runtime.process.LauncherStarter;
 import io.vessel.runtime.process.Plan;
 import io.vessel.runtime.process.Signaller;
 import io.vessel.runtime.spec.Resources;
@@ -241,6 +242,17 @@ public final class Container {
      * process, which waits for {@link #start()}. On failure nothing is left behind.
      */
     public static Created create(Path root, String id, Path bundle, CreateOptions o) throws RuntimeError {
+        return create(root, id, bundle, o, null);
+    }
+
+    /**
+     * Create with the launcher started by {@code starter} (null: as a child of this process). An
+     * engine passes a starter that has its monitor start the launcher, so that the container's
+     * process is the monitor's child; the monitor then owns its stdio, and {@code o}'s stdio
+     * descriptors are the starter's to honour or ignore.
+     */
+    public static Created create(Path root, String id, Path bundle, CreateOptions o, LauncherStarter starter)
+            throws RuntimeError {
         checkId(id);
         bundle = bundle.toAbsolutePath().normalize();
         String configText;
@@ -279,7 +291,8 @@ public final class Container {
                 terminal = TerminalRelay.open(root);
                 o = o.withConsoleSocket(terminal.socketPath());
             }
-            c = new Creation(dir, id, bundle, rootfs, spec, o, terminal);
+            c = new Creation(dir, id, bundle, rootfs, spec, o, terminal,
+                    starter != null ? starter : (plan, stdio) -> Launcher.launch(plan, stdio, root));
             return c.run(configText);
         } catch (RuntimeError | RuntimeException e) {
             if (terminal != null) {
@@ -313,11 +326,14 @@ public final class Container {
         final Spec spec;
         final CreateOptions o;
         final TerminalRelay terminal;
+        final LauncherStarter starter;
         ControlGroup cgroup;
         int pid;
         Launcher.Session session;
 
-        Creation(Path dir, String id, Path bundle, Path rootfs, Spec spec, CreateOptions o, TerminalRelay terminal) {
+        Creation(Path dir, String id, Path bundle, Path rootfs, Spec spec, CreateOptions o, TerminalRelay terminal,
+                 LauncherStarter starter) {
+            this.starter = starter;
             this.dir = dir;
             this.id = id;
             this.bundle = bundle;
@@ -339,8 +355,7 @@ public final class Container {
                     o.preserveFds(), o.consoleSocket(), o.foreground(), cgroup.procsFiles(), cgroup.paths(),
                     o.noNewKeyring() ? null : sessionKeyring(id)));
             Trace.mark("plan made");
-            session = Launcher.launch(plan, new Launcher.Stdio(o.stdin(), o.stdout(), o.stderr(), o.preserveFds()),
-                    dir.getParent());
+            session = starter.start(plan, new Launcher.Stdio(o.stdin(), o.stdout(), o.stderr(), o.preserveFds()));
             Trace.mark("launcher connected");
             converse(session);
             Trace.mark("init ready");
@@ -665,6 +680,11 @@ public final class Container {
      * returns its exit status in the shell's convention; with detach, returns 0 once it runs.
      */
     public int exec(Spec.Process proc, ExecOptions o) throws RuntimeError {
+        return exec(proc, o, null);
+    }
+
+    /** Exec with the launcher started by {@code starter} (null: as a child of this process); see create. */
+    public int exec(Spec.Process proc, ExecOptions o, LauncherStarter starter) throws RuntimeError {
         Status s = status();
         if (!s.canExec()) {
             throw new RuntimeError("cannot exec in container \"" + id() + "\" that is " + s.wireName());
@@ -694,8 +714,8 @@ public final class Container {
                 Json.write(ociState())));
         Launcher.Session sess = null;
         try {
-            sess = Launcher.launch(plan, new Launcher.Stdio(o.stdin(), o.stdout(), o.stderr(), o.preserveFds()),
-                    dir.getParent());
+            Launcher.Stdio stdio = new Launcher.Stdio(o.stdin(), o.stdout(), o.stderr(), o.preserveFds());
+            sess = starter != null ? starter.start(plan, stdio) : Launcher.launch(plan, stdio, dir.getParent());
             int pid = 0;
             for (String text = sess.next(); text != null; text = sess.next()) {
                 if (text.startsWith("pid ")) {
