@@ -58,7 +58,8 @@ static char exe_dir[PATH_MAX];
 /* sun_path holds 108 bytes: the socket's directory must be shorter than that anyway */
 #define SERVICE_DIR_MAX 108
 static char service_dir[SERVICE_DIR_MAX];
-static char socket_path[SERVICE_DIR_MAX + 32];
+static char socket_path[SERVICE_DIR_MAX + 48];
+static char log_path[SERVICE_DIR_MAX + 48];
 static int launchers[MAX_LAUNCHERS];
 static int nlaunchers;
 
@@ -103,6 +104,37 @@ static void find_exe_dir(void)
         *slash = 0;
 }
 
+/* FNV-1a, 64 bits: a name for a build, not a defence (the socket's directory is that). */
+static unsigned long long fnv(unsigned long long h, const void *data, size_t len)
+{
+    const unsigned char *p = data;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ p[i]) * 0x100000001b3ULL;
+    return h;
+}
+
+/*
+ * Which build this is: where it is installed and the identity of its jars. Each build has a
+ * service of its own (another worktree's or an older install's service runs other code), and a
+ * rebuilt or reinstalled jar gets a new one while the old one idles out.
+ */
+static unsigned long long build_identity(void)
+{
+    static const char *jars[] = {"lib/vessel-runtime.jar", "lib/vessel-linux.jar", "vessel-launch"};
+    unsigned long long h = fnv(0xcbf29ce484222325ULL, exe_dir, strlen(exe_dir));
+    for (size_t i = 0; i < sizeof jars / sizeof jars[0]; i++) {
+        char path[PATH_MAX + 32];
+        struct stat st;
+        snprintf(path, sizeof path, "%s/%s", exe_dir, jars[i]);
+        if (stat(path, &st) == 0) {
+            long long id[] = {(long long)st.st_dev, (long long)st.st_ino, (long long)st.st_size,
+                              (long long)st.st_mtim.tv_sec, (long long)st.st_mtim.tv_nsec};
+            h = fnv(h, id, sizeof id);
+        }
+    }
+    return h;
+}
+
 /*
  * Where the service's socket lives: $VESSEL_RUNTIME_SERVICE_DIR, else /run/vessel-runtime/service
  * for root, $XDG_RUNTIME_DIR/vessel-runtime or /tmp/vessel-runtime-UID for others. The directory
@@ -137,7 +169,9 @@ static int prepare_service_dir(void)
              (unsigned)uid);
         return -1;
     }
-    n = snprintf(socket_path, sizeof socket_path, "%s/service-%u.sock", service_dir, (unsigned)uid);
+    unsigned long long build = build_identity();
+    n = snprintf(socket_path, sizeof socket_path, "%s/service-%u-%016llx.sock", service_dir, (unsigned)uid, build);
+    snprintf(log_path, sizeof log_path, "%s/service-%u-%016llx.log", service_dir, (unsigned)uid, build);
     if (n >= (int)sizeof(((struct sockaddr_un *)0)->sun_path)) {
         warn("not using the runtime service: socket path %s is too long", socket_path);
         return -1;
@@ -206,8 +240,7 @@ static int start_service(void)
         setsid();
         if (fork() != 0)
             _exit(0);
-        char log[SERVICE_DIR_MAX + 32];
-        snprintf(log, sizeof log, "%s/service-%u.log", service_dir, (unsigned)geteuid());
+        const char *log = log_path;
         int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
         int out = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
         if (null < 0 || out < 0 || dup2(null, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0)
@@ -265,9 +298,7 @@ static int connect_service(void)
         if (fd >= 0 || (errno != ENOENT && errno != ECONNREFUSED))
             break;
         if (ours_gone && !service_lock_held()) {
-            char log[SERVICE_DIR_MAX + 32];
-            snprintf(log, sizeof log, "%s/service-%u.log", service_dir, (unsigned)geteuid());
-            warn("the runtime service did not start (see %s); running without it", log);
+            warn("the runtime service did not start (see %s); running without it", log_path);
             break;
         }
     }
@@ -540,8 +571,7 @@ int main(int argc, char **argv)
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0) {
-            warn("the runtime service ended during the command (see %s/service-%u.log)", service_dir,
-                 (unsigned)geteuid());
+            warn("the runtime service ended during the command (see %s)", log_path);
             return 1;
         }
         buf[n] = 0;
