@@ -120,7 +120,7 @@ static unsigned long long fnv(unsigned long long h, const void *data, size_t len
  */
 static unsigned long long build_identity(void)
 {
-    static const char *jars[] = {"lib/vessel-runtime.jar", "lib/vessel-linux.jar", "vessel-launch"};
+    static const char *jars[] = {"lib/vessel-runtime.jar", "lib/vessel-linux.jar", "vessel-launch", "vessel-runtime"};
     unsigned long long h = fnv(0xcbf29ce484222325ULL, exe_dir, strlen(exe_dir));
     for (size_t i = 0; i < sizeof jars / sizeof jars[0]; i++) {
         char path[PATH_MAX + 32];
@@ -250,7 +250,9 @@ static int start_service(void)
         syscall(SYS_close_range, 4U, ~0U, 0U);
         if (chdir("/") < 0)
             _exit(127);
-        umask(077);
+        /* the usual umask, not the caller's nor a private one: the service makes cgroups and state
+           that other users (a user namespace's root) must be able to traverse, as with runc */
+        umask(022);
         setenv("VESSEL_RUNTIME_SERVE", socket_path, 1);
         unsetenv("VESSEL_RUNTIME_COLD");
         unsetenv("LISTEN_FDS");

@@ -92,6 +92,9 @@ public final class RuntimeService {
             if (lock == null) {
                 return 0; // another service runs (or is starting) on this socket: the client will find it
             }
+            for (String problem : io.vessel.runtime.cgroup.RootCgroups.moveSelf()) {
+                System.err.println("vessel-runtime service: staying in the caller's cgroup: " + problem);
+            }
             Files.deleteIfExists(socket); // stale: its service held the lock, and it is free now
             Fd listener = LocalService.listenSeqpacket(socket.toString(), BACKLOG);
             Files.setPosixFilePermissions(socket, Set.of(PosixFilePermission.OWNER_READ, PosixFilePermission.OWNER_WRITE));
