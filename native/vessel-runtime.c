@@ -48,6 +48,8 @@
 #define SERVICE_START_MS 30000
 #define CONNECT_RETRY_MS 5
 #define MAX_LAUNCHERS 16
+/* What a would-be service writes to the start pipe when a subreaper, not init, would adopt it. */
+#define SUBREAPER_ADOPTS "S"
 
 static const int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
 #define NFORWARDED ((int)(sizeof forwarded / sizeof forwarded[0]))
@@ -238,8 +240,20 @@ static int start_service(void)
     if (pid == 0) {
         sigprocmask(SIG_SETMASK, &original_mask, NULL);
         setsid();
+        pid_t middle = getpid();
         if (fork() != 0)
             _exit(0);
+        /* Orphaned: init adopts us, unless a child subreaper above (podman's conmon, a shim) does.
+           That one would have a JVM as its child for minutes, and may wait for it before it exits:
+           then there is no service from here (the caller runs the command cold), only from a
+           caller without a subreaper above it. */
+        for (int i = 0; i < 10000 && getppid() == middle; i++)
+            usleep(100);
+        if (getppid() != 1) {
+            if (write(p[1], SUBREAPER_ADOPTS, 1) < 0)
+                _exit(126);
+            _exit(0);
+        }
         const char *log = log_path;
         int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
         int out = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
@@ -292,9 +306,15 @@ static int connect_service(void)
     int ours_gone = 0;
     while (now_ms() < deadline) {
         struct pollfd pfd = {.fd = exited, .events = POLLIN};
-        if (!ours_gone && poll(&pfd, 1, CONNECT_RETRY_MS) > 0)
+        if (!ours_gone && poll(&pfd, 1, CONNECT_RETRY_MS) > 0) {
+            char why = 0;
+            if (read(exited, &why, 1) == 1 && why == SUBREAPER_ADOPTS[0]) {
+                close(exited);
+                errno = ECHILD;
+                return -1; /* no service under a subreaper: quietly cold */
+            }
             ours_gone = 1; /* it exited: it lost the start to another one, or it failed */
-        else if (ours_gone)
+        } else if (ours_gone)
             usleep(CONNECT_RETRY_MS * 1000);
         fd = try_connect();
         if (fd >= 0 || (errno != ENOENT && errno != ECONNREFUSED))
