@@ -26,7 +26,7 @@ declare -A cmd=([vessel]="$here/build/vessel-runtime" [vessel-cold]="env VESSEL_
 # The benchmark's own runtime service (not one a user or a test has running), found by its socket.
 export VESSEL_RUNTIME_SERVICE_DIR=$work/service
 service_pids() {
-    grep -lz "^VESSEL_RUNTIME_SERVE=$work/service/" /proc/[0-9]*/environ 2>/dev/null | cut -d/ -f3
+    { grep -lz "^VESSEL_RUNTIME_SERVE=$work/service/" /proc/[0-9]*/environ 2>/dev/null || true; } | cut -d/ -f3
 }
 trap cleanup EXIT
 [ -x "$here/build/vessel-runtime" ] || make -s -C "$here" build
