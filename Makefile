@@ -2,6 +2,8 @@
 # `make install` puts the commands in $(PREFIX)/bin.
 SHELL := /bin/bash
 PREFIX ?= /usr/local
+# Where `make install` puts vessel.service (systemd's directory for local units).
+SYSTEMD_UNIT_DIR ?= /etc/systemd/system
 JAVA_HOME := $(shell . scripts/jdk.sh && vessel_find_jdk)
 export JAVA_HOME
 MVN ?= mvn
@@ -9,11 +11,11 @@ MVN_FLAGS ?= -q -B
 JAVA := $(JAVA_HOME)/bin/java
 SOURCES := $(shell find linux image runtime vmm engine cli -name '*.java' -path '*/main/*' 2>/dev/null) $(wildcard */pom.xml) pom.xml
 
-.PHONY: all build deps test bench install uninstall clean
+.PHONY: all build deps test bench install uninstall clean guest-assets
 
 all: build
 
-build: deps build/java build/lib/vessel-runtime.jar build/vessel-launch build/vessel-runtime.aot build/guests/test-guest.elf
+build: deps build/java build/lib/vessel-runtime.jar build/vessel-launch build/vessel-runtime build/vessel-monitor build/vessel-runtime.aot build/guests/test-guest.elf
 
 build/java: scripts/jdk.sh
 	@mkdir -p build
@@ -24,7 +26,7 @@ deps:
 
 build/vessel-launch: native/vessel-launch.c native/Makefile
 	@mkdir -p build
-	$(MAKE) -s -C native
+	$(MAKE) -s -C native vessel-launch
 	cp native/vessel-launch $@
 
 # The VMM's test guests (native/guests): a freestanding x86-64 ELF with PVH and 64-bit entries,
@@ -33,6 +35,17 @@ build/guests/test-guest.elf: $(wildcard native/guests/*.S native/guests/*.c nati
 	@mkdir -p build/guests
 	$(MAKE) -s -C native/guests
 	cp native/guests/test-guest.elf native/guests/test-guest.bzImage build/guests/
+
+# The runtime's front end: the vessel-runtime command, talking to a warm runtime service.
+build/vessel-runtime: native/vessel-runtime.c native/Makefile
+	@mkdir -p build
+	$(MAKE) -s -C native vessel-runtime
+	cp native/vessel-runtime $@
+
+build/vessel-monitor: native/vessel-monitor.c native/Makefile
+	@mkdir -p build
+	$(MAKE) -s -C native vessel-monitor
+	cp native/vessel-monitor $@
 
 build/lib/vessel-runtime.jar: $(SOURCES)
 	@mkdir -p build/lib
@@ -47,8 +60,13 @@ build/vessel-runtime.aot: build/lib/vessel-runtime.jar build/vessel-launch
 
 test: deps
 	@scripts/install-deps.sh --test
-	$(MAKE) build
+	$(MAKE) build guest-assets
 	$(MVN) -B test -Dvessel.launcher=$(CURDIR)/build/vessel-launch -Dvessel.root=$(CURDIR)
+
+# The default guest of `vessel vm run`: Debian's cloud kernel (bzImage and extracted vmlinux) and an
+# initramfs of busybox and its virtio modules, in build/guest/ (cached; see the script).
+guest-assets:
+	scripts/guest-assets.sh $(CURDIR)/build/guest
 
 bench: build
 	bench/run-bench.sh
@@ -57,20 +75,30 @@ install: build
 	install -d $(PREFIX)/lib/vessel/lib $(PREFIX)/bin
 	install -m 0644 build/lib/*.jar $(PREFIX)/lib/vessel/lib/
 	install -m 0755 build/vessel-launch $(PREFIX)/lib/vessel/vessel-launch
+	install -m 0755 build/vessel-monitor $(PREFIX)/lib/vessel/vessel-monitor
 	install -m 0644 build/java $(PREFIX)/lib/vessel/java
 	install -d $(PREFIX)/lib/vessel/scripts
 	install -m 0755 scripts/jdk.sh scripts/aot-train.sh scripts/make-rootfs.sh $(PREFIX)/lib/vessel/scripts/
 	@# the cache is bound to the jars' paths and times: train it where they now are
 	$(PREFIX)/lib/vessel/scripts/aot-train.sh $(PREFIX)/lib/vessel || true
-	sed -e 's|^here=""  .*|here=$(PREFIX)/lib/vessel|' -e 's|^lib=.*|lib=$$here|' \
-	    -e 's|^if \[ ! -f "$$lib/lib/vessel-runtime.jar" \].*|if false; then|' vessel-runtime > $(PREFIX)/bin/vessel-runtime
-	chmod 0755 $(PREFIX)/bin/vessel-runtime
+	@# vessel-runtime is the C front end (a link, so that it finds its cold path beside itself);
+	@# vessel-runtime-cold is the script, which runs the service and is the front end's fallback
+	install -m 0755 build/vessel-runtime $(PREFIX)/lib/vessel/vessel-runtime
+	sed -e 's|^here=""  .*|here=$(PREFIX)/lib/vessel|' -e 's|^lib=.*|lib=$$here|' -e 's|^client=.*|client=|' \
+	    -e 's|^if \[ ! -f "$$lib/lib/vessel-runtime.jar" \].*|if false; then|' vessel-runtime > $(PREFIX)/lib/vessel/vessel-runtime-cold
+	chmod 0755 $(PREFIX)/lib/vessel/vessel-runtime-cold
+	rm -f $(PREFIX)/bin/vessel-runtime
+	ln -s ../lib/vessel/vessel-runtime $(PREFIX)/bin/vessel-runtime
 	sed -e 's|^here=""  .*|here=$(PREFIX)/lib/vessel|' -e 's|^lib=.*|lib=$$here|' \
 	    -e 's|^if \[ ! -f "$$lib/lib/vessel-cli.jar" \].*|if false; then|' vessel > $(PREFIX)/bin/vessel
 	chmod 0755 $(PREFIX)/bin/vessel
+	install -d $(SYSTEMD_UNIT_DIR)
+	sed -e 's|/usr/local/|$(PREFIX)/|g' packaging/vessel.service > $(SYSTEMD_UNIT_DIR)/vessel.service
+	chmod 0644 $(SYSTEMD_UNIT_DIR)/vessel.service
+	@if [ -d /run/systemd/system ]; then systemctl daemon-reload || true; fi
 
 uninstall:
-	rm -rf $(PREFIX)/lib/vessel $(PREFIX)/bin/vessel-runtime $(PREFIX)/bin/vessel
+	rm -rf $(PREFIX)/lib/vessel $(PREFIX)/bin/vessel-runtime $(PREFIX)/bin/vessel $(SYSTEMD_UNIT_DIR)/vessel.service
 
 clean:
 	rm -rf build

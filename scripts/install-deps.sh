@@ -5,7 +5,15 @@ set -euo pipefail
 need=(gcc make busybox-static iproute2 procps libssl3)
 if [ "${1:-}" = "--test" ]; then
     need+=(runc crun podman conmon uidmap hyperfine time mount bsdutils tar zstd docker-registry apache2-utils openssl
-           skopeo umoci curl)
+           skopeo umoci curl
+           # vmm ACPI tables: iasl disassembles and recompiles them in IaslTest
+           acpica-tools
+           # vmm guest assets (scripts/guest-assets.sh, make-ext4.sh): the initramfs, module order, kernel payload, disks
+           cpio kmod lz4 xz-utils e2fsprogs
+           # networking (engine.network): the nft command for NAT and published ports; nsenter/unshare in its tests
+           nftables util-linux
+           # bench/vm-boot.sh: the peer VMM, qemu-system-x86_64 -M microvm
+           qemu-system-x86)
 fi
 missing=()
 for p in "${need[@]}"; do

@@ -11,16 +11,24 @@
  *   blk_sectors=HEX blk_sum=HEX        the disk's size and the FNV-1a sum of its sectors 0-3
  *   poke=ADDR,VAL    write the 32-bit VAL to MMIO address ADDR (hex)
  *   bzimage          expect a bzImage's setup header in boot_params
+ *   keys             wait for four bytes from the i8042 keyboard, print them, exit 0
+ *   poweroff         power off through the ACPI sleep control register after the checks
+ * It also walks the ACPI tables from the RSDP address the boot protocol gives (signatures,
+ * checksums, FADT -> DSDT) and checks that the e820 map reserves them.
  * Freestanding, no SSE, tiny loops: on a PVM host every instruction here is emulated.
  */
 #include "guest.h"
 
 #define DEBUG_EXIT 0x501
 #define I8042_COMMAND 0x64
+#define I8042_DATA 0x60
 #define MODE_PVH 1
 #define MODE_LINUX64 2
 #define HVM_START_MAGIC 0x336ec578u
 #define E820_RAM 1
+#define E820_RESERVED 2
+#define ACPI_SLEEP_CONTROL 0x3c0
+#define ACPI_S5_SLEEP 0x34 /* SLP_TYP 5 << 2 | SLP_EN */
 
 void putc_(char c) {
 	while (!(inb(COM1 + 5) & 0x20)) { }
@@ -74,6 +82,52 @@ uint32_t fnv1a(const uint8_t *p, uint64_t n) {
 
 struct e820 { uint64_t addr, size; uint32_t type; };
 
+static uint8_t sum8(const uint8_t *p, uint32_t n) { uint8_t s = 0; while (n--) s += *p++; return s; }
+static int sig_is(const uint8_t *p, const char *s) { for (; *s; s++, p++) if (*p != (uint8_t)*s) return 0; return 1; }
+static void putn(const uint8_t *p, int n) { while (n--) putc_((char)*p++); }
+
+/* RSDP -> XSDT -> each table (signature, length, checksum); the FADT's X_DSDT -> DSDT. Returns the end of the last table. */
+static uint64_t check_acpi(uint64_t rsdp) {
+	uint64_t end = 0;
+	puts_("acpi: RSDP at "); puthex(rsdp); putc_('\n');
+	if (!rsdp) { check(0, "the boot protocol gives an RSDP address"); return 0; }
+	const uint8_t *r = (const uint8_t *)rsdp;
+	int ok = sig_is(r, "RSD PTR ") && sum8(r, 20) == 0 && r[15] >= 2 && sum8(r, *(const uint32_t *)(r + 20)) == 0;
+	puts_("acpi: OEM "); putn(r + 9, 6); putc_('\n');
+	check(ok, "RSDP signature, revision and both checksums");
+	if (!ok) return 0;
+	const uint8_t *x = (const uint8_t *)*(const uint64_t *)(r + 24);
+	uint32_t xlen = *(const uint32_t *)(x + 4);
+	check(sig_is(x, "XSDT") && xlen >= 36 && sum8(x, xlen) == 0, "XSDT signature and checksum");
+	int tables = 1, dsdt = 0;
+	for (uint32_t i = 0; 36 + (i + 1) * 8 <= xlen; i++) {
+		const uint8_t *t = (const uint8_t *)*(const uint64_t *)(x + 36 + i * 8);
+		uint32_t len = *(const uint32_t *)(t + 4);
+		puts_("acpi: "); putn(t, 4); puts_(" at "); puthex((uint64_t)t); puts_(" length "); putdec(len); putc_('\n');
+		if (len < 36 || sum8(t, len) != 0) tables = 0;
+		if ((uint64_t)t + len > end) end = (uint64_t)t + len;
+		if (sig_is(t, "FACP") && len >= 148) {
+			const uint8_t *d = (const uint8_t *)*(const uint64_t *)(t + 140);
+			uint32_t dlen = *(const uint32_t *)(d + 4);
+			puts_("acpi: DSDT at "); puthex((uint64_t)d); puts_(" length "); putdec(dlen); putc_('\n');
+			dsdt = sig_is(d, "DSDT") && dlen >= 36 && sum8(d, dlen) == 0;
+			if ((uint64_t)d + dlen > end) end = (uint64_t)d + dlen;
+		}
+	}
+	check(tables, "every table in the XSDT has a good checksum");
+	check(dsdt, "the FADT's X_DSDT points at a DSDT with a good checksum");
+	return end;
+}
+
+/* Whether [start, end) lies in one reserved entry of the memory map. */
+static int reserved(const struct e820 *map, uint32_t n, uint32_t stride, uint64_t start, uint64_t end) {
+	for (uint32_t i = 0; i < n; i++) {
+		const struct e820 *e = (const struct e820 *)((const uint8_t *)map + i * stride);
+		if (e->type == E820_RESERVED && e->addr <= start && end <= e->addr + e->size) return 1;
+	}
+	return 0;
+}
+
 static void check_memmap(const struct e820 *map, uint32_t n, uint32_t stride) {
 	int low = 0, high = 0;
 	puts_("e820 entries: "); putdec(n); putc_('\n');
@@ -110,7 +164,10 @@ void guest_main(int mode, uint64_t info) {
 		const uint8_t *si = (const uint8_t *)info;
 		check(*(const uint32_t *)si == HVM_START_MAGIC, "ebx points at hvm_start_info (magic)");
 		cmdline = (const char *)*(const uint64_t *)(si + 24);
-		check_memmap((const struct e820 *)*(const uint64_t *)(si + 40), *(const uint32_t *)(si + 48), 24);
+		const struct e820 *map = (const struct e820 *)*(const uint64_t *)(si + 40);
+		check_memmap(map, *(const uint32_t *)(si + 48), 24);
+		uint64_t rsdp = *(const uint64_t *)(si + 32), end = check_acpi(rsdp);
+		check(end && reserved(map, *(const uint32_t *)(si + 48), 24, rsdp, end), "the ACPI tables are reserved in the memory map");
 		uint32_t mods = *(const uint32_t *)(si + 12);
 		const uint64_t *mod = (const uint64_t *)*(const uint64_t *)(si + 16);
 		puts_("cmdline: "); puts_(cmdline); putc_('\n');
@@ -121,6 +178,9 @@ void guest_main(int mode, uint64_t info) {
 		check(bp[0x210] == 0xff, "type_of_loader is 0xff");
 		cmdline = (const char *)(uint64_t)(*(const uint32_t *)(bp + 0x228) | (uint64_t)*(const uint32_t *)(bp + 0xc8) << 32);
 		check_memmap((const struct e820 *)(bp + 0x2d0), bp[0x1e8], 20);
+		uint64_t rsdp = *(const uint64_t *)(bp + 0x70), end = check_acpi(rsdp);
+		check(end && reserved((const struct e820 *)(bp + 0x2d0), bp[0x1e8], 20, rsdp, end),
+			"the ACPI tables are reserved in the memory map");
 		puts_("cmdline: "); puts_(cmdline); putc_('\n');
 		/* a bzImage's setup header is copied into boot_params by the loader (setup_sects and all);
 		   for an ELF the VMM writes a minimal 2.12 header of its own, setup_sects 0 */
@@ -158,6 +218,20 @@ void guest_main(int mode, uint64_t info) {
 		uint8_t c = inb(COM1);
 		puts_("got input\n");
 		outb(DEBUG_EXIT, c);
+	}
+	if (arg(cmdline, "keys")) {
+		puts_("waiting for keys\n");
+		puts_("keys:");
+		for (int i = 0; i < 4; i++) {
+			while (!(inb(I8042_COMMAND) & 0x01)) { __asm__ volatile("pause"); }
+			putc_(' '); puthex(inb(I8042_DATA));
+		}
+		putc_('\n');
+		outb(DEBUG_EXIT, 0);
+	}
+	if (arg(cmdline, "poweroff")) {
+		puts_("powering off through the ACPI sleep control register\n");
+		outb(ACPI_SLEEP_CONTROL, ACPI_S5_SLEEP);
 	}
 	if (arg(cmdline, "reset")) {
 		puts_("resetting through the i8042\n");

@@ -86,6 +86,7 @@ public final class Main {
 
             Other:
               login     Store credentials for a registry
+              daemon    Serve the Docker Engine API on a Unix socket (foreground)
               version   Show the version
 
             Run 'vessel COMMAND --help' for more on a command.
@@ -140,6 +141,14 @@ public final class Main {
         return m == null ? e.toString() : m;
     }
 
+    /** Sets the root before the engine opens (the daemon's own --root). */
+    void root(Path root) {
+        if (engine != null) {
+            throw new IllegalStateException("the engine is already open on " + config.root());
+        }
+        config = config.withRoot(root);
+    }
+
     Engine engine() throws IOException {
         if (engine == null) {
             engine = Engine.open(config);
@@ -166,6 +175,7 @@ public final class Main {
             case "vm" -> VmCommand.run(this, rest);
             case "volume" -> volume(rest);
             case "login" -> login(rest);
+            case "daemon" -> DaemonCommand.run(this, rest);
             case "version" -> {
                 out.println("vessel version " + VERSION);
                 yield 0;
@@ -289,7 +299,7 @@ public final class Main {
         ProgressListener progress = f.bool("quiet") ? ProgressListener.NONE : new ProgressBars(err, System.console() != null);
         boolean detach = f.bool("detach");
         int status = engine().containers().run(new Containers.RunRequest(image, f.value("name"), o.build(),
-                f.bool("rm"), detach), progress, id -> {
+                f.bool("rm"), detach, f.bool("interactive")), progress, id -> {
                     if (detach) {
                         out.println(id);
                         out.flush();

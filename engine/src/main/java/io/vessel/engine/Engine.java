@@ -1,5 +1,8 @@
 package io.vessel.engine;
 
+import io.vessel.engine.events.EventLog;
+import io.vessel.engine.network.Networks;
+import io.vessel.engine.network.NetworksConfig;
 import io.vessel.engine.volume.VolumeStore;
 import io.vessel.image.Digest;
 import io.vessel.image.store.ImageStore;
@@ -33,6 +36,7 @@ public final class Engine {
     private final VolumeStore volumes;
     private final Containers containers;
     private final FileChannel lockFile;
+    private final EventLog events = new EventLog();
 
     private Engine(EngineConfig config) throws IOException {
         this.config = config;
@@ -64,6 +68,24 @@ public final class Engine {
 
     public Containers containers() {
         return containers;
+    }
+
+    private Networks networks;
+
+    /**
+     * Networks ({@code <root>/networks}, namespaces pinned under {@code <runDir>/netns}), opened on
+     * first use so that commands which never touch the network do not read the routing table.
+     */
+    public synchronized Networks networks() throws IOException {
+        if (networks == null) {
+            networks = Networks.open(NetworksConfig.of(config.root(), config.runDir()));
+        }
+        return networks;
+    }
+
+    /** What happened to images, volumes and containers, for the daemon's {@code /events}. */
+    public EventLog events() {
+        return events;
     }
 
     /** {@code vessel build}: Dockerfile builds with a step cache. */

@@ -113,12 +113,20 @@ public final class Images {
 
     /** Pulls {@code what} for {@code platform} (default linux/amd64), tags it, and unpacks its layers. */
     public Image pull(String what, String platform, ProgressListener progress) throws IOException {
+        return pull(what, platform, progress, null);
+    }
+
+    /**
+     * Pulls as {@link #pull(String, String, ProgressListener)}, authenticating with {@code auth}
+     * instead of the credentials file when it is given (the daemon's {@code X-Registry-Auth}).
+     */
+    public Image pull(String what, String platform, ProgressListener progress, Credentials auth) throws IOException {
         Reference ref = Reference.parse(what);
         Platform p = platform == null || platform.isEmpty() ? Platform.LINUX_AMD64 : Platform.parse(platform);
-        try (Engine.Lease ignored = engine.lease(); RegistryClient client = client()) {
+        try (Engine.Lease ignored = engine.lease(); Client client = client(ref.domain(), auth)) {
             long t0 = System.nanoTime();
             // Each layer is unpacked as soon as it is stored, while the others still download.
-            PullResult r = client.pull(ref, p, store.blobs(), progress, (manifest, config, index) -> {
+            PullResult r = client.client().pull(ref, p, store.blobs(), progress, (manifest, config, index) -> {
                 store.unpackLayer(manifest, config, index);
                 progress.onEvent(new ProgressListener.ProgressEvent(manifest.layers().get(index).digest().hex()
                         .substring(0, 12), ProgressListener.State.PULL_COMPLETE, 0, 0, ""));
@@ -136,20 +144,33 @@ public final class Images {
 
     /** Pushes the image tagged {@code what} to the registry its name says. */
     public void push(String what, ProgressListener progress) throws IOException {
+        push(what, progress, null);
+    }
+
+    /** Pushes as {@link #push(String, ProgressListener)}; returns the pushed manifest's descriptor. */
+    public Descriptor push(String what, ProgressListener progress, Credentials auth) throws IOException {
         Reference ref = Reference.parse(what);
         Descriptor top = store.tags().get(ref);
         if (top == null) {
             throw new ImageNotFoundException(ref.familiar());
         }
-        try (RegistryClient client = client()) {
-            client.push(ref, top, store.blobs(), progress, Map.of());
+        try (Client client = client(ref.domain(), auth)) {
+            client.client().push(ref, top, store.blobs(), progress, Map.of());
         }
+        return top;
     }
 
     /** Saves credentials for {@code registry} in the credentials file (docker login); the next pull or push uses them. */
     public void login(String registry, Credentials credentials) throws IOException {
         CredentialStore cs = new CredentialStore(engine.config().credentials());
         cs.save(registry, credentials);
+    }
+
+    /** Checks {@code auth} against {@code registry} without storing it (the daemon's {@code /auth}). */
+    public void checkLogin(String registry, Credentials auth) throws IOException {
+        try (Client client = client(registry, auth)) {
+            client.client().checkLogin(registry);
+        }
     }
 
     public void tag(String source, String target) throws IOException {
@@ -163,9 +184,7 @@ public final class Images {
 
     /** Docker's rmi, then frees what no image and no container uses any more. Returns docker's lines. */
     public List<String> remove(String what, boolean force) throws IOException {
-        Set<Digest> used = engine.containers().imagesInUse();
-        Predicate<Digest> inUse = used::contains;
-        ImageStore.Removal r = store.remove(what, force, inUse);
+        ImageStore.Removal r = removal(what, force);
         List<String> lines = new ArrayList<>();
         for (Reference u : r.untagged()) {
             lines.add("Untagged: " + u.familiar());
@@ -173,10 +192,18 @@ public final class Images {
         for (Digest d : r.deleted()) {
             lines.add("Deleted: " + d);
         }
+        return lines;
+    }
+
+    /** Docker's rmi as what it untagged and deleted; then frees what nothing uses any more. */
+    public ImageStore.Removal removal(String what, boolean force) throws IOException {
+        Set<Digest> used = engine.containers().imagesInUse();
+        Predicate<Digest> inUse = used::contains;
+        ImageStore.Removal r = store.remove(what, force, inUse);
         if (!r.deleted().isEmpty()) {
             engine.collectGarbage();
         }
-        return lines;
+        return r;
     }
 
     /** Removes dangling images (all unused ones with {@code all}) and frees their content. */
@@ -227,9 +254,29 @@ public final class Images {
         return m;
     }
 
-    private RegistryClient client() {
-        RegistryConfig rc = RegistryConfig.of(new CredentialStore(engine.config().credentials()))
-                .withInsecure(Set.copyOf(engine.config().insecureRegistries()));
-        return new RegistryClient(rc);
+    /**
+     * A registry client with the credentials file, or with {@code auth} for {@code registry} alone:
+     * those go to a private file of their own for the client's life, never into the user's file.
+     */
+    private record Client(RegistryClient client, java.nio.file.Path scratch) implements AutoCloseable {
+        @Override
+        public void close() throws IOException {
+            client.close();
+            if (scratch != null) {
+                io.vessel.linux.FileTrees.remove(scratch);
+            }
+        }
+    }
+
+    private Client client(String registry, Credentials auth) throws IOException {
+        CredentialStore credentials = new CredentialStore(engine.config().credentials());
+        java.nio.file.Path scratch = null;
+        if (auth != null) {
+            scratch = java.nio.file.Files.createTempDirectory(engine.config().root(), ".auth-");
+            credentials = new CredentialStore(scratch.resolve("config.json"));
+            credentials.save(registry, auth);
+        }
+        RegistryConfig rc = RegistryConfig.of(credentials).withInsecure(Set.copyOf(engine.config().insecureRegistries()));
+        return new Client(new RegistryClient(rc), scratch);
     }
 }

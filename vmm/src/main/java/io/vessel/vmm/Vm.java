@@ -3,14 +3,21 @@ package io.vessel.vmm;
 import io.vessel.linux.ErrnoException;
 import io.vessel.linux.EventFd;
 import io.vessel.linux.Threads;
+import io.vessel.vmm.acpi.AcpiSleepControl;
+import io.vessel.vmm.acpi.AcpiTables;
+import io.vessel.vmm.acpi.MmioDeviceInfo;
+import io.vessel.vmm.acpi.Placement;
+import io.vessel.vmm.acpi.Platform;
 import io.vessel.vmm.boot.BootPlan;
 import io.vessel.vmm.boot.BootSource;
+import io.vessel.vmm.boot.E820Entry;
 import io.vessel.vmm.boot.Layout;
 import io.vessel.vmm.boot.LinuxBoot;
 import io.vessel.vmm.boot.X86Cpu;
 import io.vessel.vmm.devices.IoBus;
 import io.vessel.vmm.devices.MmioDevice;
 import io.vessel.vmm.devices.PioDevice;
+import io.vessel.vmm.devices.legacy.AcpiPowerOff;
 import io.vessel.vmm.devices.legacy.BootTimer;
 import io.vessel.vmm.devices.legacy.DebugExit;
 import io.vessel.vmm.devices.legacy.I8042;
@@ -61,7 +68,9 @@ public final class Vm implements AutoCloseable {
     private final List<AttachedDevice> devices = new ArrayList<>();
     private EventLoop loop;
     private IrqFd serialIrq;
+    private final I8042 i8042 = new I8042(this::requestExit, () -> pulse(I8042.KEYBOARD_IRQ));
     private BootPlan plan;
+    private Placement acpi;
     private boolean started;
     private boolean closed;
 
@@ -121,17 +130,20 @@ public final class Vm implements AutoCloseable {
         loop = EventLoop.start("vm-events", e -> requestExit(new VmExit.Crashed("device event loop: " + e)));
         serialIrq = keep(IrqFd.register(vmFd, Serial8250.COM1_IRQ));
         pioBus.register(Serial8250.COM1_BASE, Serial8250.PORT_COUNT, serial);
-        pioBus.register(I8042.BASE, I8042.PORT_COUNT, new I8042(this::requestExit));
+        pioBus.register(I8042.BASE, I8042.PORT_COUNT, i8042);
         pioBus.register(DebugExit.PORT, 1, new DebugExit(this::requestExit));
         pioBus.register(BootTimer.PORT, 1, bootTimer);
+        pioBus.register(AcpiSleepControl.PORT, 1, new AcpiPowerOff(this::requestExit));
         BootSource boot = config.boot();
+        List<MmioDeviceInfo> virtio = new ArrayList<>();
         for (int i = 0; i < config.devices().size(); i++) {
             AttachedDevice d = attach(config.devices().get(i), Layout.VIRTIO_MMIO_BASE + i * Layout.VIRTIO_MMIO_STRIDE,
                     Layout.VIRTIO_FIRST_GSI + i);
+            virtio.add(new MmioDeviceInfo(d.mmioBase(), MmioTransport.WINDOW_SIZE, d.gsi()));
             boot = new BootSource(boot.kernel(), boot.initrd(), addKernelParameter(boot.cmdline(), d.cmdlineFragment()),
                     boot.preferPvh(), boot.rsdp());
         }
-        plan = LinuxBoot.prepare(memory, boot);
+        plan = bootWithAcpi(boot, config.vcpus(), virtio);
         List<CpuidEntry> supported = kvm.supportedCpuid();
         for (int i = 0; i < config.vcpus(); i++) {
             var fd = vmFd.createVcpu(i);
@@ -226,6 +238,26 @@ public final class Vm implements AutoCloseable {
         return loop;
     }
 
+    /**
+     * Loads the guest with its ACPI tables: tables for the VM's vCPUs, COM1, the i8042 and
+     * {@code virtio} at {@link AcpiTables#RSDP_ADDRESS}, their range reserved in the e820 map, the
+     * RSDP's address handed over by the boot protocol. The tables are written after the loader's
+     * structures, so they are what the guest finds there.
+     */
+    private BootPlan bootWithAcpi(BootSource boot, int vcpus, List<MmioDeviceInfo> virtio) throws IOException {
+        AcpiTables tables = AcpiTables.build(Platform.standard(vcpus, virtio));
+        Placement placed = tables.place(AcpiTables.RSDP_ADDRESS);
+        BootPlan loaded = LinuxBoot.prepare(memory, boot.withRsdp(placed.rsdpAddress()),
+                List.of(new E820Entry(placed.start(), placed.end() - placed.start(), E820Entry.RESERVED)));
+        acpi = tables.writeTo(memory, placed.rsdpAddress());
+        return loaded;
+    }
+
+    /** Where this VM's ACPI tables are in guest memory. */
+    public Placement acpiTables() {
+        return acpi;
+    }
+
     public GuestMemory memory() {
         return memory;
     }
@@ -294,6 +326,18 @@ public final class Vm implements AutoCloseable {
     public void resume() {
         for (Vcpu v : vcpus) {
             v.request(Vcpu.State.RUNNING);
+        }
+    }
+
+    /**
+     * Types Ctrl-Alt-Del on the VM's keyboard (Firecracker's SendCtrlAltDel): a guest with an
+     * i8042 keyboard driver reboots in order, which ends the VM through the i8042 reset.
+     *
+     * @throws IllegalStateException if the keyboard's buffer is full (the guest is not reading it)
+     */
+    public void sendCtrlAltDel() {
+        if (!i8042.sendCtrlAltDel()) {
+            throw new IllegalStateException("the guest has not read the keyboard's previous keys; Ctrl-Alt-Del not sent");
         }
     }
 

@@ -7,7 +7,7 @@ import java.nio.file.Path;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** Builds and locates the project's own test guest (native/guests: ELF and bzImage) for the VM tests. */
-final class TestGuests {
+public final class TestGuests {
     private static final Path DIR = Path.of("..", "native", "guests").toAbsolutePath().normalize();
     private static Path elf;
 
@@ -15,7 +15,7 @@ final class TestGuests {
     }
 
     /** The test guest ELF, built with make/gcc if needed. */
-    static synchronized Path elf() throws IOException, InterruptedException {
+    public static synchronized Path elf() throws IOException, InterruptedException {
         if (elf == null) {
             Process p = new ProcessBuilder("make", "-s", "-C", DIR.toString()).inheritIO().start();
             if (p.waitFor() != 0) {
@@ -27,11 +27,11 @@ final class TestGuests {
     }
 
     /** The same program as a bzImage (boot protocol 2.15, 64-bit entry 0x200 into the protected-mode part). */
-    static Path bzImage() throws IOException, InterruptedException {
+    public static Path bzImage() throws IOException, InterruptedException {
         return elf().resolveSibling("test-guest.bzImage");
     }
 
-    static void assumeKvm() {
+    public static void assumeKvm() {
         assumeTrue(Files.isReadable(Path.of("/dev/kvm")) && Files.isWritable(Path.of("/dev/kvm")),
                 "/dev/kvm is not accessible here: the VM tests need KVM");
     }

@@ -1,7 +1,9 @@
 package io.vessel.vmm;
 
+import io.vessel.vmm.acpi.AcpiTables;
 import io.vessel.vmm.boot.BootException;
 import io.vessel.vmm.boot.BootSource;
+import io.vessel.vmm.boot.E820Entry;
 import io.vessel.vmm.boot.EntryMode;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -13,8 +15,10 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Random;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -63,8 +67,45 @@ class VmTest {
         BootSource source = BootSource.of(TestGuests.elf(), initrd, "console=ttyS0 vessel-test " + sumArg(initrd));
         Outcome o = boot(source, 1);
         assertTrue(o.console.contains("boot mode pvh"), o.console);
+        assertAcpiSeen(o.console);
         assertTrue(o.console.contains("RESULT PASS"), o.console);
         assertEquals(new VmExit.GuestExit(0), o.exit, o.console);
+    }
+
+    /** The guest walked the tables from the RSDP it was given and found them whole and reserved. */
+    private static void assertAcpiSeen(String console) {
+        assertTrue(console.contains("acpi: RSDP at 0xe0000\n"), console);
+        assertTrue(console.contains("acpi: OEM VESSEL\n"), console);
+        for (String table : new String[] {"FACP", "APIC", "DSDT"}) {
+            assertTrue(console.contains("acpi: " + table + " at 0xe"), table + " missing:\n" + console);
+        }
+        assertTrue(console.contains("ok   RSDP signature, revision and both checksums"), console);
+        assertTrue(console.contains("ok   every table in the XSDT has a good checksum"), console);
+        assertTrue(console.contains("ok   the FADT's X_DSDT points at a DSDT with a good checksum"), console);
+        assertTrue(console.contains("ok   the ACPI tables are reserved in the memory map"), console);
+    }
+
+    @Test
+    void acpiPowerOffEndsTheVmPoweredOff() throws Exception {
+        Outcome o = boot(BootSource.of(TestGuests.elf(), null, "vessel-test poweroff"), 1);
+        assertTrue(o.console.contains("powering off through the ACPI sleep control register"), o.console);
+        assertEquals(new VmExit.PoweredOff(), o.exit, o.console);
+    }
+
+    @Test
+    void theTablesInGuestMemoryDescribeThisVmAndTheBootProtocolsPointAtThem() throws Exception {
+        byte[] expected = AcpiTables.build(3, List.of()).place(AcpiTables.RSDP_ADDRESS).table("APIC").bytes();
+        try (Vm vm = Vm.create(VmConfig.of(BootSource.of(TestGuests.elf(), null, "x"), 3, MEMORY, new ByteArrayOutputStream()))) {
+            var madt = vm.acpiTables().table("APIC");
+            assertArrayEquals(expected, vm.memory().read(madt.address(), expected.length), "MADT for 3 vCPUs");
+            assertEquals(AcpiTables.RSDP_ADDRESS, vm.memory().readU64(vm.bootPlan().bootInfo() + 32), "hvm_start_info.rsdp_paddr");
+            assertTrue(vm.bootPlan().e820().stream().anyMatch(e -> e.type() == E820Entry.RESERVED
+                    && e.address() <= vm.acpiTables().start() && vm.acpiTables().end() <= e.end()), vm.bootPlan().e820().toString());
+        }
+        BootSource linux64 = BootSource.of(TestGuests.elf(), null, "x").withPreferPvh(false);
+        try (Vm vm = Vm.create(VmConfig.of(linux64, 1, MEMORY, new ByteArrayOutputStream()))) {
+            assertEquals(AcpiTables.RSDP_ADDRESS, vm.memory().readU64(vm.bootPlan().bootInfo() + 0x70), "boot_params.acpi_rsdp_addr");
+        }
     }
 
     @Test
@@ -73,6 +114,7 @@ class VmTest {
         BootSource source = BootSource.of(TestGuests.elf(), initrd, "vessel-test " + sumArg(initrd)).withPreferPvh(false);
         Outcome o = boot(source, 1);
         assertTrue(o.console.contains("boot mode linux64"), o.console);
+        assertAcpiSeen(o.console);
         assertTrue(o.console.contains("RESULT PASS"), o.console);
         assertEquals(new VmExit.GuestExit(0), o.exit, o.console);
     }

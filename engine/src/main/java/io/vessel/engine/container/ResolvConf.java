@@ -8,13 +8,13 @@ import java.util.List;
  * nameservers on loopback (a 127.0.0.53 stub resolver on the host is unreachable from another
  * network namespace), and Google's public servers if none remain, as Docker does.
  */
-final class ResolvConf {
+public final class ResolvConf {
     static final List<String> FALLBACK = List.of("nameserver 8.8.8.8", "nameserver 8.8.4.4");
 
     private ResolvConf() {
     }
 
-    static String forContainer(String host) {
+    public static String forContainer(String host) {
         List<String> out = new ArrayList<>();
         boolean nameserver = false;
         for (String line : host.split("\n")) {

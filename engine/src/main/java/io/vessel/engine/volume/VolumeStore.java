@@ -473,6 +473,11 @@ public final class VolumeStore {
         }
     }
 
+    /** Bytes of data in the volume, as {@code docker system df} reports it ({@code UsageData.Size}). */
+    public long dataSize(Volume v) throws IOException {
+        return size(v.mountpoint());
+    }
+
     /** Bytes of the regular files under {@code data}, each inode counted once. */
     static long size(Path data) throws IOException {
         long[] total = {0};

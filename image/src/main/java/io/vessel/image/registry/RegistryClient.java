@@ -64,6 +64,19 @@ public final class RegistryClient implements AutoCloseable {
     }
 
     /**
+     * Checks that {@code registry} accepts the configured credentials, as {@code docker login} does:
+     * {@code GET /v2/}, authorized (basic, or a token without scopes) if the registry asks.
+     *
+     * @throws RegistryException {@link RegistryException#unauthorized()} when they are refused
+     */
+    public void checkLogin(String registry) throws IOException {
+        Transport.Op op = new Transport.Op(registry, null, "login");
+        HttpResponse<InputStream> r = transport.send(op, List.of(), u -> HttpRequest.newBuilder(u).GET()
+                .timeout(config.timeout()), transport.base(registry), false);
+        Transport.drain(r);
+    }
+
+    /**
      * Pulls {@code ref} into {@code store}: its manifest (and index, choosing {@code platform}), the
      * config and the layers, skipping blobs the store has. Manifests are stored last, so a stored
      * manifest's blobs are all there.

@@ -5,6 +5,7 @@ import io.vessel.linux.Signals;
 import io.vessel.runtime.cgroup.ControlGroup;
 import io.vessel.runtime.process.InitPlan;
 import io.vessel.runtime.process.Launcher;
+import io.vessel.runtime.process.LauncherStarter;
 import io.vessel.runtime.process.Plan;
 import io.vessel.runtime.process.Signaller;
 import io.vessel.runtime.spec.Resources;
@@ -30,13 +31,15 @@ public final class Container {
 
     private final Path dir;
     private final ContainerState state;
+    private final Caller caller; // whose cwd, stdio and signals the operations use
     private Spec spec; // parsed on first use, or kept from create
     private ControlGroup cgroup; // loaded on first use
 
-    private Container(Path dir, ContainerState state, Spec spec) {
+    private Container(Path dir, ContainerState state, Spec spec, Caller caller) {
         this.dir = dir;
         this.state = state;
         this.spec = spec;
+        this.caller = caller;
     }
 
     public ContainerState state() {
@@ -103,6 +106,11 @@ public final class Container {
 
     /** Loads an existing container; fails with "does not exist" if there is none. */
     public static Container load(Path root, String id) throws RuntimeError {
+        return load(root, id, Caller.process());
+    }
+
+    /** Loads an existing container whose operations act for {@code caller} (hooks, warnings, launchers). */
+    public static Container load(Path root, String id, Caller caller) throws RuntimeError {
         checkId(id);
         Path dir = root.resolve(id);
         String text;
@@ -112,7 +120,7 @@ public final class Container {
             throw new RuntimeError("container \"" + id + "\" does not exist");
         }
         try {
-            return new Container(dir, ContainerState.parse(text), null);
+            return new Container(dir, ContainerState.parse(text), null, caller);
         } catch (IllegalArgumentException e) {
             throw new RuntimeError("container \"" + id + "\" has a damaged state file: " + e.getMessage());
         }
@@ -144,6 +152,11 @@ public final class Container {
 
     /** Every container under root whose state can be read, by id. */
     public static List<Container> list(Path root) {
+        return list(root, Caller.process());
+    }
+
+    /** Every container under root whose state can be read, by id, acting for {@code caller}. */
+    public static List<Container> list(Path root, Caller caller) {
         List<Container> out = new ArrayList<>();
         if (!java.nio.file.Files.isDirectory(root)) {
             return out;
@@ -151,7 +164,7 @@ public final class Container {
         try (DirectoryStream<Path> ds = java.nio.file.Files.newDirectoryStream(root)) {
             for (Path p : ds) {
                 try {
-                    out.add(load(root, p.getFileName().toString()));
+                    out.add(load(root, p.getFileName().toString(), caller));
                 } catch (RuntimeError ignored) {
                     // a container being created, or a foreign directory
                 }
@@ -241,6 +254,26 @@ public final class Container {
      * process, which waits for {@link #start()}. On failure nothing is left behind.
      */
     public static Created create(Path root, String id, Path bundle, CreateOptions o) throws RuntimeError {
+        return create(root, id, bundle, o, Caller.process());
+    }
+
+    /**
+     * Create with the launcher started by {@code starter} (null: as a child of this process). An
+     * engine passes a starter that has its monitor start the launcher, so that the container's
+     * process is the monitor's child; the monitor then owns its stdio, and {@code o}'s stdio
+     * descriptors are the starter's to honour or ignore.
+     */
+    public static Created create(Path root, String id, Path bundle, CreateOptions o, LauncherStarter starter)
+            throws RuntimeError {
+        return create(root, id, bundle, o, Caller.process().withStarter(starter));
+    }
+
+    /**
+     * Create for {@code caller}: hooks run in its working directory and write to its stdio, a
+     * relayed terminal uses its stdio and signals, and its starter (if any) starts the launcher.
+     */
+    public static Created create(Path root, String id, Path bundle, CreateOptions o, Caller caller)
+            throws RuntimeError {
         checkId(id);
         bundle = bundle.toAbsolutePath().normalize();
         String configText;
@@ -276,10 +309,11 @@ public final class Container {
         Creation c = null;
         try {
             if (ownTerminal) {
-                terminal = TerminalRelay.open(root);
+                terminal = TerminalRelay.open(root, caller);
                 o = o.withConsoleSocket(terminal.socketPath());
             }
-            c = new Creation(dir, id, bundle, rootfs, spec, o, terminal);
+            c = new Creation(dir, id, bundle, rootfs, spec, o, terminal, caller,
+                    caller.starter() != null ? caller.starter() : (plan, stdio) -> Launcher.launch(plan, stdio, root));
             return c.run(configText);
         } catch (RuntimeError | RuntimeException e) {
             if (terminal != null) {
@@ -313,11 +347,16 @@ public final class Container {
         final Spec spec;
         final CreateOptions o;
         final TerminalRelay terminal;
+        final LauncherStarter starter;
+        final Caller caller;
         ControlGroup cgroup;
         int pid;
         Launcher.Session session;
 
-        Creation(Path dir, String id, Path bundle, Path rootfs, Spec spec, CreateOptions o, TerminalRelay terminal) {
+        Creation(Path dir, String id, Path bundle, Path rootfs, Spec spec, CreateOptions o, TerminalRelay terminal,
+                 Caller caller, LauncherStarter starter) {
+            this.starter = starter;
+            this.caller = caller;
             this.dir = dir;
             this.id = id;
             this.bundle = bundle;
@@ -339,8 +378,7 @@ public final class Container {
                     o.preserveFds(), o.consoleSocket(), o.foreground(), cgroup.procsFiles(), cgroup.paths(),
                     o.noNewKeyring() ? null : sessionKeyring(id)));
             Trace.mark("plan made");
-            session = Launcher.launch(plan, new Launcher.Stdio(o.stdin(), o.stdout(), o.stderr(), o.preserveFds()),
-                    dir.getParent());
+            session = starter.start(plan, new Launcher.Stdio(o.stdin(), o.stdout(), o.stderr(), o.preserveFds()));
             Trace.mark("launcher connected");
             converse(session);
             Trace.mark("init ready");
@@ -360,7 +398,7 @@ public final class Container {
                 session.waitFor();
             }
             Trace.mark("created");
-            return new Created(new Container(dir, state, spec), session, terminal);
+            return new Created(new Container(dir, state, spec, caller), session, terminal);
         }
 
         /** Reads the launcher's messages until the init waits for start. */
@@ -373,8 +411,8 @@ public final class Container {
                     pid = Integer.parseInt(text.substring(4).trim());
                 } else if (text.equals("hooks")) {
                     String st = hookState(id, "creating", pid, bundle, spec.annotations());
-                    HookRunner.run("prestart", spec.hooks().prestart(), st);
-                    HookRunner.run("createRuntime", spec.hooks().createRuntime(), st);
+                    HookRunner.run("prestart", spec.hooks().prestart(), st, caller);
+                    HookRunner.run("createRuntime", spec.hooks().createRuntime(), st, caller);
                     s.reply("ok " + hookState(id, "created", pid, bundle, spec.annotations()));
                 } else if (text.equals("ready")) {
                     return;
@@ -492,10 +530,10 @@ public final class Container {
         Spec spec = spec();
         try {
             HookRunner.run("poststart", spec.hooks().poststart(),
-                    hookState(id(), "running", state.pid(), Path.of(state.bundle()), state.annotations()));
+                    hookState(id(), "running", state.pid(), Path.of(state.bundle()), state.annotations()), caller);
         } catch (RuntimeError e) {
             // The spec: a failing poststart hook is logged, and the container keeps running.
-            System.err.println("vessel-runtime: warning: " + e.getMessage());
+            caller.err().println("vessel-runtime: warning: " + e.getMessage());
         }
     }
 
@@ -590,9 +628,9 @@ public final class Container {
         if (spec != null) {
             try {
                 HookRunner.run("poststop", spec.hooks().poststop(),
-                        hookState(id(), "stopped", 0, Path.of(state.bundle()), state.annotations()));
+                        hookState(id(), "stopped", 0, Path.of(state.bundle()), state.annotations()), caller);
             } catch (RuntimeError e) {
-                System.err.println("vessel-runtime: warning: " + e.getMessage());
+                caller.err().println("vessel-runtime: warning: " + e.getMessage());
             }
         }
     }
@@ -665,6 +703,11 @@ public final class Container {
      * returns its exit status in the shell's convention; with detach, returns 0 once it runs.
      */
     public int exec(Spec.Process proc, ExecOptions o) throws RuntimeError {
+        return exec(proc, o, null);
+    }
+
+    /** Exec with the launcher started by {@code starter} (null: as a child of this process); see create. */
+    public int exec(Spec.Process proc, ExecOptions o, LauncherStarter starter) throws RuntimeError {
         Status s = status();
         if (!s.canExec()) {
             throw new RuntimeError("cannot exec in container \"" + id() + "\" that is " + s.wireName());
@@ -694,8 +737,9 @@ public final class Container {
                 Json.write(ociState())));
         Launcher.Session sess = null;
         try {
-            sess = Launcher.launch(plan, new Launcher.Stdio(o.stdin(), o.stdout(), o.stderr(), o.preserveFds()),
-                    dir.getParent());
+            Launcher.Stdio stdio = new Launcher.Stdio(o.stdin(), o.stdout(), o.stderr(), o.preserveFds());
+            LauncherStarter how = starter != null ? starter : caller.starter();
+            sess = how != null ? how.start(plan, stdio) : Launcher.launch(plan, stdio, dir.getParent());
             int pid = 0;
             for (String text = sess.next(); text != null; text = sess.next()) {
                 if (text.startsWith("pid ")) {
@@ -714,7 +758,7 @@ public final class Container {
                 return 0;
             }
             ProcStat st = ProcStat.read(pid);
-            return waitForLauncher(sess, pid, st == null ? 0 : st.startTime());
+            return waitForLauncher(sess, pid, st == null ? 0 : st.startTime(), caller.signals());
         } catch (IOException e) {
             throw new RuntimeError("exec in container \"" + id() + "\" failed: " + e.getMessage(), e);
         } finally {
@@ -729,7 +773,13 @@ public final class Container {
      * runtime gets to that process; returns the process's status in the shell's convention.
      */
     public static int waitForLauncher(Launcher.Session launcher, int pid, long startTime) throws RuntimeError {
-        Runnable restore = ForwardSignals.install(sig -> {
+        return waitForLauncher(launcher, pid, startTime, ForwardSignals::install);
+    }
+
+    /** As above, with the signals to forward coming from {@code signals} (a caller's, not this process's). */
+    public static int waitForLauncher(Launcher.Session launcher, int pid, long startTime, Caller.SignalSource signals)
+            throws RuntimeError {
+        Runnable restore = signals.forward(sig -> {
             try {
                 Signaller.signal(sig, new Signaller.Target(pid, startTime));
             } catch (IOException ignored) {

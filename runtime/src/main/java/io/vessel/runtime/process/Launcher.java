@@ -69,14 +69,21 @@ public final class Launcher {
         private final InputStream in;
         private final OutputStream out;
         private final AutoCloseable channel;
+        private final Parent parent;   // a launcher that is another process's child (process == null)
         private Integer exitCode;
 
         Session(Process process, int pid, InputStream in, OutputStream out, AutoCloseable channel) {
+            this(process, pid, in, out, channel, null);
+        }
+
+        private Session(Process process, int pid, InputStream in, OutputStream out, AutoCloseable channel,
+                        Parent parent) {
             this.process = process;
             this.pid = pid;
             this.in = in;
             this.out = out;
             this.channel = channel;
+            this.parent = parent;
         }
 
         public int launcherPid() {
@@ -106,7 +113,9 @@ public final class Launcher {
         /** Waits for the launcher to exit: its status, or 128 + signal. */
         public int waitFor() throws IOException {
             if (exitCode == null) {
-                if (process != null) {
+                if (parent != null) {
+                    exitCode = parent.waitFor();
+                } else if (process != null) {
                     try {
                         exitCode = process.waitFor();
                     } catch (InterruptedException e) {
@@ -124,6 +133,9 @@ public final class Launcher {
         public Integer exitedCode() {
             if (exitCode != null) {
                 return exitCode;
+            }
+            if (parent != null) {
+                return exitCode = parent.exitedCode();
             }
             try {
                 if (process != null) {
@@ -147,7 +159,9 @@ public final class Launcher {
             if (exitedCode() != null) {
                 return;
             }
-            if (process != null) {
+            if (parent != null) {
+                parent.kill();
+            } else if (process != null) {
                 process.destroyForcibly();
             } else {
                 try {
@@ -171,6 +185,54 @@ public final class Launcher {
                 // nothing to do about a failing close
             }
         }
+    }
+
+    /**
+     * The process that started a launcher which is not this runtime's child: it alone can wait for
+     * the launcher, and reports how it ended.
+     */
+    public interface Parent {
+        /** Blocks until the launcher has exited: its status, or 128 + signal. */
+        int waitFor() throws IOException;
+
+        /** The launcher's status if known, else null; never blocks. */
+        Integer exitedCode();
+
+        /** Kills the launcher (not the container it made). */
+        void kill();
+    }
+
+    /**
+     * A session with a launcher started by another process (a monitor) that holds the other end of
+     * {@code socket} as the launcher's sync descriptor: sends the plan and returns the session, which
+     * owns {@code socket} from now on.
+     */
+    public static Session over(Plan plan, Fd socket, Parent parent) {
+        OutputStream out = new OutputStream() {
+            @Override
+            public void write(int b) throws IOException {
+                write(new byte[]{(byte) b}, 0, 1);
+            }
+
+            @Override
+            public void write(byte[] b, int off, int len) throws IOException {
+                Files.write(socket.num(), java.util.Arrays.copyOfRange(b, off, off + len));
+            }
+        };
+        InputStream in = new InputStream() {
+            @Override
+            public int read() throws IOException {
+                byte[] one = new byte[1];
+                return Files.read(socket.num(), one) == 1 ? one[0] & 0xff : -1;
+            }
+        };
+        Session s = new Session(null, 0, in, out, socket, parent);
+        try {
+            out.write(plan.encode());
+        } catch (IOException e) {
+            // the launcher died early: its error, if any, is on the socket
+        }
+        return s;
     }
 
     /** Starts the launcher, sends the plan and returns the session; {@code dir} holds the rendezvous. */

@@ -21,6 +21,8 @@ public final class LinuxBoot {
     private static final int HVM_START_MAGIC = 0x336EC578, HVM_START_VERSION = 1;
     private static final int HVM_MODLIST_ENTRY_SIZE = 32, HVM_MEMMAP_ENTRY_SIZE = 24;
     // struct boot_params offsets (arch/x86/include/uapi/asm/bootparam.h)
+    /** boot_params.acpi_rsdp_addr (boot protocol 2.14): where the kernel takes the RSDP from, before any scan. */
+    private static final int BP_ACPI_RSDP_ADDR = 0x070;
     private static final int BP_EXT_RAMDISK_IMAGE = 0xC0, BP_EXT_RAMDISK_SIZE = 0xC4, BP_EXT_CMD_LINE_PTR = 0xC8,
             BP_E820_ENTRIES = 0x1E8, BP_SETUP_HEADER = 0x1F1, BP_BOOT_FLAG = 0x1FE, BP_HEADER = 0x202,
             BP_VERSION = 0x206, BP_TYPE_OF_LOADER = 0x210, BP_LOADFLAGS = 0x211, BP_RAMDISK_IMAGE = 0x218,
@@ -41,6 +43,16 @@ public final class LinuxBoot {
     }
 
     public static BootPlan prepare(GuestMemory memory, BootSource source) throws BootException {
+        return prepare(memory, source, List.of());
+    }
+
+    /**
+     * As {@link #prepare(GuestMemory, BootSource)}, with each of {@code reserved} (e.g. the ACPI
+     * tables' range) marked reserved in the memory map the guest is given. The RSDP address of
+     * {@code source} goes to the guest in hvm_start_info.rsdp_paddr (PVH) or
+     * boot_params.acpi_rsdp_addr (64-bit entry).
+     */
+    public static BootPlan prepare(GuestMemory memory, BootSource source, List<E820Entry> reserved) throws BootException {
         byte[] cmdline = source.cmdline().getBytes(StandardCharsets.UTF_8);
         if (cmdline.length + 1 > Layout.CMDLINE_MAX_SIZE) {
             throw new BootException("kernel command line is " + cmdline.length + " bytes; at most "
@@ -54,9 +66,16 @@ public final class LinuxBoot {
         memory.slice(Layout.CMDLINE, Layout.CMDLINE_MAX_SIZE).fill((byte) 0);
         memory.write(Layout.CMDLINE, cmdline);
         List<E820Entry> e820 = E820Entry.of(memory);
+        for (E820Entry r : reserved) {
+            e820 = E820Entry.reserve(e820, r.address(), r.end());
+        }
+        if (e820.size() > Layout.E820_MAX_ENTRIES) {
+            throw new BootException("the memory map has " + e820.size() + " entries; the boot protocols carry at most "
+                    + Layout.E820_MAX_ENTRIES);
+        }
         long bootInfo = switch (kernel.mode()) {
             case PVH -> writeStartInfo(memory, source, e820, initrd);
-            case LINUX_64 -> writeZeroPage(memory, kernel, cmdline.length + 1, e820, initrd);
+            case LINUX_64 -> writeZeroPage(memory, kernel, cmdline.length + 1, e820, initrd, source.rsdp());
         };
         writeGdt(memory, kernel.mode());
         if (kernel.mode() == EntryMode.LINUX_64) {
@@ -125,7 +144,7 @@ public final class LinuxBoot {
     }
 
     private static long writeZeroPage(GuestMemory memory, LoadedKernel kernel, int cmdlineSize, List<E820Entry> e820,
-                                      long[] initrd) {
+                                      long[] initrd, long rsdp) {
         long zp = Layout.ZERO_PAGE;
         memory.slice(zp, BOOT_PARAMS_SIZE).fill((byte) 0);
         if (kernel.setupHeader() != null) {
@@ -145,6 +164,7 @@ public final class LinuxBoot {
         memory.writeU32(zp + BP_EXT_RAMDISK_IMAGE, (int) (initrd[0] >>> 32));
         memory.writeU32(zp + BP_RAMDISK_SIZE, (int) initrd[1]);
         memory.writeU32(zp + BP_EXT_RAMDISK_SIZE, (int) (initrd[1] >>> 32));
+        memory.writeU64(zp + BP_ACPI_RSDP_ADDR, rsdp);
         memory.writeU8(zp + BP_E820_ENTRIES, e820.size());
         for (int i = 0; i < e820.size(); i++) {
             long o = zp + BP_E820_TABLE + (long) i * E820_ENTRY_SIZE;

@@ -165,6 +165,25 @@ public final class Virtqueue {
         }
     }
 
+    /**
+     * How many chains the driver has made available and the device not yet popped, as the ring
+     * says now (a device that needs several at once compares it before and after asking for
+     * notifications, to tell new buffers from the ones it already found too few).
+     */
+    public int availableCount() throws VirtioException {
+        checkReady();
+        try {
+            int pending = (avail.idx() - lastAvailIdx) & 0xFFFF;
+            if (pending > size) {
+                throw new VirtioException("available index is " + pending + " entries ahead of the device's "
+                        + lastAvailIdx + ", more than the queue size " + size);
+            }
+            return pending;
+        } catch (GuestMemoryException e) {
+            throw new VirtioException("available ring access: " + e.getMessage());
+        }
+    }
+
     /** Puts the last popped chain back (a rate-limited device retries it later). */
     public void undoPop() {
         lastAvailIdx = (lastAvailIdx - 1) & 0xFFFF;
@@ -176,6 +195,27 @@ public final class Virtqueue {
         try {
             used.put(nextUsedIdx, head, length);
             nextUsedIdx = (nextUsedIdx + 1) & 0xFFFF;
+            used.publish(nextUsedIdx);
+        } catch (GuestMemoryException e) {
+            throw new VirtioException("used ring access: " + e.getMessage());
+        }
+    }
+
+    /**
+     * Returns several chains at once and publishes them with one index update, so the driver sees
+     * all of them or none: a frame spread over mergeable receive buffers must not appear half
+     * delivered. {@code heads[i]} had {@code lengths[i]} bytes written.
+     */
+    public void addUsed(int[] heads, int[] lengths) throws VirtioException {
+        checkReady();
+        if (heads.length != lengths.length) {
+            throw new IllegalArgumentException(heads.length + " heads but " + lengths.length + " lengths");
+        }
+        try {
+            for (int i = 0; i < heads.length; i++) {
+                used.put(nextUsedIdx, heads[i], lengths[i]);
+                nextUsedIdx = (nextUsedIdx + 1) & 0xFFFF;
+            }
             used.publish(nextUsedIdx);
         } catch (GuestMemoryException e) {
             throw new VirtioException("used ring access: " + e.getMessage());
@@ -239,6 +279,26 @@ public final class Virtqueue {
             }
             VarHandle.fullFence();
             return avail.idx() != lastAvailIdx;
+        } catch (GuestMemoryException e) {
+            throw new VirtioException("ring access: " + e.getMessage());
+        }
+    }
+
+    /**
+     * Asks the driver to notify when it makes chains available beyond those already there: for a
+     * device that found the available chains too few for what it must place (with EVENT_IDX,
+     * avail_event becomes the driver's current avail idx, as vhost does). The caller then compares
+     * {@link #availableCount()} with what it found, for chains that came in between.
+     */
+    public void enableNotificationForMore() throws VirtioException {
+        checkReady();
+        try {
+            if (eventIdx) {
+                used.setAvailEvent(avail.idx());
+            } else {
+                used.setFlags(0);
+            }
+            VarHandle.fullFence();
         } catch (GuestMemoryException e) {
             throw new VirtioException("ring access: " + e.getMessage());
         }

@@ -6,6 +6,11 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import io.vessel.linux.Fd;
+import io.vessel.linux.Sockets;
+import io.vessel.linux.Tun;
+
+import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
@@ -19,6 +24,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -87,6 +94,98 @@ class VirtioFuzzTest {
         assertTrue(o.completed > 0 && o.resets > 0, o.toString());
     }
 
+    @Test
+    void netDeviceSurvivesHostileDrivers() throws Exception {
+        String missing = TestNetns.missingCapability();
+        assumeTrue(missing == null, () -> "virtio-net needs a tap in a netns: " + missing);
+        try (TestNetns ns = TestNetns.create()) {
+            Tun.Tap tap = Tun.open("fuzz0", ns.path);
+            NetDevice net;
+            try {
+                net = NetDevice.open(tap, FUZZ_MAC);
+            } catch (IOException | RuntimeException e) {
+                tap.close();
+                throw e;
+            }
+            try (net) {
+                ns.ip("addr", "add", "10.202.0.1/24", "dev", tap.name());
+                ns.ip("link", "set", tap.name(), "up");
+                Outcome o = fuzz(net, 14, Kind.NET, net::onTapReadable);
+                System.out.println("fuzz NetDevice: " + net.stats());
+                assertTrue(o.completed > 0 && o.resets > 0, o.toString());
+                assertTrue(net.stats().txFrames() > 0 && net.stats().txDropped() > 0, net.stats().toString());
+            }
+        }
+    }
+
+    @Test
+    void vsockDeviceSurvivesHostileDrivers() throws Exception {
+        Path uds = dir.resolve("fuzz.sock");
+        List<Fd> hostStreams = new ArrayList<>();
+        // a listener that never accepts: guest connections queue in its backlog until it is full (then RST)
+        try (VsockDevice vsock = VsockDevice.open(FUZZ_CID, uds); Fd listener = Sockets.listen(uds + "_5000")) {
+            Random hostSide = new Random(16);
+            Outcome o = fuzz(vsock, 15, Kind.VSOCK, () -> {
+                if (hostSide.nextInt(40) == 0 && hostStreams.size() < 32) {
+                    try {
+                        Fd s = Sockets.connect(uds.toString());
+                        hostStreams.add(s);
+                        String line = hostSide.nextInt(5) == 0 ? "CONNECT x\n" : "CONNECT " + (1000 + hostSide.nextInt(4))
+                                + "\n" + "data";
+                        io.vessel.linux.Files.write(s.num(), line.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+                    } catch (IOException e) {
+                        throw new java.io.UncheckedIOException(e);
+                    }
+                }
+                vsock.onHostEvents();
+            });
+            assertTrue(o.completed > 0 && o.resets > 0, o.toString());
+            assertTrue(vsock.resetsSent() > 0, "hostile packets got RST");
+        } finally {
+            hostStreams.forEach(Fd::close);
+            Files.deleteIfExists(Path.of(uds + "_5000"));
+        }
+        assertFalse(Files.exists(uds));
+    }
+
+    static final byte[] FUZZ_MAC = {0x52, 0x54, 0x00, 0x00, 0x00, 0x01};
+    static final long FUZZ_CID = 3;
+
+    /** A frame to transmit: mostly an ARP request for the tap's address (the kernel answers on RX), or noise. */
+    private static byte[] netFrame(Random r) {
+        byte[] header = new byte[NetDevice.HEADER_BYTES];
+        if (r.nextInt(6) == 0) {
+            r.nextBytes(header);
+        }
+        byte[] frame = r.nextInt(4) == 0 ? new byte[r.nextInt(200)]
+                : Frames.arpRequest(FUZZ_MAC, Frames.ip(10, 202, 0, 2 + r.nextInt(3)), Frames.ip(10, 202, 0, 1));
+        if (frame.length < 42) {
+            r.nextBytes(frame);
+        }
+        byte[] out = Arrays.copyOf(header, header.length + frame.length);
+        System.arraycopy(frame, 0, out, header.length, frame.length);
+        return out;
+    }
+
+    /** A vsock packet from the guest: plausible addresses and ops mostly, some of everything wrong. */
+    private static byte[] vsockPacket(Random r) {
+        long srcCid = r.nextInt(10) == 0 ? r.nextInt(5) : FUZZ_CID;
+        long dstCid = r.nextInt(10) == 0 ? r.nextLong() : VsockDevice.HOST_CID;
+        long srcPort = 1000 + r.nextInt(4);
+        long dstPort = r.nextInt(4) == 0 ? (1L << 30) + r.nextInt(4) : 5000 + r.nextInt(2);
+        int op = r.nextInt(9);
+        int dataLength = op == VsockPacket.OP_RW ? r.nextInt(300) : 0;
+        long len = r.nextInt(8) == 0 ? r.nextInt() & 0xFFFF_FFFFL : dataLength;
+        int type = r.nextInt(10) == 0 ? r.nextInt(4) : VsockPacket.TYPE_STREAM;
+        VsockPacket h = new VsockPacket(srcCid, dstCid, srcPort, dstPort, len, type, op, r.nextInt(4),
+                r.nextBoolean() ? 65536 : r.nextInt() & 0xFFFF_FFFFL, r.nextInt(1000));
+        byte[] data = new byte[dataLength];
+        r.nextBytes(data);
+        byte[] out = Arrays.copyOf(h.toBytes(), VsockPacket.HEADER_BYTES + dataLength);
+        System.arraycopy(data, 0, out, VsockPacket.HEADER_BYTES, dataLength);
+        return out;
+    }
+
     private Path disk() throws Exception {
         Path image = dir.resolve("fuzz.img");
         byte[] content = new byte[256 * 1024];
@@ -111,16 +210,42 @@ class VirtioFuzzTest {
         }
     }
 
+    /** What a chain's readable bytes look like when the round writes a plausible request. */
+    enum Kind { BLOCK, RNG, NET, VSOCK }
+
+    /** Queue {@code q}'s rings: one page apart in the DESC, AVAIL and USED areas. */
+    static long desc(int q) {
+        return DESC + 0x1000L * q;
+    }
+
+    static long avail(int q) {
+        return AVAIL + 0x1000L * q;
+    }
+
+    static long used(int q) {
+        return USED + 0x1000L * q;
+    }
+
     private Outcome fuzz(VirtioDevice device, long seed, boolean block) {
+        return fuzz(device, seed, block ? Kind.BLOCK : Kind.RNG, () -> { });
+    }
+
+    /**
+     * The rounds against {@code device}; {@code host} runs after each (the event loop's turn: a
+     * readable tap, Unix socket events).
+     */
+    private Outcome fuzz(VirtioDevice device, long seed, Kind kind, Runnable host) {
+        boolean block = kind == Kind.BLOCK;
         Random r = new Random(seed);
         AtomicInteger interrupts = new AtomicInteger();
         MmioTransport transport = new MmioTransport(device, memory, interrupts::incrementAndGet);
         TestDriver driver = new TestDriver(transport, memory, interrupts, DESC);
         Outcome outcome = new Outcome();
         byte[] canary = memory.read(CANARY, (int) (CANARY_END - CANARY));
+        int queues = device.queueMaxSizes().length;
         int size = 0;
-        int availIdx = 0;
-        int lastUsed = 0;
+        int[] availIdxs = new int[queues];
+        int[] lastUseds = new int[queues];
         for (int round = 0; round < ROUNDS; round++) {
             String where = "seed " + seed + " round " + round;
             int status = driver.reg(MmioTransport.STATUS);
@@ -128,42 +253,49 @@ class VirtioFuzzTest {
                 outcome.resets++;
             }
             if ((status & DeviceStatus.DRIVER_OK) == 0 || (status & DeviceStatus.DEVICE_NEEDS_RESET) != 0) {
-                size = setUp(driver, r);
-                availIdx = 0;
-                lastUsed = 0;
+                size = setUp(driver, r, queues);
+                java.util.Arrays.fill(availIdxs, 0);
+                java.util.Arrays.fill(lastUseds, 0);
                 if (size == 0) {
                     continue;
                 }
             }
+            int q = queues == 1 ? 0 : r.nextInt(queues);
+            int availIdx = availIdxs[q];
             List<Long> statuses = new ArrayList<>();
             int chains = 1 + r.nextInt(8);
             for (int c = 0; c < chains; c++) {
                 int head = r.nextInt(10) == 0 ? r.nextInt(0x10000) : r.nextInt(size);
                 if (head < size) {
-                    writeChain(r, head, size, block, statuses);
+                    writeChain(r, desc(q), head, size, kind, statuses);
                 }
-                memory.writeU16(AVAIL + 4 + 2L * (availIdx % size), head);
+                memory.writeU16(avail(q) + 4 + 2L * (availIdx % size), head);
                 availIdx = (availIdx + 1) & 0xFFFF;
             }
+            availIdxs[q] = availIdx;
             int published = r.nextInt(30) == 0 ? r.nextInt(0x10000) : availIdx;
-            memory.writeU16(AVAIL + 2, published);
-            memory.writeU16(AVAIL, r.nextInt(4) == 0 ? AvailableRing.F_NO_INTERRUPT : 0);
-            memory.writeU16(AVAIL + 4 + 2L * size, r.nextInt(0x10000)); // used_event
+            memory.writeU16(avail(q) + 2, published);
+            memory.writeU16(avail(q), r.nextInt(4) == 0 ? AvailableRing.F_NO_INTERRUPT : 0);
+            memory.writeU16(avail(q) + 4 + 2L * size, r.nextInt(0x10000)); // used_event
             if (r.nextInt(20) == 0) {
                 randomRegisterWrite(driver, r);
             }
-            driver.setReg(MmioTransport.QUEUE_NOTIFY, r.nextInt(40) == 0 ? r.nextInt() : 0);
+            driver.setReg(MmioTransport.QUEUE_NOTIFY, r.nextInt(40) == 0 ? r.nextInt() : q);
+            host.run();
             if (r.nextInt(10) == 0) {
                 byte[] cfg = new byte[1 + r.nextInt(8)];
                 transport.read(MmioTransport.CONFIG + r.nextInt(128) - 8, cfg);
                 transport.write(MmioTransport.CONFIG + r.nextInt(128), cfg);
             }
 
-            int usedIdx = memory.readU16(USED + 2);
-            for (; lastUsed != usedIdx; lastUsed = (lastUsed + 1) & 0xFFFF) {
-                int id = memory.readU32(USED + 4 + 8L * (lastUsed % size));
-                assertTrue(id >= 0 && id < size, where + ": used id " + id + " outside queue of " + size);
-                outcome.completed++;
+            for (int uq = 0; uq < queues; uq++) {
+                int usedIdx = memory.readU16(used(uq) + 2);
+                for (; lastUseds[uq] != usedIdx; lastUseds[uq] = (lastUseds[uq] + 1) & 0xFFFF) {
+                    int id = memory.readU32(used(uq) + 4 + 8L * (lastUseds[uq] % size));
+                    assertTrue(id >= 0 && id < size, where + ": queue " + uq + " used id " + id + " outside queue of "
+                            + size);
+                    outcome.completed++;
+                }
             }
             for (long s : statuses) {
                 int v = memory.readU8(s);
@@ -181,7 +313,7 @@ class VirtioFuzzTest {
     }
 
     /** Resets and sets the device up again, now and then with hostile queue values; returns the queue size. */
-    private int setUp(TestDriver driver, Random r) {
+    private int setUp(TestDriver driver, Random r, int queues) {
         long offered = driver.deviceFeatures();
         long accept = offered & r.nextLong();
         if (r.nextInt(8) != 0) {
@@ -204,18 +336,23 @@ class VirtioFuzzTest {
             default -> {
             }
         }
-        memory.write(DESC, new byte[16 * 256]);
-        memory.write(AVAIL, new byte[6 + 2 * 256]);
-        memory.write(USED, new byte[6 + 8 * 256]);
-        driver.setReg(MmioTransport.QUEUE_SEL, 0);
-        driver.setReg(MmioTransport.QUEUE_NUM, size);
-        driver.setReg(MmioTransport.QUEUE_DESC_LOW, (int) desc);
-        driver.setReg(MmioTransport.QUEUE_DESC_HIGH, (int) (desc >>> 32));
-        driver.setReg(MmioTransport.QUEUE_DRIVER_LOW, (int) avail);
-        driver.setReg(MmioTransport.QUEUE_DRIVER_HIGH, (int) (avail >>> 32));
-        driver.setReg(MmioTransport.QUEUE_DEVICE_LOW, (int) used);
-        driver.setReg(MmioTransport.QUEUE_DEVICE_HIGH, (int) (used >>> 32));
-        driver.setReg(MmioTransport.QUEUE_READY, 1);
+        for (int q = 0; q < queues; q++) {
+            memory.write(desc(q), new byte[16 * 256]);
+            memory.write(avail(q), new byte[6 + 2 * 256]);
+            memory.write(used(q), new byte[6 + 8 * 256]);
+            long qd = desc + (desc == DESC ? desc(q) - DESC : 0);
+            long qa = avail + (avail == AVAIL ? avail(q) - AVAIL : 0);
+            long qu = used + (used == USED ? used(q) - USED : 0);
+            driver.setReg(MmioTransport.QUEUE_SEL, q);
+            driver.setReg(MmioTransport.QUEUE_NUM, size);
+            driver.setReg(MmioTransport.QUEUE_DESC_LOW, (int) qd);
+            driver.setReg(MmioTransport.QUEUE_DESC_HIGH, (int) (qd >>> 32));
+            driver.setReg(MmioTransport.QUEUE_DRIVER_LOW, (int) qa);
+            driver.setReg(MmioTransport.QUEUE_DRIVER_HIGH, (int) (qa >>> 32));
+            driver.setReg(MmioTransport.QUEUE_DEVICE_LOW, (int) qu);
+            driver.setReg(MmioTransport.QUEUE_DEVICE_HIGH, (int) (qu >>> 32));
+            driver.setReg(MmioTransport.QUEUE_READY, 1);
+        }
         driver.driverOk();
         int status = driver.reg(MmioTransport.STATUS);
         return (status & DeviceStatus.DRIVER_OK) != 0 && (status & DeviceStatus.DEVICE_NEEDS_RESET) == 0 ? size : 0;
@@ -233,14 +370,15 @@ class VirtioFuzzTest {
      * Writes a chain from {@code head}: mostly a plausible request (header, data, status byte) with
      * random mutations, sometimes through an indirect table, sometimes plain garbage.
      */
-    private void writeChain(Random r, int head, int size, boolean block, List<Long> statuses) {
+    private void writeChain(Random r, long descTable, int head, int size, Kind kind, List<Long> statuses) {
+        boolean block = kind == Kind.BLOCK;
         int mode = r.nextInt(10);
         if (mode == 0) {
             // garbage descriptors from head on
             int at = head;
             for (int i = 0; i < 1 + r.nextInt(6); i++) {
                 int next = r.nextInt(size + 2);
-                writeRandomDescriptor(r, DESC, at % size, next);
+                writeRandomDescriptor(r, descTable, at % size, next);
                 at = next;
             }
             return;
@@ -280,10 +418,22 @@ class VirtioFuzzTest {
             memory.writeU8(status, 0xFF);
             parts.add(new long[] {status, 1, Descriptor.F_WRITE});
             statuses.add(status);
-        } else {
+        } else if (kind == Kind.RNG || r.nextBoolean()) {
             for (int i = 0; i < 1 + r.nextInt(4); i++) {
-                long len = r.nextInt(6) == 0 ? dataLength(r) : 1 + r.nextInt(128);
+                long len = r.nextInt(6) == 0 ? dataLength(r) : 1 + r.nextInt(kind == Kind.RNG ? 128 : 2048);
                 parts.add(new long[] {writableAddress(r, len), len, Descriptor.F_WRITE});
+            }
+        } else {
+            byte[] packet = kind == Kind.NET ? netFrame(r) : vsockPacket(r);
+            long at = DATA + 0xC0000 + r.nextInt(0x30000);
+            memory.write(at, packet);
+            int split = r.nextInt(packet.length + 1);
+            parts.add(new long[] {at, split, 0});
+            if (split < packet.length) {
+                parts.add(new long[] {at + split, packet.length - split, 0});
+            }
+            if (r.nextInt(8) == 0) {
+                parts.add(new long[] {readableAddress(r), dataLength(r), 0});
             }
         }
         if (r.nextInt(12) == 0 && parts.size() > 1) {
@@ -302,7 +452,7 @@ class VirtioFuzzTest {
             }
             int len = r.nextInt(15) == 0 ? r.nextInt(1000) : 16 * parts.size();
             long addr = r.nextInt(15) == 0 ? (r.nextBoolean() ? CANARY : RAM - 8) : table;
-            writeDescriptor(DESC, head, addr, len, Descriptor.F_INDIRECT | (r.nextInt(20) == 0 ? Descriptor.F_NEXT : 0),
+            writeDescriptor(descTable, head, addr, len, Descriptor.F_INDIRECT | (r.nextInt(20) == 0 ? Descriptor.F_NEXT : 0),
                     r.nextInt(size));
             return;
         }
@@ -314,7 +464,7 @@ class VirtioFuzzTest {
                 next = (next + 1) % size;
             }
             int flags = (int) p[2] | (i + 1 < parts.size() ? Descriptor.F_NEXT : 0);
-            writeDescriptor(DESC, at, p[0], (int) p[1], flags, next);
+            writeDescriptor(descTable, at, p[0], (int) p[1], flags, next);
             at = next % size;
         }
     }

@@ -1,0 +1,188 @@
+package io.vessel.linux;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+
+import static io.vessel.linux.Native.C_INT;
+import static io.vessel.linux.Native.C_LONG;
+import static io.vessel.linux.Native.C_POINTER;
+
+/**
+ * Reads and writes on non-blocking descriptors, straight between the descriptor and native memory
+ * (a tap, a Unix stream): an event loop must never block, and a device moves bytes between a
+ * descriptor and guest RAM without a bounce buffer ({@code readv}/{@code writev} over the guest's
+ * own segments). "Would block" is a result here ({@link #WOULD_BLOCK}), not an exception.
+ */
+public final class NonBlockingIo {
+    /** Returned by the calls below when the descriptor is not ready (EAGAIN). */
+    public static final long WOULD_BLOCK = -1;
+    /** IOV_MAX on Linux (include/uapi/linux/uio.h UIO_MAXIOV). */
+    public static final int IOV_MAX = 1024;
+    // fcntl.h
+    private static final int F_GETFL = 3, F_SETFL = 4, O_NONBLOCK = 04000;
+    private static final int SOCK_NONBLOCK = 04000;
+    /** shutdown(2) how: sys/socket.h. */
+    public static final int SHUT_RD = 0, SHUT_WR = 1, SHUT_RDWR = 2;
+    /** send(2) flag: no SIGPIPE on a closed peer, EPIPE instead. */
+    private static final int MSG_NOSIGNAL = 0x4000;
+    /** sizeof(sun_path) in struct sockaddr_un. */
+    private static final int SUN_PATH = 108;
+
+    private NonBlockingIo() {
+    }
+
+    private static final class H {
+        static final MethodHandle READ = Native.errnoHandle("read",
+                FunctionDescriptor.of(C_LONG, C_INT, C_POINTER, C_LONG));
+        static final MethodHandle READV = Native.errnoHandle("readv",
+                FunctionDescriptor.of(C_LONG, C_INT, C_POINTER, C_INT));
+        static final MethodHandle WRITEV = Native.errnoHandle("writev",
+                FunctionDescriptor.of(C_LONG, C_INT, C_POINTER, C_INT));
+        static final MethodHandle SEND = Native.errnoHandle("send",
+                FunctionDescriptor.of(C_LONG, C_INT, C_POINTER, C_LONG, C_INT));
+        static final MethodHandle FCNTL = Native.variadicErrnoHandle("fcntl",
+                FunctionDescriptor.of(C_INT, C_INT, C_INT, C_INT), 2);
+        static final MethodHandle SHUTDOWN = Native.errnoHandle("shutdown",
+                FunctionDescriptor.of(C_INT, C_INT, C_INT));
+        static final MethodHandle SOCKET = Native.errnoHandle("socket",
+                FunctionDescriptor.of(C_INT, C_INT, C_INT, C_INT));
+        static final MethodHandle CONNECT = Native.errnoHandle("connect",
+                FunctionDescriptor.of(C_INT, C_INT, C_POINTER, C_INT));
+    }
+
+    /** Sets O_NONBLOCK on {@code fd}. */
+    public static void setNonBlocking(int fd) throws ErrnoException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment errno = Native.errnoSegment(arena);
+            int flags = (int) H.FCNTL.invokeExact(errno, fd, F_GETFL, 0);
+            Native.check(flags, errno, () -> "fcntl(" + fd + ", F_GETFL)");
+            int r = (int) H.FCNTL.invokeExact(errno, fd, F_SETFL, flags | O_NONBLOCK);
+            Native.check(r, errno, () -> "fcntl(" + fd + ", F_SETFL, O_NONBLOCK)");
+        } catch (Throwable t) {
+            throw Native.rethrow(t);
+        }
+    }
+
+    /** read(2) into {@code buf}: the count (0 at end of stream) or {@link #WOULD_BLOCK}. */
+    public static long read(int fd, MemorySegment buf) throws ErrnoException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment errno = Native.errnoSegment(arena);
+            long n;
+            do {
+                n = (long) H.READ.invokeExact(errno, fd, buf, buf.byteSize());
+            } while (n < 0 && Native.errno(errno) == Errno.EINTR);
+            return result(n, errno, "read", fd);
+        } catch (Throwable t) {
+            throw Native.rethrow(t);
+        }
+    }
+
+    /** readv(2) into {@code buffers} in order: the count (0 at end of stream) or {@link #WOULD_BLOCK}. */
+    public static long readv(int fd, List<MemorySegment> buffers) throws ErrnoException {
+        return vectored(fd, buffers, true);
+    }
+
+    /** writev(2) of {@code buffers} in order: the count written (maybe short) or {@link #WOULD_BLOCK}. */
+    public static long writev(int fd, List<MemorySegment> buffers) throws ErrnoException {
+        return vectored(fd, buffers, false);
+    }
+
+    private static long vectored(int fd, List<MemorySegment> buffers, boolean read) throws ErrnoException {
+        if (buffers.size() > IOV_MAX) {
+            throw new IllegalArgumentException((read ? "readv" : "writev") + " of " + buffers.size()
+                    + " buffers, more than IOV_MAX " + IOV_MAX);
+        }
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment errno = Native.errnoSegment(arena);
+            MemorySegment iov = arena.allocate(16L * Math.max(1, buffers.size()), 8);
+            for (int i = 0; i < buffers.size(); i++) {
+                iov.set(C_POINTER, 16L * i, buffers.get(i));
+                iov.set(C_LONG, 16L * i + 8, buffers.get(i).byteSize());
+            }
+            long n;
+            do {
+                n = read ? (long) H.READV.invokeExact(errno, fd, iov, buffers.size())
+                        : (long) H.WRITEV.invokeExact(errno, fd, iov, buffers.size());
+            } while (n < 0 && Native.errno(errno) == Errno.EINTR);
+            return result(n, errno, read ? "readv" : "writev", fd);
+        } catch (Throwable t) {
+            throw Native.rethrow(t);
+        }
+    }
+
+    /**
+     * send(2) of {@code buf} on a socket without SIGPIPE: the count written (maybe short) or
+     * {@link #WOULD_BLOCK}; a closed peer is an {@link ErrnoException} with EPIPE.
+     */
+    public static long send(int fd, MemorySegment buf) throws ErrnoException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment errno = Native.errnoSegment(arena);
+            long n;
+            do {
+                n = (long) H.SEND.invokeExact(errno, fd, buf, buf.byteSize(), MSG_NOSIGNAL);
+            } while (n < 0 && Native.errno(errno) == Errno.EINTR);
+            return result(n, errno, "send", fd);
+        } catch (Throwable t) {
+            throw Native.rethrow(t);
+        }
+    }
+
+    /** shutdown(2) of one or both directions of a socket. */
+    public static void shutdown(int fd, int how) throws ErrnoException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment errno = Native.errnoSegment(arena);
+            int r = (int) H.SHUTDOWN.invokeExact(errno, fd, how);
+            Native.check(r, errno, () -> "shutdown(" + fd + ", " + how + ")");
+        } catch (Throwable t) {
+            throw Native.rethrow(t);
+        }
+    }
+
+    /**
+     * A non-blocking, close-on-exec Unix stream socket connected to {@code path}. A listener whose
+     * backlog is full fails with EAGAIN rather than making the caller wait.
+     */
+    public static Fd connectUnix(String path) throws ErrnoException {
+        byte[] p = path.getBytes(StandardCharsets.UTF_8);
+        String call = "connect(\"" + path + "\")";
+        if (p.length >= SUN_PATH) {
+            throw new ErrnoException(call + ": path longer than sun_path (" + (SUN_PATH - 1) + " bytes)",
+                    Errno.ENAMETOOLONG);
+        }
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment errno = Native.errnoSegment(arena);
+            int s = (int) H.SOCKET.invokeExact(errno, Sockets.AF_UNIX,
+                    Sockets.SOCK_STREAM | Sockets.SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+            Native.check(s, errno, () -> "socket(AF_UNIX, SOCK_NONBLOCK)");
+            Fd fd = Fd.adopt(s);
+            MemorySegment addr = arena.allocate(2 + SUN_PATH);
+            addr.set(ValueLayout.JAVA_SHORT, 0, (short) Sockets.AF_UNIX);
+            MemorySegment.copy(p, 0, addr, ValueLayout.JAVA_BYTE, 2, p.length);
+            int r = (int) H.CONNECT.invokeExact(errno, s, addr, 2 + p.length + 1);
+            if (r < 0) {
+                int e = Native.errno(errno);
+                fd.close();
+                throw new ErrnoException(call, e);
+            }
+            return fd;
+        } catch (Throwable t) {
+            throw Native.rethrow(t);
+        }
+    }
+
+    private static long result(long n, MemorySegment errno, String call, int fd) throws ErrnoException {
+        if (n >= 0) {
+            return n;
+        }
+        int e = Native.errno(errno);
+        if (e == Errno.EAGAIN) {
+            return WOULD_BLOCK;
+        }
+        throw new ErrnoException(call + "(" + fd + ")", e);
+    }
+}

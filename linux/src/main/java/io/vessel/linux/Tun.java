@@ -1,0 +1,189 @@
+package io.vessel.linux;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.regex.Pattern;
+
+import static io.vessel.linux.Native.C_INT;
+
+/**
+ * TAP devices for virtio-net: {@code /dev/net/tun} opened non-blocking and attached with
+ * {@code TUNSETIFF} as {@code IFF_TAP | IFF_NO_PI | IFF_VNET_HDR}, so that every frame read or
+ * written starts with a virtio-net header of {@link #setVnetHeaderSize the size set} and the
+ * kernel honours its checksum and segmentation fields. The tap lives as long as its descriptor
+ * (it is not made persistent): closing the {@link Tap} removes the link.
+ *
+ * <p>A tap can be made inside another network namespace: the device belongs to the namespace of
+ * the thread that opens {@code /dev/net/tun}, and {@code setns(CLONE_NEWNET)} changes only the
+ * calling thread, so a short-lived platform thread enters the namespace, opens and attaches the
+ * tap, and dies; the descriptor it hands back keeps working from any thread.
+ */
+public final class Tun {
+    private static final String CLONE_DEVICE = "/dev/net/tun";
+    /** include/uapi/linux/if_tun.h: _IOW('T', 202, int), _IOW('T', 208, unsigned int), _IOW('T', 216, int). */
+    static final long TUNSETIFF = 0x400454caL, TUNSETOFFLOAD = 0x400454d0L, TUNSETVNETHDRSZ = 0x400454d8L;
+    /** if_tun.h interface flags. */
+    static final int IFF_TAP = 0x0002, IFF_NO_PI = 0x1000, IFF_VNET_HDR = 0x4000;
+    /** if_tun.h offload flags for TUNSETOFFLOAD: what the tap may hand us unfinished. */
+    public static final int TUN_F_CSUM = 0x01, TUN_F_TSO4 = 0x02, TUN_F_TSO6 = 0x04, TUN_F_TSO_ECN = 0x08,
+            TUN_F_UFO = 0x10;
+    /** include/uapi/linux/sched.h */
+    private static final int CLONE_NEWNET = 0x40000000;
+    /** struct ifreq: char ifr_name[IFNAMSIZ]; then a union whose ifr_flags is a short; 40 bytes. */
+    private static final int IFNAMSIZ = 16, IFREQ_BYTES = 40, IFR_FLAGS = 16;
+    private static final int O_NONBLOCK = 04000;
+    /** What the kernel's dev_valid_name accepts, kept to a portable subset; a %d pattern lets it pick. */
+    private static final Pattern NAME = Pattern.compile("[A-Za-z0-9_.-]{1,15}|[A-Za-z0-9_.-]{0,13}%d[A-Za-z0-9_.-]*");
+
+    private Tun() {
+    }
+
+    private static final class Setns {
+        static final MethodHandle H = Native.errnoHandle("setns", FunctionDescriptor.of(C_INT, C_INT, C_INT));
+    }
+
+    /** An attached tap: its descriptor (non-blocking) and the name the kernel gave it. */
+    public static final class Tap implements AutoCloseable {
+        private final Fd fd;
+        private final String name;
+
+        Tap(Fd fd, String name) {
+            this.fd = fd;
+            this.name = name;
+        }
+
+        public int fd() {
+            return fd.num();
+        }
+
+        public String name() {
+            return name;
+        }
+
+        /**
+         * Sets the virtio-net header size the tap reads and writes in front of each frame
+         * ({@code TUNSETVNETHDRSZ}; 12 for virtio 1.x's virtio_net_hdr_v1).
+         */
+        public void setVnetHeaderSize(int bytes) throws ErrnoException {
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment v = arena.allocate(C_INT);
+                v.set(C_INT, 0, bytes);
+                Ioctl.ioctl(fd.num(), TUNSETVNETHDRSZ, v);
+            }
+        }
+
+        /** Which unfinished packets the tap may deliver ({@code TUN_F_*}; 0: finished ones only). */
+        public void setOffload(int flags) throws ErrnoException {
+            Ioctl.ioctl(fd.num(), TUNSETOFFLOAD, flags);
+        }
+
+        /** Reads one frame (header included) into {@code buf}: its length, or {@link NonBlockingIo#WOULD_BLOCK}. */
+        public long read(MemorySegment buf) throws ErrnoException {
+            return NonBlockingIo.read(fd.num(), buf);
+        }
+
+        /** Writes one frame (header included) gathered from {@code parts}; returns the bytes taken. */
+        public long write(List<MemorySegment> parts) throws ErrnoException {
+            return NonBlockingIo.writev(fd.num(), parts);
+        }
+
+        @Override
+        public void close() {
+            fd.close();
+        }
+
+        @Override
+        public String toString() {
+            return "tap " + name + " (" + fd + ")";
+        }
+    }
+
+    /**
+     * Creates (or attaches to) tap {@code name} in this thread's network namespace. The name may
+     * hold one {@code %d} for the kernel to number it.
+     */
+    public static Tap open(String name) throws ErrnoException {
+        checkName(name);
+        return attach(name);
+    }
+
+    /**
+     * Creates tap {@code name} inside the network namespace at {@code netns} (a pinned namespace
+     * such as {@code /run/netns/NAME}, or {@code /proc/PID/ns/net}).
+     */
+    public static Tap open(String name, Path netns) throws ErrnoException {
+        checkName(name);
+        Object[] result = new Object[1];
+        Thread t = Thread.ofPlatform().name("tap-in-netns").daemon(true).start(() -> {
+            try (Fd ns = Files.open(netns.toString(), Files.O_RDONLY | Files.O_CLOEXEC, 0)) {
+                setns(ns.num(), netns);
+                result[0] = attach(name);
+            } catch (Throwable e) {
+                result[0] = e;
+            }
+        });
+        boolean interrupted = false;
+        while (true) {
+            try {
+                t.join(); // the thread makes a kernel object: always wait for it to hand it over
+                break;
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+        if (result[0] instanceof Tap tap) {
+            return tap;
+        }
+        throw Native.rethrow((Throwable) result[0]);
+    }
+
+    private static void checkName(String name) {
+        if (name == null || !NAME.matcher(name).matches()) {
+            throw new IllegalArgumentException("tap name \"" + name + "\" is not 1 to 15 of [A-Za-z0-9_.-]"
+                    + " (optionally with one %d)");
+        }
+    }
+
+    private static void setns(int fd, Path netns) throws ErrnoException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment errno = Native.errnoSegment(arena);
+            int r = (int) Setns.H.invokeExact(errno, fd, CLONE_NEWNET);
+            Native.check(r, errno, () -> "setns(\"" + netns + "\", CLONE_NEWNET)");
+        } catch (Throwable t) {
+            throw Native.rethrow(t);
+        }
+    }
+
+    private static Tap attach(String name) throws ErrnoException {
+        Fd fd = Files.open(CLONE_DEVICE, Files.O_RDWR | Files.O_CLOEXEC | O_NONBLOCK, 0);
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment ifr = arena.allocate(IFREQ_BYTES);
+            byte[] n = name.getBytes(StandardCharsets.US_ASCII);
+            MemorySegment.copy(n, 0, ifr, ValueLayout.JAVA_BYTE, 0, n.length);
+            ifr.set(ValueLayout.JAVA_SHORT, IFR_FLAGS, (short) (IFF_TAP | IFF_NO_PI | IFF_VNET_HDR));
+            try {
+                Ioctl.ioctl(fd.num(), TUNSETIFF, ifr);
+            } catch (ErrnoException e) {
+                throw new ErrnoException("TUNSETIFF tap \"" + name + "\"", e.errno());
+            }
+            byte[] got = ifr.asSlice(0, IFNAMSIZ).toArray(ValueLayout.JAVA_BYTE);
+            int len = 0;
+            while (len < got.length && got[len] != 0) {
+                len++;
+            }
+            return new Tap(fd, new String(got, 0, len, StandardCharsets.US_ASCII));
+        } catch (RuntimeException | ErrnoException e) {
+            fd.close();
+            throw e;
+        }
+    }
+}
