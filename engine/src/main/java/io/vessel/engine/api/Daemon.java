@@ -77,6 +77,12 @@ public final class Daemon implements AutoCloseable {
         ch.write(java.nio.ByteBuffer.wrap((ProcessHandle.current().pid() + "\n").getBytes(StandardCharsets.UTF_8)), 0);
         Daemon d = new Daemon(engine, ch, lock);
         try {
+            // bridges and rules back after a reboot; what removed containers left, released
+            engine.containers().reconcileNetworks();
+        } catch (IOException | RuntimeException e) {
+            log.println(Instant.now() + " networks not reconciled (containers' networking may fail): " + e.getMessage());
+        }
+        try {
             DockerApi api = new DockerApi(engine);
             for (Path s : sockets) {
                 d.servers.add(HttpServer.start(s, api.handler(), Limits.DEFAULT, DockerApi::error, DockerApi.defaultHeaders(),
