@@ -47,6 +47,8 @@ public final class DockerApi {
         new BuildRoutes(engine).register(router);
         new VolumeRoutes(engine).register(router);
         new NetworkRoutes(engine).register(router);
+        new ContainerRoutes(engine).register(router);
+        new ExecRoutes(engine).register(router);
     }
 
     public Engine engine() {
