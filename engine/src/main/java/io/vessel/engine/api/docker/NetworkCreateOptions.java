@@ -47,8 +47,8 @@ final class NetworkCreateOptions {
                     + String.join(", ", names) + " given); connect it to more with docker network connect");
         }
         for (String name : names) {
-            String mode = network == null || network.isEmpty() || network.equals("default") ? "bridge" : network;
-            if (!name.equals(mode)) {
+            String mode = defaulted(network);
+            if (!defaulted(name).equals(mode)) {
                 throw new IllegalArgumentException("NetworkingConfig.EndpointsConfig names network " + name
                         + " but HostConfig.NetworkMode is " + mode);
             }
@@ -67,6 +67,11 @@ final class NetworkCreateOptions {
                 }
             }
         }
+    }
+
+    /** The CLI names the default network "default" (or nothing): it is the {@code bridge} network. */
+    private static String defaulted(String network) {
+        return network == null || network.isEmpty() || network.equals("default") ? "bridge" : network;
     }
 
     /** One binding of {@code "80/tcp": {"HostIp", "HostPort"}}; an empty host port means a free one. */
