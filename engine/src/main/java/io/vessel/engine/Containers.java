@@ -838,6 +838,7 @@ public final class Containers {
             synchronized (lock(s.id())) {
                 Stored now = readRecord(dir(s.id()));
                 writeRecord(now.withName(n));
+                networking.rename(s.id(), n);
             }
         }
         publish("rename", s, Map.of("oldName", "/" + s.name()));

@@ -147,6 +147,10 @@ class ContainerNetworksTest {
         assertTrue(ping.out().contains("eth0"), ping.out());
         assertEquals("cnet", containers.networkMode(a));
 
+        containers.rename(a, "omega");
+        Ran renamed = run(null, RunOptions.builder().network("cnet").cmd("ping", "-c", "1", "-W", "3", "omega").build());
+        assertEquals(0, renamed.exit(), "alpha renamed is resolved as omega: " + renamed.out());
+
         containers.remove("beta", true, true);
         String hosts = Files.readString(engine.networks().hostsPath(a));
         assertFalse(hosts.contains("bee"), "beta left alpha's hosts file: " + hosts);
