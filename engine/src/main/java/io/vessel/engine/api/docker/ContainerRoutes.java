@@ -823,7 +823,9 @@ final class ContainerRoutes {
             }
             memory.put("stats", raw);
             long limit = num(mem.get("usage").get("limit"));
-            memory.put("limit", limit <= 0 || limit == Long.MAX_VALUE ? hostMemory() : limit);
+            long host = hostMemory();
+            // no limit (cgroup v1's 2^63 rounded to a page, v2's "max"): the host's memory bounds it, as dockerd says
+            memory.put("limit", limit <= 0 || limit > host ? host : limit);
         } else {
             blkio.put("io_service_bytes_recursive", null);
         }

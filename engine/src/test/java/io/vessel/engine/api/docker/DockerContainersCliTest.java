@@ -115,7 +115,9 @@ class DockerContainersCliTest {
             OutputStream in = p.getOutputStream();
             in.write(input.getBytes(StandardCharsets.UTF_8));
             in.flush();
-            // kept open until the process ends: a terminal's input does not end
+            if (!args.getFirst().equals("script")) {
+                in.close(); // a pipe's input ends; a terminal's (script's) is kept open until the process ends
+            }
         }
         if (!p.waitFor(120, TimeUnit.SECONDS)) {
             p.destroyForcibly().waitFor();
@@ -123,7 +125,11 @@ class DockerContainersCliTest {
                     + Files.readString(err));
         }
         if (input != null) {
-            p.getOutputStream().close();
+            try {
+                p.getOutputStream().close();
+            } catch (IOException closedAlready) {
+                // closed after writing
+            }
         }
         Result r = new Result(p.exitValue(), Files.readString(out), Files.readString(err));
         Files.delete(out);
@@ -185,6 +191,8 @@ class DockerContainersCliTest {
         assertEquals(5, docker("exec", "web", "sh", "-c", "exit 5").exit());
         assertEquals("v /tmp\n", docker("exec", "-e", "X=v", "-w", "/tmp", "web", "sh", "-c", "echo $X $(pwd)")
                 .ok().out());
+        assertEquals("1000:1000\n", docker("exec", "-u", "1000:1000", "web", "sh", "-c", "echo $(id -u):$(id -g)")
+                .ok().out());
         Result execIt = run("echo $((6*7)); exit 4\n",
                 List.of("script", "-qfec", DOCKER + " exec -it web sh", "/dev/null"));
         assertTrue(execIt.out().contains("42"), execIt.out());
@@ -194,6 +202,7 @@ class DockerContainersCliTest {
         assertTrue(top.out().contains("sleep 1000"), top.out());
         Result stats = docker("stats", "--no-stream", "--format", "{{.Name}} {{.MemUsage}} {{.PIDs}}", "web").ok();
         assertTrue(stats.out().startsWith("web ") && stats.out().trim().endsWith(" 1"), stats.out());
+        assertFalse(stats.out().contains("EiB"), "an unlimited container's limit is the host's memory: " + stats.out());
 
         docker("pause", "web").ok();
         assertEquals("paused true", docker("inspect", "-f", "{{.State.Status}} {{.State.Paused}}", "web").ok().out().trim());
@@ -224,6 +233,29 @@ class DockerContainersCliTest {
         assertEquals("1\n2\n3\n", docker("logs", "-f", "counter").ok().out());
         assertEquals("0\n", docker("wait", "counter").ok().out());
         docker("rm", "counter").ok();
+    }
+
+    @Test
+    void attachStdinAndEvents() throws Exception {
+        long since = System.currentTimeMillis() / 1000 - 1;
+        assertEquals("piped\n", run("piped\n", List.of("run", "-i", "--rm", "--name", "cat", "busybox", "cat")).ok().out());
+        docker("run", "-d", "--name", "late", "busybox", "sh", "-c", "sleep 1; echo late; exit 2").ok();
+        Result attached = docker("attach", "late");
+        assertEquals(2, attached.exit(), attached.err());
+        assertEquals("late\n", attached.out());
+        assertEquals("late\n", docker("logs", "--since", "2000-01-01T00:00:00Z", "late").ok().out());
+        assertEquals("", docker("logs", "--until", "2000-01-01T00:00:00Z", "late").ok().out());
+        Result again = docker("start", "-a", "late");
+        assertEquals(2, again.exit(), again.err());
+        assertEquals("late\n", again.out());
+        docker("rm", "late").ok();
+        String events = docker("events", "--since", Long.toString(since), "--until",
+                Long.toString(System.currentTimeMillis() / 1000 + 1), "--filter", "type=container",
+                "--format", "{{.Action}} {{.Actor.Attributes.name}}").ok().out();
+        for (String want : List.of("create cat", "start cat", "die cat", "destroy cat", "create late", "attach late",
+                "die late", "destroy late")) {
+            assertTrue(events.contains(want + "\n"), "no event \"" + want + "\" in:\n" + events);
+        }
     }
 
     @Test
