@@ -24,13 +24,32 @@ import java.util.List;
  * @param network      {@code none}, {@code host}, or null for a new network namespace with loopback only
  * @param deviceReadBps  {@code --device-read-bps}
  * @param deviceWriteBps {@code --device-write-bps}
+ * @param cpuShares       {@code --cpu-shares}, the relative CPU weight (cgroup cpu.shares), 0 for the default
+ * @param deviceReadIops  {@code --device-read-iops}, operations per second
+ * @param deviceWriteIops {@code --device-write-iops}
  */
 public record RunOptions(List<String> cmd, List<String> entrypoint, List<String> env, String workdir, String user,
                          List<String> groupAdd, String hostname, boolean readOnly, long memory, double cpus,
                          long pidsLimit, List<String> capAdd, List<String> capDrop, boolean privileged,
                          List<MountSpec> mounts, boolean tty, String network, List<Throttle> deviceReadBps,
-                         List<Throttle> deviceWriteBps) {
+                         List<Throttle> deviceWriteBps, long cpuShares, List<Throttle> deviceReadIops,
+                         List<Throttle> deviceWriteIops) {
+    /** Without CPU shares and IOPS limits. */
+    public RunOptions(List<String> cmd, List<String> entrypoint, List<String> env, String workdir, String user,
+                      List<String> groupAdd, String hostname, boolean readOnly, long memory, double cpus,
+                      long pidsLimit, List<String> capAdd, List<String> capDrop, boolean privileged,
+                      List<MountSpec> mounts, boolean tty, String network, List<Throttle> deviceReadBps,
+                      List<Throttle> deviceWriteBps) {
+        this(cmd, entrypoint, env, workdir, user, groupAdd, hostname, readOnly, memory, cpus, pidsLimit, capAdd,
+                capDrop, privileged, mounts, tty, network, deviceReadBps, deviceWriteBps, 0, List.of(), List.of());
+    }
+
     public RunOptions {
+        if (cpuShares < 0) {
+            throw new IllegalArgumentException("--cpu-shares cannot be negative: " + cpuShares);
+        }
+        deviceReadIops = List.copyOf(deviceReadIops);
+        deviceWriteIops = List.copyOf(deviceWriteIops);
         cmd = List.copyOf(cmd);
         entrypoint = entrypoint == null ? null : List.copyOf(entrypoint);
         env = List.copyOf(env);
@@ -51,6 +70,24 @@ public record RunOptions(List<String> cmd, List<String> entrypoint, List<String>
                 throw new IllegalArgumentException(flag + ": \"" + spec + "\" is not DEVICE:RATE with an absolute device path");
             }
             return new Throttle(Path.of(spec.substring(0, colon)), Sizes.parse(flag, spec.substring(colon + 1)));
+        }
+
+        /** Parses Docker's {@code DEVICE:IOPS} ({@code --device-read-iops}), e.g. {@code /dev/sda:1000}. */
+        public static Throttle parseIops(String flag, String spec) {
+            int colon = spec.lastIndexOf(':');
+            if (colon <= 0 || !spec.startsWith("/")) {
+                throw new IllegalArgumentException(flag + ": \"" + spec + "\" is not DEVICE:IOPS with an absolute device path");
+            }
+            try {
+                long iops = Long.parseLong(spec.substring(colon + 1));
+                if (iops < 0) {
+                    throw new NumberFormatException();
+                }
+                return new Throttle(Path.of(spec.substring(0, colon)), iops);
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException(flag + ": \"" + spec.substring(colon + 1)
+                        + "\" is not a number of operations per second");
+            }
         }
     }
 
@@ -79,6 +116,9 @@ public record RunOptions(List<String> cmd, List<String> entrypoint, List<String>
         private String network;
         private final List<Throttle> readBps = new ArrayList<>();
         private final List<Throttle> writeBps = new ArrayList<>();
+        private long cpuShares;
+        private final List<Throttle> readIops = new ArrayList<>();
+        private final List<Throttle> writeIops = new ArrayList<>();
 
         public Builder cmd(String... c) {
             cmd = List.of(c);
@@ -201,9 +241,25 @@ public record RunOptions(List<String> cmd, List<String> entrypoint, List<String>
             return this;
         }
 
+        public Builder cpuShares(long shares) {
+            cpuShares = shares;
+            return this;
+        }
+
+        public Builder deviceReadIops(Throttle t) {
+            readIops.add(t);
+            return this;
+        }
+
+        public Builder deviceWriteIops(Throttle t) {
+            writeIops.add(t);
+            return this;
+        }
+
         public RunOptions build() {
             return new RunOptions(cmd, entrypoint, env, workdir, user, groupAdd, hostname, readOnly, memory, cpus,
-                    pidsLimit, capAdd, capDrop, privileged, mounts, tty, network, readBps, writeBps);
+                    pidsLimit, capAdd, capDrop, privileged, mounts, tty, network, readBps, writeBps, cpuShares,
+                    readIops, writeIops);
         }
     }
 }

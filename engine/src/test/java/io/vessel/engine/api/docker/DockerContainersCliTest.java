@@ -292,6 +292,39 @@ class DockerContainersCliTest {
         docker("volume", "rm", "optvol").ok();
     }
 
+    /** A block device of the host for the blkio throttles, or null. */
+    private static Path blockDevice() throws IOException {
+        try (var names = Files.list(Path.of("/sys/block"))) {
+            for (Path p : names.sorted().toList()) {
+                String name = p.getFileName().toString();
+                Path dev = Path.of("/dev", name);
+                if (!name.startsWith("loop") && !name.startsWith("ram") && Files.exists(dev)
+                        && ((Integer) Files.getAttribute(dev, "unix:mode") & 0170000) == 0060000) {
+                    return dev;
+                }
+            }
+        }
+        return null;
+    }
+
+    @Test
+    void cpuSharesAndBlockIoThrottlesSeenFromInside() throws Exception {
+        Path dev = blockDevice();
+        Assumptions.assumeTrue(dev != null, "no block device on this host to throttle");
+        String out = docker("run", "--rm", "--cpu-shares", "512", "--device-read-iops", dev + ":100",
+                "--device-write-iops", dev + ":50", "--device-read-bps", dev + ":1mb", "busybox", "sh", "-c",
+                "cat /sys/fs/cgroup/cpu/cpu.shares /sys/fs/cgroup/blkio/blkio.throttle.read_iops_device"
+                        + " /sys/fs/cgroup/blkio/blkio.throttle.write_iops_device"
+                        + " /sys/fs/cgroup/blkio/blkio.throttle.read_bps_device").ok().out();
+        List<String> lines = out.lines().toList();
+        assertEquals("512", lines.getFirst(), out);
+        assertTrue(lines.get(1).matches("\\d+:\\d+ 100") && lines.get(2).matches("\\d+:\\d+ 50")
+                && lines.get(3).matches("\\d+:\\d+ 1048576"), out);
+        Result bad = docker("run", "--rm", "--device-read-iops", "/dev/null:10", "busybox", "true");
+        assertEquals(125, bad.exit());
+        assertTrue(bad.err().contains("is not a block device"), bad.err());
+    }
+
     @Test
     void inspectFields() throws Exception {
         docker("volume", "create", "ivol").ok();
