@@ -191,6 +191,9 @@ class DockerContainersCliTest {
         assertEquals(5, docker("exec", "web", "sh", "-c", "exit 5").exit());
         assertEquals("v /tmp\n", docker("exec", "-e", "X=v", "-w", "/tmp", "web", "sh", "-c", "echo $X $(pwd)")
                 .ok().out());
+        docker("exec", "web", "sh", "-c", "head -c 100000 /dev/zero > /written").ok();
+        String size = docker("ps", "-s", "--filter", "name=web", "--format", "{{.Size}}").ok().out();
+        assertTrue(size.startsWith("100kB (virtual "), size);
         assertEquals("1000:1000\n", docker("exec", "-u", "1000:1000", "web", "sh", "-c", "echo $(id -u):$(id -g)")
                 .ok().out());
         Result execIt = run("echo $((6*7)); exit 4\n",
