@@ -3,8 +3,10 @@ package io.vessel.engine;
 import io.vessel.engine.container.BundleMaker;
 import io.vessel.engine.container.JsonFileLog;
 import io.vessel.engine.container.Monitor;
+import io.vessel.engine.container.NetworkJoin;
 import io.vessel.engine.container.RunOptions;
 import io.vessel.image.Digest;
+import io.vessel.image.oci.ImageConfig;
 import io.vessel.image.registry.ProgressListener;
 import io.vessel.image.store.ImageStore.Image;
 import io.vessel.image.store.Snapshot;
@@ -169,14 +171,25 @@ public final class Containers {
     public record Top(List<String> titles, List<List<String>> processes) {
     }
 
-    /** An exec's parameters (the API's ExecConfig). */
+    /**
+     * An exec's parameters (the API's ExecConfig).
+     *
+     * @param user {@code docker exec -u}: as {@code -u} of run, resolved in the container's files; null or
+     *             empty: the container's user
+     */
     public record ExecConfig(List<String> cmd, boolean tty, boolean attachStdin, boolean attachStdout,
-                             boolean attachStderr, List<String> env, String workingDir) {
+                             boolean attachStderr, List<String> env, String workingDir, String user) {
         public ExecConfig {
             if (cmd == null || cmd.isEmpty()) {
                 throw new IllegalArgumentException("no exec command specified");
             }
             env = env == null ? List.of() : List.copyOf(env);
+        }
+
+        /** As the container's user. */
+        public ExecConfig(List<String> cmd, boolean tty, boolean attachStdin, boolean attachStdout,
+                          boolean attachStderr, List<String> env, String workingDir) {
+            this(cmd, tty, attachStdin, attachStdout, attachStderr, env, workingDir, null);
         }
     }
 
@@ -187,6 +200,10 @@ public final class Containers {
 
     private static final String RECORD = "container.json";
     private static final String EXIT = "exit.json";
+    /** The Docker API's view of a container's configuration, as its client sent it (create). */
+    private static final String API_CONFIG = "api.json";
+    /** How many exit codes of removed containers are remembered for waiters that see the removal late. */
+    private static final int REMOVED_EXITS_KEPT = 256;
     /** Docker's default stop timeout, seconds. */
     private static final int DEFAULT_STOP_TIMEOUT = 10;
     /** The first delay before a restart; it doubles per restart up to MAX_RESTART_DELAY (Docker's). */
@@ -205,9 +222,20 @@ public final class Containers {
     private final Map<String, Exec> execs = new ConcurrentHashMap<>();
     private final List<Consumer<Event>> listeners = new CopyOnWriteArrayList<>();
     private final Object changed = new Object();
+    /** The last exit codes of containers removed since (wait condition=removed reports them). */
+    private final Map<String, Integer> removedExits = java.util.Collections.synchronizedMap(
+            new LinkedHashMap<>(16, 0.75f, false) {
+                @Override
+                protected boolean removeEldestEntry(Map.Entry<String, Integer> eldest) {
+                    return size() > REMOVED_EXITS_KEPT;
+                }
+            });
+
+    private final ContainerNetworking networking;
 
     Containers(Engine engine) {
         this.engine = engine;
+        this.networking = new ContainerNetworking(engine);
     }
 
     // ---------------------------------------------------------------- the record
@@ -288,6 +316,16 @@ public final class Containers {
      * new writable layer, makes the bundle and stores the record. Nothing runs yet.
      */
     public Created create(CreateRequest r, ProgressListener pull) throws IOException {
+        return create(r, pull, null);
+    }
+
+    /**
+     * docker create through the Docker API: as {@link #create(CreateRequest, ProgressListener)}, and
+     * the request's Config and HostConfig as the client sent them ({@code apiConfig}, may be null)
+     * are kept beside the record ({@code api.json}), for inspect and for filters on labels. They are
+     * written before the container is announced, so no client sees it without them.
+     */
+    public Created create(CreateRequest r, ProgressListener pull, Map<String, Object> apiConfig) throws IOException {
         Lifecycle life = r.lifecycle() == null ? Lifecycle.DEFAULT : r.lifecycle();
         Image image = engine.images().find(r.image(), true, pull);
         String id = newId();
@@ -307,8 +345,13 @@ public final class Containers {
         try {
             Snapshot snapshot = Snapshot.prepare(dir, lowers(image, dir));
             snapshot.mount(rootfs, false);
-            BundleMaker.Made made = new BundleMaker(engine.volumes()).make(id, dir, image.config(), r.options());
+            NetworkJoin join = networking.create(id, name, dir, r.options(),
+                    image.config() == null ? ImageConfig.Config.EMPTY : image.config().config(), this);
+            BundleMaker.Made made = new BundleMaker(engine.volumes()).make(id, dir, image.config(), r.options(), join);
             s = s.withVolumes(made.volumes());
+            if (apiConfig != null) {
+                writeAtomically(dir.resolve(API_CONFIG), Json.writePretty(apiConfig));
+            }
             writeRecord(s);
         } catch (IOException | RuntimeException e) {
             removeQuietly(id, dir);
@@ -381,6 +424,7 @@ public final class Containers {
         Monitor.Started monitor = null;
         List<Attachment> waiting = pendingAttach.remove(id);
         try {
+            networking.ensure(id, dir); // connected again if a reboot or reconcile released it
             monitor = Monitor.start(paths, s.lifecycle().log(), s.tty(), s.lifecycle().openStdin());
             Container.Created made;
             try {
@@ -511,6 +555,7 @@ public final class Containers {
                 return;
             }
             exits.merge(id, 1, Integer::sum);
+            removedExits.put(id, code);
         }
         publish("die", s, Map.of("exitCode", Integer.toString(code)));
         if (s.lifecycle().autoRemove()) {
@@ -591,6 +636,15 @@ public final class Containers {
      * then SIGKILL. Returns false if it was not running.
      */
     public boolean stop(String what, Integer timeoutSeconds) throws IOException {
+        return stop(what, timeoutSeconds, null);
+    }
+
+    /**
+     * docker stop with {@code signal} (name or number; null: the container's stop signal) in place of
+     * the stop signal, as the API's {@code signal} parameter asks.
+     */
+    public boolean stop(String what, Integer timeoutSeconds, String stopSignal) throws IOException {
+        Integer asked = stopSignal == null || stopSignal.isEmpty() ? null : Signals.parse(stopSignal); // names what is wrong
         Stored s = require(what);
         String live;
         synchronized (lock(s.id())) {
@@ -608,7 +662,7 @@ public final class Containers {
         }
         int timeout = timeoutSeconds != null ? timeoutSeconds
                 : s.lifecycle().stopTimeout() != null ? s.lifecycle().stopTimeout() : DEFAULT_STOP_TIMEOUT;
-        int signal = stopSignal(s);
+        int signal = asked != null ? asked : stopSignal(s);
         try {
             Container c = Container.load(engine.config().runtimeRoot(), s.id());
             if (c.status() == Status.PAUSED && signal != Signals.SIGKILL) {
@@ -731,15 +785,29 @@ public final class Containers {
 
     /** docker wait: blocks until the condition holds; returns the exit code. */
     public int await(String what, WaitCondition condition) throws IOException, InterruptedException {
+        return await(what, condition, null);
+    }
+
+    /**
+     * docker wait as the API serves it: {@code registered} runs once the container is found and the
+     * exits seen so far are counted, before any waiting, so that a client told "waiting" (the API
+     * sends its headers then) cannot miss an exit that follows.
+     */
+    public int await(String what, WaitCondition condition, Runnable registered) throws IOException,
+            InterruptedException {
         Stored s = require(what);
         String id = s.id();
         int seen = exits.getOrDefault(id, 0);
+        if (registered != null) {
+            registered.run();
+        }
         while (true) {
             Stored now;
             try {
                 now = readRecord(dir(id));
             } catch (NoSuchFileException removed) {
-                return s.exitCode();
+                Integer last = removedExits.get(id);
+                return last != null ? last : s.exitCode();
             }
             String live = liveStatus(now);
             if (live.equals("exited") && now.status().equals("running")) {
@@ -781,6 +849,7 @@ public final class Containers {
             synchronized (lock(s.id())) {
                 Stored now = readRecord(dir(s.id()));
                 writeRecord(now.withName(n));
+                networking.rename(s.id(), n);
             }
         }
         publish("rename", s, Map.of("oldName", "/" + s.name()));
@@ -1003,7 +1072,14 @@ public final class Containers {
             }
             Container c = Container.load(engine.config().runtimeRoot(), s.id());
             Spec.Process base = c.spec().process();
-            Spec.Process proc = new Spec.Process(x.config.tty(), 0, 0, base.user(), x.config.cmd(),
+            Spec.User user = base.user();
+            if (x.config.user() != null && !x.config.user().isEmpty()) {
+                io.vessel.engine.container.ExecUser u = io.vessel.engine.container.ExecUser.resolve(
+                        dir(s.id()).resolve("rootfs"), x.config.user(), List.of());
+                user = new Spec.User(u.uid(), u.gid(), base.user() == null ? null : base.user().umask(),
+                        u.additionalGids());
+            }
+            Spec.Process proc = new Spec.Process(x.config.tty(), 0, 0, user, x.config.cmd(),
                     mergeEnv(base.env(), x.config.env()), x.config.workingDir() == null
                     || x.config.workingDir().isEmpty() ? base.cwd() : x.config.workingDir(),
                     base.capabilities(), base.rlimits(), base.noNewPrivileges(), base.oomScoreAdj(),
@@ -1223,6 +1299,7 @@ public final class Containers {
                 return; // removed meanwhile (--rm)
             }
             deleteRuntimeState(id);
+            networking.release(id);
             engine.volumes().releaseAll(id, volumes);
             Mount.detachAll(dir.resolve("rootfs").toString());
             FileTrees.remove(monitorPaths(id).sockDir());
@@ -1236,6 +1313,76 @@ public final class Containers {
         }
         locks.remove(id);
         publish("destroy", s, Map.of());
+    }
+
+    // ---------------------------------------------------------------- networks
+
+    /** The container's attachments to bridge networks (for inspect's NetworkSettings), in order. */
+    public List<io.vessel.engine.network.Attachment> networkAttachments(String what) throws IOException {
+        return engine.networks().attachments(require(what).id());
+    }
+
+    /**
+     * HostConfig.NetworkMode: {@code default}, a network's name, {@code none}, {@code host},
+     * {@code container:<id>}; {@code default} for a container made before networking kept a record.
+     */
+    public String networkMode(String what) throws IOException {
+        String m = networking.mode(dir(require(what).id()));
+        return m == null ? "default" : m;
+    }
+
+    /** The container's aliases by network name (inspect's NetworkSettings.Networks.*.Aliases). */
+    public Map<String, List<String>> networkAliases(String what) throws IOException {
+        String id = require(what).id();
+        Map<String, List<String>> out = new LinkedHashMap<>();
+        for (io.vessel.engine.network.Network n : engine.networks().list()) {
+            for (io.vessel.engine.network.Endpoint e : n.endpoints()) {
+                if (e.containerId().equals(id)) {
+                    out.put(n.name(), e.aliases());
+                }
+            }
+        }
+        return out;
+    }
+
+    /** The container's pinned network namespace (inspect's SandboxKey), if it has one. */
+    public java.util.Optional<Path> networkNamespace(String what) throws IOException {
+        return engine.networks().netnsOf(require(what).id());
+    }
+
+    /**
+     * {@code docker network connect}: attaches a created or running container to one more network
+     * (live: its namespace gains an interface at once); recorded, so a later start keeps it.
+     */
+    public io.vessel.engine.network.Attachment connectNetwork(String what, String network, List<String> aliases,
+                                                               String ip) throws IOException {
+        Stored s = require(what);
+        synchronized (lock(s.id())) {
+            return networking.connect(s.id(), dir(s.id()), s.name(), network, aliases, ip);
+        }
+    }
+
+    /** {@code docker network disconnect}. */
+    public void disconnectNetwork(String what, String network) throws IOException {
+        Stored s = require(what);
+        synchronized (lock(s.id())) {
+            networking.disconnect(s.id(), dir(s.id()), network);
+        }
+    }
+
+    /**
+     * At the daemon's start: {@link io.vessel.engine.network.Networks#reconcile} (bridges and rules
+     * back after a reboot, endpoints whose namespace is gone released), then what networking still
+     * holds for containers that no longer exist (a remove cut short) released. Returns the IDs released.
+     */
+    public List<String> reconcileNetworks() throws IOException {
+        List<String> released = new ArrayList<>(engine.networks().reconcile());
+        Set<String> known = new HashSet<>();
+        for (Stored s : records()) {
+            known.add(s.id());
+        }
+        released.addAll(networking.releaseOrphans(known));
+        return released;
     }
 
     /** The images containers are made from: rmi refuses them without force. */
@@ -1342,6 +1489,11 @@ public final class Containers {
 
     private void removeQuietly(String id, Path dir) {
         try {
+            networking.release(id);
+        } catch (IOException | RuntimeException ignored) {
+            // best effort: the original failure is what the user needs to see
+        }
+        try {
             engine.volumes().releaseAll(id, true);
         } catch (IOException | RuntimeException ignored) {
             // best effort: the original failure is what the user needs to see
@@ -1368,6 +1520,36 @@ public final class Containers {
                     + "), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed");
         }
         return n;
+    }
+
+    /**
+     * The Docker API's Config and HostConfig a container was created with ({@code api.json}), or an
+     * empty object for one made otherwise ({@code vessel run}).
+     */
+    public JsonNode apiConfig(String what) throws IOException {
+        Stored s = require(what);
+        Path file = dir(s.id()).resolve(API_CONFIG);
+        try {
+            return JsonNode.parse(file.toString(), Files.readString(file));
+        } catch (NoSuchFileException none) {
+            return JsonNode.root(file.toString(), new LinkedHashMap<String, Object>());
+        }
+    }
+
+    /** The container's OCI bundle configuration ({@code config.json}) as the runtime got it. */
+    public Spec spec(String what) throws IOException {
+        Stored s = require(what);
+        return Spec.parse(Files.readString(dir(s.id()).resolve("config.json")));
+    }
+
+    private static void writeAtomically(Path file, String text) throws IOException {
+        Path tmp = file.resolveSibling("." + file.getFileName() + ".tmp");
+        Files.writeString(tmp, text, StandardCharsets.UTF_8);
+        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(tmp,
+                java.nio.file.StandardOpenOption.WRITE)) {
+            ch.force(true);
+        }
+        Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
     }
 
     private void writeRecord(Stored s) throws IOException {
