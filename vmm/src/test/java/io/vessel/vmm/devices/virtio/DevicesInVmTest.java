@@ -1,5 +1,7 @@
 package io.vessel.vmm.devices.virtio;
 
+import io.vessel.linux.Fd;
+import io.vessel.linux.Namespaces;
 import io.vessel.linux.Tun;
 import io.vessel.vmm.DeviceConfig;
 import io.vessel.vmm.TestGuests;
@@ -13,6 +15,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.net.InetSocketAddress;
 import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.ServerSocketChannel;
@@ -120,6 +123,58 @@ class DevicesInVmTest {
             assertTrue(r.console.contains("net: arp reply from " + macOf(ns, "vtap0")), r.console);
             assertTrue(ns.ip("link", "show", "vtap0").contains("vtap0"), "the VM removed a tap it did not make");
         }
+    }
+
+    @Test
+    void guestTalksTcpWithAHostPeer() throws Exception {
+        assumeNetns();
+        int port = 7777;
+        try (TestNetns ns = TestNetns.create()) {
+            ns.ip("tuntap", "add", "dev", "vtap0", "mode", "tap");
+            ns.ip("addr", "add", HOST_CIDR, "dev", "vtap0");
+            ns.ip("link", "set", "vtap0", "up");
+            CompletableFuture<String> heard = new CompletableFuture<>();
+            try (ServerSocketChannel server = listenIn(ns.path, new InetSocketAddress("10.77.0.1", port))) {
+                Thread peer = Thread.ofPlatform().name("test-tcp-peer").start(() -> {
+                    try (SocketChannel c = server.accept()) {
+                        String line = readLine(c);
+                        heard.complete(line);
+                        c.write(StandardCharsets.US_ASCII.encode(line.toUpperCase(java.util.Locale.ROOT) + "\n"));
+                    } catch (IOException e) {
+                        heard.completeExceptionally(e);
+                    }
+                });
+                Run r = run("net_ip=" + GUEST_IP_HEX + " net_peer=" + HOST_IP_HEX + " net_tcp=" + Integer.toHexString(port),
+                        List.of(DeviceConfig.Net.named("vtap0", ns.path, GUEST_MAC)), null);
+                peer.join(TimeUnit.SECONDS.toMillis(10));
+                assertNetPassed(r);
+                assertTrue(r.console.contains("ok   the host answered SYN with SYN-ACK"), r.console);
+                assertTrue(r.console.contains("net: tcp received \"HELLO OVER TCP\""), r.console);
+                assertTrue(r.console.contains("ok   the host's TCP peer answered the guest's line in capitals and closed"), r.console);
+                assertEquals("hello over tcp", heard.get(10, TimeUnit.SECONDS));
+            }
+        }
+    }
+
+    /** A TCP listener made inside the namespace at {@code netns} (a socket belongs to its creator thread's namespace). */
+    private static ServerSocketChannel listenIn(Path netns, InetSocketAddress address) throws Exception {
+        CompletableFuture<ServerSocketChannel> made = new CompletableFuture<>();
+        Thread.ofPlatform().name("test-listen-in-netns").start(() -> {
+            try (Fd ns = io.vessel.linux.Files.open(netns.toString(), io.vessel.linux.Files.O_RDONLY | io.vessel.linux.Files.O_CLOEXEC, 0)) {
+                Namespaces.setns(ns, Namespaces.CLONE_NEWNET);
+                ServerSocketChannel s = ServerSocketChannel.open();
+                try {
+                    s.bind(address);
+                } catch (IOException e) {
+                    s.close();
+                    throw e;
+                }
+                made.complete(s);
+            } catch (Throwable e) {
+                made.completeExceptionally(e);
+            }
+        }).join();
+        return made.get();
     }
 
     @Test
