@@ -337,6 +337,14 @@ class DevicesInVmTest {
                 assertTrue(e.getMessage().contains("tap device nosuchtap does not exist in network namespace " + ns.path),
                         e.getMessage());
                 assertFalse(ns.ip("link", "show").contains("nosuchtap"), "the probe left the tap behind");
+
+                // a tap handed to a VM that fails half-way (after the tap, a missing disk) goes with it
+                Tun.Tap handed = Tun.open("vtap2", ns.path);
+                VmConfig halfWay = VmConfig.of(BootSource.of(kernel, null, ""), 1, MEMORY, new ByteArrayOutputStream())
+                        .withDevices(List.of(DeviceConfig.Net.of(handed, GUEST_MAC),
+                                new DeviceConfig.Block(tmp.resolve("missing.img"), false)));
+                assertThrows(IOException.class, () -> Vm.create(halfWay).close());
+                assertFalse(ns.ip("link", "show").contains("vtap2"), "the failed VM left the tap it was given");
                 assertFalse(Files.exists(tmp.resolve("third.sock")), "the failed VM left its vsock socket");
                 assertEquals(loops, eventLoopThreads(), "a failed VM left its event loop thread");
             }
