@@ -108,6 +108,8 @@ class FirecrackerApiTest {
                 "is_root_device", "required");
         assertFault(http.send("PUT", "/network-interfaces/eth0", "{\"iface_id\": \"eth0\", \"host_dev_name\": \"tap0\","
                 + " \"guest_mac\": \"zz:00:00:00:00:01\"}"), "guest_mac");
+        assertFault(http.send("PUT", "/network-interfaces/eth0", "{\"iface_id\": \"eth0\", \"host_dev_name\": \"tap0\","
+                + " \"guest_mac\": \"01:00:5e:00:00:01\"}"), "guest_mac", "unicast");
         assertFault(http.send("PUT", "/vsock", "{\"guest_cid\": 2, \"uds_path\": \"" + tmp.resolve("v.sock") + "\"}"), "guest_cid");
         assertFault(http.send("PUT", "/actions", "{\"action_type\": \"InstanceStart\"}"), "without kernel configuration");
         assertFault(http.send("PUT", "/actions", "{\"action_type\": \"Reboot\"}"), "action_type");

@@ -314,6 +314,7 @@ class DevicesInVmTest {
         assertTrue(e.getMessage().contains("at most one vsock"), e.getMessage());
 
         long loops = eventLoopThreads();
+        List<String> fds = vmFds();
         VmConfig first = VmConfig.of(BootSource.of(kernel, null, ""), 1, MEMORY, new ByteArrayOutputStream())
                 .withDevices(List.of(new DeviceConfig.Vsock(9, tmp.resolve("first.sock"))));
         VmConfig second = VmConfig.of(BootSource.of(kernel, null, ""), 1, MEMORY, new ByteArrayOutputStream())
@@ -327,6 +328,7 @@ class DevicesInVmTest {
         assertFalse(Files.exists(tmp.resolve("first.sock")), "the closed VM left its vsock socket");
         Vm.create(second).close(); // the CID is free again once its VM is gone
         assertEquals(loops, eventLoopThreads(), "a failed VM left its event loop thread");
+        assertEquals(fds, vmFds(), "file descriptors leaked");
 
         if (TestNetns.missingCapability() == null) {
             try (TestNetns ns = TestNetns.create()) {
@@ -345,10 +347,33 @@ class DevicesInVmTest {
                                 new DeviceConfig.Block(tmp.resolve("missing.img"), false)));
                 assertThrows(IOException.class, () -> Vm.create(halfWay).close());
                 assertFalse(ns.ip("link", "show").contains("vtap2"), "the failed VM left the tap it was given");
+                assertEquals(fds, vmFds(), "file descriptors leaked");
                 assertFalse(Files.exists(tmp.resolve("third.sock")), "the failed VM left its vsock socket");
                 assertEquals(loops, eventLoopThreads(), "a failed VM left its event loop thread");
             }
         }
+    }
+
+    /**
+     * The descriptors a VM opens: /dev/kvm and its VM/vCPU fds, taps, eventfds and epoll sets
+     * (other tests' sockets may still be closing in the background, so only these are counted).
+     */
+    private static List<String> vmFds() throws IOException {
+        List<String> found = new java.util.ArrayList<>();
+        try (var s = Files.list(Path.of("/proc/self/fd"))) {
+            for (Path p : s.toList()) {
+                try {
+                    String target = Files.readSymbolicLink(p).toString();
+                    if (target.equals("/dev/kvm") || target.startsWith("anon_inode:kvm") || target.equals("/dev/net/tun")
+                            || target.equals("anon_inode:[eventfd]") || target.equals("anon_inode:[eventpoll]")) {
+                        found.add(p.getFileName() + "->" + target);
+                    }
+                } catch (IOException e) {
+                    // closed meanwhile
+                }
+            }
+        }
+        return found;
     }
 
     private static long eventLoopThreads() {
