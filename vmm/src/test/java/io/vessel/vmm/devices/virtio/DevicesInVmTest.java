@@ -58,6 +58,16 @@ class DevicesInVmTest {
 
     private static Run run(String cmdline, List<DeviceConfig> devices, java.util.function.Consumer<ByteArrayOutputStream> during)
             throws Exception {
+        return run(cmdline, devices, during, null);
+    }
+
+    private static Run runAndInspect(String cmdline, List<DeviceConfig> devices, java.util.function.Consumer<Vm> afterExit)
+            throws Exception {
+        return run(cmdline, devices, null, afterExit);
+    }
+
+    private static Run run(String cmdline, List<DeviceConfig> devices, java.util.function.Consumer<ByteArrayOutputStream> during,
+                           java.util.function.Consumer<Vm> afterExit) throws Exception {
         ByteArrayOutputStream console = new ByteArrayOutputStream();
         VmConfig config = VmConfig.of(new BootSource(TestGuests.elf(), null, "vessel-test " + cmdline, true, 0), 1, MEMORY, console)
                 .withDevices(devices);
@@ -69,6 +79,9 @@ class DevicesInVmTest {
             VmExit exit = vm.awaitExit(TIMEOUT);
             String text = text(console);
             assertNotNull(exit, "the guest did not finish within " + TIMEOUT + "; console:\n" + text);
+            if (afterExit != null) {
+                afterExit.accept(vm);
+            }
             return new Run(exit, text);
         }
     }
@@ -184,10 +197,18 @@ class DevicesInVmTest {
             Tun.Tap tap = Tun.open("vtap1", ns.path);
             ns.ip("addr", "add", HOST_CIDR, "dev", "vtap1");
             ns.ip("link", "set", "vtap1", "up");
-            RateLimiter oneFramePer10ms = RateLimiter.of(0, 0, 0, 1, 0, 10, System::nanoTime);
-            Run r = run("net_ip=" + GUEST_IP_HEX + " net_peer=" + HOST_IP_HEX,
-                    List.of(DeviceConfig.Net.of(tap, GUEST_MAC).withLimiters(oneFramePer10ms, oneFramePer10ms)), null);
+            // the guest sends at least an ARP request and an echo request: at one frame per 100 ms the second waits
+            long refillMillis = 100;
+            RateLimiter oneFramePer100ms = RateLimiter.of(0, 0, 0, 1, 0, refillMillis, System::nanoTime);
+            long[] throttles = new long[1];
+            long start = System.nanoTime();
+            Run r = runAndInspect("net_ip=" + GUEST_IP_HEX + " net_peer=" + HOST_IP_HEX,
+                    List.of(DeviceConfig.Net.of(tap, GUEST_MAC).withLimiters(RateLimiter.UNLIMITED, oneFramePer100ms)),
+                    vm -> throttles[0] = ((NetDevice) vm.devices().get(0).transport().device()).throttleCount());
+            long elapsedMillis = (System.nanoTime() - start) / 1_000_000;
             assertNetPassed(r);
+            assertTrue(throttles[0] >= 1, "the transmit limiter never held a frame back");
+            assertTrue(elapsedMillis >= refillMillis, "two frames at one per " + refillMillis + " ms took " + elapsedMillis + " ms");
             assertFalse(ns.ip("link", "show").contains("vtap1"), "the VM's tap outlived it");
         }
     }
