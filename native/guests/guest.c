@@ -8,7 +8,11 @@
  *   irq              take a COM1 THR-empty interrupt through the IOAPIC (IRQ 4)
  *   cpus=HEX         check CPUID topology for that many CPUs and start the APs (INIT/SIPI)
  *   virtio_mmio.device=4K@0xBASE:GSI  drive each virtio-blk / virtio-rng device there
+ *                    (also virtio-net and virtio-vsock: net.c, vsock.c)
  *   blk_sectors=HEX blk_sum=HEX        the disk's size and the FNV-1a sum of its sectors 0-3
+ *   net_ip=HEX net_peer=HEX [net_tcp=HEX]  the guest's and the host's IPv4 addresses: ARP, ICMP echo
+ *                    (and a TCP exchange with a peer on that port)
+ *   vsock_port=HEX vsock_listen=HEX     connect to that host port and echo; listen there for the host
  *   poke=ADDR,VAL    write the 32-bit VAL to MMIO address ADDR (hex)
  *   bzimage          expect a bzImage's setup header in boot_params
  *   keys             wait for four bytes from the i8042 keyboard, print them, exit 0

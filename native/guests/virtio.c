@@ -6,87 +6,16 @@
  * device notified only when its avail_event asks for it, completion by interrupt (used_event
  * set so that one comes when the whole batch is done).
  */
-#include "guest.h"
-
-/* virtio 1.2, 4.2.2 register layout */
-#define MAGIC 0x000
-#define VERSION 0x004
-#define DEVICE_ID 0x008
-#define DEVICE_FEATURES 0x010
-#define DEVICE_FEATURES_SEL 0x014
-#define DRIVER_FEATURES 0x020
-#define DRIVER_FEATURES_SEL 0x024
-#define QUEUE_SEL 0x030
-#define QUEUE_NUM_MAX 0x034
-#define QUEUE_NUM 0x038
-#define QUEUE_READY 0x044
-#define QUEUE_NOTIFY 0x050
-#define INTERRUPT_STATUS 0x060
-#define INTERRUPT_ACK 0x064
-#define STATUS 0x070
-#define QUEUE_DESC_LOW 0x080
-#define QUEUE_DESC_HIGH 0x084
-#define QUEUE_DRIVER_LOW 0x090
-#define QUEUE_DRIVER_HIGH 0x094
-#define QUEUE_DEVICE_LOW 0x0a0
-#define QUEUE_DEVICE_HIGH 0x0a4
-#define CONFIG 0x100
-#define INT_USED_BUFFER 1
-#define MAGIC_VALUE 0x74726976
-/* status bits (2.1) */
-#define S_ACKNOWLEDGE 1
-#define S_DRIVER 2
-#define S_DRIVER_OK 4
-#define S_FEATURES_OK 8
-/* feature bits (6) */
-#define F_INDIRECT_DESC 28
-#define F_EVENT_IDX 29
-#define F_VERSION_1 32
-#define BLK_F_RO 5
-#define BLK_F_FLUSH 9
-/* descriptor flags (2.7.5) */
-#define D_NEXT 1
-#define D_WRITE 2
-#define D_INDIRECT 4
-/* device types and block requests (5.2.6) */
-#define ID_BLOCK 2
-#define ID_RNG 4
-#define T_IN 0
-#define T_OUT 1
-#define T_FLUSH 4
-#define T_GET_ID 8
-#define BLK_S_OK 0
-#define BLK_S_IOERR 1
-#define SECTOR 512
-
-#define QSIZE 16
-#define MAX_DEVICES 4
-
-struct desc { uint64_t addr; uint32_t len; uint16_t flags, next; };
-struct avail { uint16_t flags, idx, ring[QSIZE], used_event; };
-struct used_elem { uint32_t id, len; };
-struct used { uint16_t flags, idx; struct used_elem ring[QSIZE]; uint16_t avail_event; };
-struct queue {
-	struct desc desc[QSIZE] __attribute__((aligned(16)));
-	struct avail avail __attribute__((aligned(2)));
-	struct used used __attribute__((aligned(4)));
-	struct desc indirect[4][4] __attribute__((aligned(16)));
-};
-
-struct vdev {
-	uint64_t base;
-	int gsi;
-	volatile uint32_t irqs;
-	struct queue *q;
-	uint16_t next_desc, avail_idx, last_notified, used_seen;
-};
+#include "virtio.h"
 
 static struct queue queues[MAX_DEVICES] __attribute__((aligned(4096)));
 static struct vdev devs[MAX_DEVICES];
 static int ndevs;
 
-static uint32_t rd(struct vdev *d, uint32_t r) { return mmio_read32(d->base + r); }
-static void wr(struct vdev *d, uint32_t r, uint32_t v) { mmio_write32(d->base + r, v); }
+uint32_t vrd(struct vdev *d, uint32_t r) { return mmio_read32(d->base + r); }
+void vwr(struct vdev *d, uint32_t r, uint32_t v) { mmio_write32(d->base + r, v); }
+#define rd vrd
+#define wr vwr
 
 static void vdev_irq(int vector) {
 	for (int i = 0; i < ndevs; i++) {
@@ -99,12 +28,11 @@ static void vdev_irq(int vector) {
 }
 
 /* virtio 1.2, 2.7.10: does moving an index from old to new pass event? */
-static int need_event(uint16_t event, uint16_t new_idx, uint16_t old) {
+int need_event(uint16_t event, uint16_t new_idx, uint16_t old) {
 	return (uint16_t)(new_idx - event - 1) < (uint16_t)(new_idx - old);
 }
 
-/* Status sequence and features; 0 if the device refused. */
-static int negotiate(struct vdev *d, uint64_t want) {
+int negotiate_features(struct vdev *d, uint64_t want) {
 	wr(d, STATUS, 0);
 	wr(d, STATUS, S_ACKNOWLEDGE);
 	wr(d, STATUS, S_ACKNOWLEDGE | S_DRIVER);
@@ -123,11 +51,14 @@ static int negotiate(struct vdev *d, uint64_t want) {
 	wr(d, STATUS, S_ACKNOWLEDGE | S_DRIVER | S_FEATURES_OK);
 	int ok = (rd(d, STATUS) & S_FEATURES_OK) != 0;
 	check(ok, "FEATURES_OK stuck");
-	if (!ok) return 0;
+	return ok;
+}
+
+void setup_queue(struct vdev *d) {
 	struct queue *q = d->q;
-	wr(d, QUEUE_SEL, 0);
+	wr(d, QUEUE_SEL, d->qindex);
 	uint32_t max = rd(d, QUEUE_NUM_MAX);
-	check(max >= QSIZE && rd(d, QUEUE_READY) == 0, "queue 0 exists, not ready yet");
+	if (max < QSIZE || rd(d, QUEUE_READY) != 0) check(0, "queue exists, not ready yet");
 	wr(d, QUEUE_NUM, QSIZE);
 	wr(d, QUEUE_DESC_LOW, (uint32_t)(uint64_t)q->desc);
 	wr(d, QUEUE_DESC_HIGH, (uint32_t)((uint64_t)q->desc >> 32));
@@ -136,9 +67,19 @@ static int negotiate(struct vdev *d, uint64_t want) {
 	wr(d, QUEUE_DEVICE_LOW, (uint32_t)(uint64_t)&q->used);
 	wr(d, QUEUE_DEVICE_HIGH, (uint32_t)((uint64_t)&q->used >> 32));
 	wr(d, QUEUE_READY, 1);
+}
+
+int driver_ok(struct vdev *d) {
 	irq_route_gsi(d->gsi, vdev_irq);
 	wr(d, STATUS, S_ACKNOWLEDGE | S_DRIVER | S_FEATURES_OK | S_DRIVER_OK);
 	return (rd(d, STATUS) & S_DRIVER_OK) != 0;
+}
+
+/* Status sequence, features and queue 0; 0 if the device refused. */
+static int negotiate(struct vdev *d, uint64_t want) {
+	if (!negotiate_features(d, want)) return 0;
+	setup_queue(d);
+	return driver_ok(d);
 }
 
 static struct desc *new_desc(struct vdev *d, uint16_t *index, void *addr, uint32_t len, uint16_t flags) {
@@ -149,7 +90,7 @@ static struct desc *new_desc(struct vdev *d, uint16_t *index, void *addr, uint32
 }
 
 /* Adds a chain of n buffers (direct descriptors) and makes it available; returns its head. */
-static uint16_t add_chain(struct vdev *d, int n, void **addr, uint32_t *len, uint16_t *flags) {
+uint16_t add_chain(struct vdev *d, int n, void **addr, uint32_t *len, uint16_t *flags) {
 	uint16_t head = 0, prev = 0;
 	for (int i = 0; i < n; i++) {
 		uint16_t idx;
@@ -185,16 +126,32 @@ static void wait_used(struct vdev *d) {
 	d->next_desc = 0;
 }
 
-/* Publishes the batch, notifies if the device's avail_event asks, sleeps until all are used. */
-static void submit_and_wait(struct vdev *d) {
+void publish(struct vdev *d) {
 	struct queue *q = d->q;
-	q->avail.used_event = (uint16_t)(d->avail_idx - 1); /* interrupt once the last one is used */
 	barrier();
 	q->avail.idx = d->avail_idx;
 	mfence();
-	if (need_event(q->used.avail_event, d->avail_idx, d->last_notified)) wr(d, QUEUE_NOTIFY, 0);
+	if (need_event(q->used.avail_event, d->avail_idx, d->last_notified)) wr(d, QUEUE_NOTIFY, d->qindex);
 	d->last_notified = d->avail_idx;
+}
+
+/* Publishes the batch, notifies if the device's avail_event asks, sleeps until all are used. */
+void submit_and_wait(struct vdev *d) {
+	d->q->avail.used_event = (uint16_t)(d->avail_idx - 1); /* interrupt once the last one is used */
+	publish(d);
 	wait_used(d);
+}
+
+struct used_elem wait_next_used(struct vdev *d) {
+	volatile uint16_t *used_idx = &d->q->used.idx;
+	d->q->avail.used_event = d->used_seen; /* interrupt when this entry is used */
+	mfence();
+	__asm__ volatile("cli");
+	while (*used_idx == d->used_seen) __asm__ volatile("sti; hlt; cli" ::: "memory");
+	__asm__ volatile("sti");
+	struct used_elem e = d->q->used.ring[d->used_seen % QSIZE];
+	d->used_seen++;
+	return e;
 }
 
 static uint32_t used_len(struct vdev *d, uint16_t head) {
@@ -316,7 +273,7 @@ void virtio_test(const char *cmdline) {
 		if (*q != ':') continue;
 		uint64_t gsi = 0;
 		for (q++; *q >= '0' && *q <= '9'; q++) gsi = gsi * 10 + (uint64_t)(*q - '0');
-		devs[ndevs] = (struct vdev){ base, (int)gsi, 0, &queues[ndevs], 0, 0, 0, 0 };
+		devs[ndevs] = (struct vdev){ base, (int)gsi, 0, &queues[ndevs], 0, 0, 0, 0, 0 };
 		ndevs++;
 	}
 	if (ndevs == 0) return;
@@ -330,6 +287,8 @@ void virtio_test(const char *cmdline) {
 		switch (rd(d, DEVICE_ID)) {
 		case ID_BLOCK: blk_test(d, cmdline); break;
 		case ID_RNG: rng_test(d); break;
+		case ID_NET: net_test(d, cmdline); break;
+		case ID_VSOCK: vsock_test(d, cmdline); break;
 		default: puts_("virtio device of unknown type\n");
 		}
 	}

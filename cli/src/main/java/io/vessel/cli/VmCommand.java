@@ -3,7 +3,9 @@ package io.vessel.cli;
 import io.vessel.engine.container.Sizes;
 import io.vessel.engine.vm.VirtualMachines;
 import io.vessel.engine.vm.VmDisk;
+import io.vessel.engine.vm.VmNet;
 import io.vessel.engine.vm.VmRunRequest;
+import io.vessel.engine.vm.VmVsock;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -12,7 +14,7 @@ import java.util.List;
 
 /**
  * {@code vessel vm run [--kernel K] [--initrd I] [--cmdline C] [--cpus N] [--memory M]
- * [--disk PATH[,ro]]... [-i] [-- COMMAND...]}: boots a micro-VM with its serial console on this
+ * [--disk PATH[,ro]]... [--net tap=NAME|none] [--vsock CID[,PATH]] [-i] [-- COMMAND...]}: boots a micro-VM with its serial console on this
  * command's stdout (and stdin with {@code -i}) and exits with the guest's status.
  */
 final class VmCommand {
@@ -37,6 +39,9 @@ final class VmCommand {
                 .value("cpus", (char) 0, "number of vCPUs (default " + DEFAULT_CPUS + ")")
                 .value("memory", 'm', "guest RAM, e.g. 256m, 1g (default " + DEFAULT_MEMORY + ")")
                 .list("disk", (char) 0, "a raw disk image as virtio-blk, PATH or PATH,ro; the first is the root")
+                .value("net", (char) 0, "network: tap=NAME[,mac=MAC] (virtio-net on the existing tap NAME) or none (default)")
+                .value("vsock", (char) 0, "virtio-vsock: CID[,PATH] (host side on the Unix socket PATH, default "
+                        + VmVsock.DEFAULT_DIR + "/vsock-CID.sock)")
                 .bool("interactive", 'i', "attach stdin to the guest's console")
                 .parse(args.subList(1, args.size()));
         if (f.bool("help")) {
@@ -55,8 +60,16 @@ final class VmCommand {
         for (String d : f.list("disk")) {
             disks.add(VmDisk.parse(d));
         }
+        VmNet net;
+        VmVsock vsock;
+        try {
+            net = f.value("net") == null ? null : VmNet.parse(f.value("net"));
+            vsock = f.value("vsock") == null ? null : VmVsock.parse(f.value("vsock"));
+        } catch (IllegalArgumentException e) {
+            throw new UsageError(e.getMessage());
+        }
         VmRunRequest request = new VmRunRequest(path(f.value("kernel")), path(f.value("initrd")), f.value("cmdline"), cpus,
-                memory, disks, f.positional());
+                memory, disks, net, vsock, f.positional());
         try {
             VirtualMachines.Outcome o = VirtualMachines.run(request, f.bool("interactive") ? System.in : null, main.out(),
                     main.err());

@@ -93,6 +93,60 @@ class VmCommandTest {
         assertTrue(r.err.contains("unknown flag: --bogus"), r.err);
     }
 
+    @Test
+    void vsockConnectsTheGuestToAHostSocket() throws Exception {
+        Path uds = tmp.resolve("v.sock");
+        Path portSocket = Path.of(uds + "_5000");
+        try (var listener = java.nio.channels.ServerSocketChannel.open(java.net.StandardProtocolFamily.UNIX)) {
+            listener.bind(java.net.UnixDomainSocketAddress.of(portSocket));
+            Thread echo = Thread.ofPlatform().start(() -> {
+                try (var c = listener.accept()) {
+                    java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(256);
+                    while (c.read(b) > 0 && b.position() < "hello from the guest\n".length()) {
+                        // a line may come in pieces
+                    }
+                    b.flip();
+                    c.write(b);
+                    b.clear();
+                    c.read(b);
+                } catch (IOException e) {
+                    // the guest's checks report a broken exchange
+                }
+            });
+            Result r = vessel("vm", "run", "--kernel", GUESTS.resolve("test-guest.elf").toString(), "--memory", "64m",
+                    "--vsock", "17," + uds, "--net", "none", "--cmdline", "vessel-test vsock_port=1388");
+            echo.join(10_000);
+            assertEquals(0, r.exit, r.out + r.err);
+            assertTrue(r.out.contains("vsock: guest cid 17"), r.out);
+            assertTrue(r.out.contains("ok   the host echoed the guest's line"), r.out);
+            assertTrue(r.out.contains("RESULT PASS"), r.out);
+        } finally {
+            Files.deleteIfExists(portSocket);
+        }
+        assertTrue(Files.notExists(uds), "the VM left its vsock socket behind");
+    }
+
+    @Test
+    void badNetworkAndVsockOptionsAreClearErrors() {
+        String kernel = GUESTS.resolve("test-guest.elf").toString();
+        Result r = vessel("vm", "run", "--kernel", kernel, "--net", "tap=vsl-nosuch0");
+        assertEquals(125, r.exit);
+        assertTrue(r.err.contains("tap device vsl-nosuch0 does not exist"), r.err);
+        assertTrue(Files.notExists(Path.of("/sys/class/net/vsl-nosuch0")), "the probe left its tap behind");
+        r = vessel("vm", "run", "--kernel", kernel, "--net", "tap=t0,mac=01:00:00:00:00:01");
+        assertEquals(125, r.exit);
+        assertTrue(r.err.contains("multicast"), r.err);
+        r = vessel("vm", "run", "--kernel", kernel, "--net", "bridge=br0");
+        assertEquals(125, r.exit);
+        assertTrue(r.err.contains("expected tap=NAME[,mac=MAC] or none"), r.err);
+        r = vessel("vm", "run", "--kernel", kernel, "--vsock", "2");
+        assertEquals(125, r.exit);
+        assertTrue(r.err.contains("guest CID 2 is reserved"), r.err);
+        r = vessel("vm", "run", "--kernel", kernel, "--vsock", "three");
+        assertEquals(125, r.exit);
+        assertTrue(r.err.contains("is not a CID"), r.err);
+    }
+
     private static int fnv1a(byte[] data) {
         int h = 0x811C9DC5;
         for (byte b : data) {

@@ -33,6 +33,9 @@ public final class Tun {
     /** if_tun.h offload flags for TUNSETOFFLOAD: what the tap may hand us unfinished. */
     public static final int TUN_F_CSUM = 0x01, TUN_F_TSO4 = 0x02, TUN_F_TSO6 = 0x04, TUN_F_TSO_ECN = 0x08,
             TUN_F_UFO = 0x10;
+    /** if_tun.h: _IOR('T', 210, unsigned int), and the flag a tap made by {@code ip tuntap add} carries. */
+    static final long TUNGETIFF = 0x800454d2L;
+    static final int IFF_PERSIST = 0x0800;
     /** include/uapi/linux/sched.h */
     private static final int CLONE_NEWNET = 0x40000000;
     /** struct ifreq: char ifr_name[IFNAMSIZ]; then a union whose ifr_flags is a short; 40 bytes. */
@@ -81,6 +84,18 @@ public final class Tun {
         /** Which unfinished packets the tap may deliver ({@code TUN_F_*}; 0: finished ones only). */
         public void setOffload(int flags) throws ErrnoException {
             Ioctl.ioctl(fd.num(), TUNSETOFFLOAD, flags);
+        }
+
+        /**
+         * Whether the tap outlives its descriptors (made with {@code ip tuntap add} or
+         * {@code TUNSETPERSIST}), read back with {@code TUNGETIFF}.
+         */
+        public boolean isPersistent() throws ErrnoException {
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment ifr = arena.allocate(IFREQ_BYTES);
+                Ioctl.ioctl(fd.num(), TUNGETIFF, ifr);
+                return (ifr.get(ValueLayout.JAVA_SHORT, IFR_FLAGS) & IFF_PERSIST) != 0;
+            }
         }
 
         /** Reads one frame (header included) into {@code buf}: its length, or {@link NonBlockingIo#WOULD_BLOCK}. */
@@ -144,6 +159,32 @@ public final class Tun {
             return tap;
         }
         throw Native.rethrow((Throwable) result[0]);
+    }
+
+    /**
+     * Attaches to the persistent tap {@code name} that already exists in the network namespace at
+     * {@code netns} (null: this thread's), as Firecracker's {@code host_dev_name} expects one made
+     * with {@code ip tuntap add}. TUNSETIFF would create a missing one; such a fresh tap is closed
+     * at once (which removes it) and refused.
+     *
+     * @throws IllegalArgumentException naming the tap when it does not exist
+     */
+    public static Tap openExisting(String name, Path netns) throws ErrnoException {
+        Tap tap = netns == null ? open(name) : open(name, netns);
+        boolean persistent;
+        try {
+            persistent = tap.isPersistent();
+        } catch (ErrnoException | RuntimeException e) {
+            tap.close();
+            throw e;
+        }
+        if (!persistent) {
+            tap.close();
+            throw new IllegalArgumentException("tap device " + name + " does not exist"
+                    + (netns == null ? "" : " in network namespace " + netns)
+                    + "; create it first (ip tuntap add dev " + name + " mode tap)");
+        }
+        return tap;
     }
 
     private static void checkName(String name) {

@@ -26,6 +26,8 @@ public final class EventLoop implements AutoCloseable {
         void ready(int events) throws Exception;
     }
 
+    /** EPOLLET (include/uapi/linux/eventpoll.h): report readiness only when it changes. */
+    public static final int EDGE_TRIGGERED = 1 << 31;
     /** Events one epoll_wait returns at most; more simply wait for the next round. */
     private static final int BATCH = 32;
     /** The tag of the loop's own wake-up eventfd; registered descriptors get tags from 1. */
@@ -73,13 +75,22 @@ public final class EventLoop implements AutoCloseable {
 
     /** Calls {@code handler} on the loop whenever {@code fd} is readable (level-triggered: drain it). */
     public void register(int fd, Handler handler) throws ErrnoException {
+        register(fd, Epoll.EPOLLIN, handler);
+    }
+
+    /**
+     * Calls {@code handler} on the loop for {@code fd}'s epoll {@code events} (EPOLLIN, with
+     * {@link #EDGE_TRIGGERED} for a device that reads until EAGAIN and must not be woken again for
+     * data it left waiting on purpose, such as a tap whose frame the ring has no room for).
+     */
+    public void register(int fd, int events, Handler handler) throws ErrnoException {
         long tag = nextTag.getAndIncrement();
         if (tagsByFd.putIfAbsent(fd, tag) != null) {
             throw new IllegalArgumentException("fd " + fd + " is already registered with the event loop");
         }
         handlers.put(tag, handler);
         try {
-            epoll.add(fd, Epoll.EPOLLIN, tag);
+            epoll.add(fd, events, tag);
         } catch (ErrnoException | RuntimeException e) {
             handlers.remove(tag);
             tagsByFd.remove(fd);

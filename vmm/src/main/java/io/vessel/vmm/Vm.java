@@ -2,7 +2,9 @@ package io.vessel.vmm;
 
 import io.vessel.linux.ErrnoException;
 import io.vessel.linux.EventFd;
+import io.vessel.linux.Epoll;
 import io.vessel.linux.Threads;
+import io.vessel.linux.Tun;
 import io.vessel.vmm.acpi.AcpiSleepControl;
 import io.vessel.vmm.acpi.AcpiTables;
 import io.vessel.vmm.acpi.MmioDeviceInfo;
@@ -24,19 +26,24 @@ import io.vessel.vmm.devices.legacy.I8042;
 import io.vessel.vmm.devices.legacy.Serial8250;
 import io.vessel.vmm.devices.virtio.BlockDevice;
 import io.vessel.vmm.devices.virtio.MmioTransport;
+import io.vessel.vmm.devices.virtio.NetDevice;
 import io.vessel.vmm.devices.virtio.RngDevice;
 import io.vessel.vmm.devices.virtio.VirtioDevice;
+import io.vessel.vmm.devices.virtio.VsockDevice;
 import io.vessel.vmm.kvm.Capability;
 import io.vessel.vmm.kvm.CpuidEntry;
 import io.vessel.vmm.kvm.Kvm;
 import io.vessel.vmm.kvm.VmFd;
 import io.vessel.vmm.memory.GuestMemory;
+import io.vessel.vmm.ratelimit.RefillTimer;
 
 import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -53,6 +60,11 @@ import java.util.concurrent.TimeoutException;
 public final class Vm implements AutoCloseable {
     /** How long pause/stop wait for the vCPUs to acknowledge. */
     private static final long ACK_TIMEOUT_MILLIS = 5_000;
+    /**
+     * Guest CIDs of this process's live VMs with vsock: two guests with one CID would make the
+     * host's view of "CID n" ambiguous, so the second is refused.
+     */
+    private static final Set<Long> CIDS_IN_USE = ConcurrentHashMap.newKeySet();
 
     private final Kvm kvm;
     private final VmFd vmFd;
@@ -121,6 +133,11 @@ public final class Vm implements AutoCloseable {
     }
 
     private void build(VmConfig config) throws IOException {
+        for (DeviceConfig d : config.devices()) {
+            if (d instanceof DeviceConfig.Net n && n.tap() != null) {
+                keep(n.tap()); // the VM owns taps handed to it, attached or not (closing twice is harmless)
+            }
+        }
         Threads.installNoOpHandler(Vcpu.KICK_SIGNAL);
         vmFd.setTssAddress(Layout.KVM_TSS);
         vmFd.setIdentityMapAddress(Layout.KVM_IDENTITY_MAP);
@@ -192,8 +209,11 @@ public final class Vm implements AutoCloseable {
      */
     private AttachedDevice attach(DeviceConfig config, long base, int gsi) throws IOException {
         VirtioDevice device = switch (config) {
-            case DeviceConfig.Block b -> keep(BlockDevice.open(b.path(), b.readOnly(), b.id()));
+            case DeviceConfig.Block b -> keep(BlockDevice.open(b.path(), b.readOnly(), b.id(), b.limiter(),
+                    RefillTimer.shared()));
             case DeviceConfig.Rng r -> new RngDevice();
+            case DeviceConfig.Net n -> openNet(n);
+            case DeviceConfig.Vsock v -> openVsock(v);
         };
         IrqFd irq = keep(IrqFd.register(vmFd, gsi));
         MmioTransport transport = new MmioTransport(device, memory, irq);
@@ -205,6 +225,29 @@ public final class Vm implements AutoCloseable {
         AttachedDevice d = new AttachedDevice(config, base, gsi, transport);
         devices.add(d);
         return d;
+    }
+
+    /**
+     * The tap (handed over, or the existing one named) behind a virtio-net device, watched by the
+     * loop edge-triggered: the device reads until EAGAIN, or stops with a frame the ring has no
+     * room for and must not be woken for it until the driver posts buffers.
+     */
+    private NetDevice openNet(DeviceConfig.Net n) throws IOException {
+        Tun.Tap tap = n.tap() != null ? n.tap() : keep(Tun.openExisting(n.tapName(), n.netns()));
+        NetDevice net = keep(NetDevice.open(tap, NetDevice.parseMac(n.mac()), n.rx(), n.tx(), RefillTimer.shared()));
+        loop.register(net.tapFd(), Epoll.EPOLLIN | EventLoop.EDGE_TRIGGERED, events -> net.onTapReadable());
+        return net;
+    }
+
+    /** A vsock device whose host side (its Unix sockets' epoll set) the loop watches. */
+    private VsockDevice openVsock(DeviceConfig.Vsock v) throws IOException {
+        if (!CIDS_IN_USE.add(v.guestCid())) {
+            throw new IllegalArgumentException("guest CID " + v.guestCid() + " is already used by another VM of this VMM");
+        }
+        keep(() -> CIDS_IN_USE.remove(v.guestCid()));
+        VsockDevice vsock = keep(VsockDevice.open(v.guestCid(), v.udsPath()));
+        loop.register(vsock.hostFd(), events -> vsock.onHostEvents());
+        return vsock;
     }
 
     /**

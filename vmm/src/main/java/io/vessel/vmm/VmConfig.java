@@ -32,6 +32,7 @@ public record VmConfig(BootSource boot, int vcpus, long memoryBytes, OutputStrea
             throw new IllegalArgumentException(devices.size() + " virtio devices asked for; a VM has GSIs for at most "
                     + Layout.VIRTIO_MAX_DEVICES);
         }
+        checkDevices(devices);
         if (vcpus < 1) {
             throw new IllegalArgumentException("a VM needs at least 1 vCPU, not " + vcpus);
         }
@@ -41,6 +42,35 @@ public record VmConfig(BootSource boot, int vcpus, long memoryBytes, OutputStrea
         }
         if (memoryBytes % 4096 != 0) {
             throw new IllegalArgumentException("memory must be a multiple of 4 KiB, not " + memoryBytes + " bytes");
+        }
+    }
+
+    /** One vsock per VM (as Firecracker); no tap or guest MAC twice. */
+    private static void checkDevices(List<DeviceConfig> devices) {
+        int vsocks = 0;
+        java.util.Map<String, Integer> taps = new java.util.HashMap<>();
+        java.util.Map<String, Integer> macs = new java.util.HashMap<>();
+        for (int i = 0; i < devices.size(); i++) {
+            switch (Objects.requireNonNull(devices.get(i), "device " + i)) {
+                case DeviceConfig.Vsock v -> {
+                    if (++vsocks > 1) {
+                        throw new IllegalArgumentException("device " + i + ": a VM has at most one vsock device");
+                    }
+                }
+                case DeviceConfig.Net n -> {
+                    String tapKey = n.tapName() + (n.netns() == null ? "" : " in " + n.netns());
+                    Integer other = taps.putIfAbsent(tapKey, i);
+                    if (other != null) {
+                        throw new IllegalArgumentException("device " + i + ": tap " + tapKey + " is already device " + other);
+                    }
+                    other = macs.putIfAbsent(n.mac(), i);
+                    if (other != null) {
+                        throw new IllegalArgumentException("device " + i + ": guest MAC " + n.mac() + " is already device " + other);
+                    }
+                }
+                default -> {
+                }
+            }
         }
     }
 

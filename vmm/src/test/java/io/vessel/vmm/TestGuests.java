@@ -37,7 +37,7 @@ public final class TestGuests {
     }
 
     /** FNV-1a 32-bit, as the guest computes it. */
-    static int fnv1a(byte[] data) {
+    public static int fnv1a(byte[] data) {
         int h = 0x811C9DC5;
         for (byte b : data) {
             h ^= b & 0xFF;

@@ -106,6 +106,12 @@ public final class VirtualMachines {
         for (VmDisk d : request.disks()) {
             devices.add(new DeviceConfig.Block(d.path(), d.readOnly()));
         }
+        if (request.net() != null) {
+            devices.add(request.net().device());
+        }
+        if (request.vsock() != null) {
+            devices.add(request.vsock().device());
+        }
         BootSource boot = BootSource.of(kernel, initrd, cmdline(request));
         return VmConfig.of(boot, request.cpus(), request.memoryBytes(), console).withSerialIn(in).withWarnings(warnings)
                 .withDevices(devices);
@@ -114,7 +120,9 @@ public final class VirtualMachines {
     /** Runs the VM of {@code request} to its end. */
     public static Outcome run(VmRunRequest request, InputStream in, OutputStream console, PrintStream warnings)
             throws IOException, InterruptedException {
-        try (Vm vm = Vm.create(config(request, in, console, warnings))) {
+        VmConfig config = config(request, in, console, warnings);
+        prepareVsockDirectory(request);
+        try (Vm vm = Vm.create(config)) {
             VmExit exit = vm.run();
             return outcome(exit == null ? new VmExit.Stopped() : exit);
         }
@@ -123,7 +131,9 @@ public final class VirtualMachines {
     /** Runs until the VM ends or {@code timeout} passes (then stops it). */
     public static Outcome run(VmRunRequest request, InputStream in, OutputStream console, PrintStream warnings,
                               Duration timeout) throws IOException, InterruptedException {
-        try (Vm vm = Vm.create(config(request, in, console, warnings))) {
+        VmConfig config = config(request, in, console, warnings);
+        prepareVsockDirectory(request);
+        try (Vm vm = Vm.create(config)) {
             vm.start();
             VmExit exit = vm.awaitExit(timeout);
             if (exit == null) {
@@ -131,6 +141,15 @@ public final class VirtualMachines {
                 return new Outcome(VMM_FAILED, "the VM did not end within " + timeout.toSeconds() + " s and was stopped");
             }
             return outcome(exit);
+        }
+    }
+
+    /** The default vsock socket's directory is made on demand (private to root: it reaches into the guest). */
+    private static void prepareVsockDirectory(VmRunRequest request) throws IOException {
+        if (request.vsock() != null && request.vsock().socket().getParent() != null
+                && request.vsock().socket().getParent().equals(VmVsock.DEFAULT_DIR)) {
+            Files.createDirectories(VmVsock.DEFAULT_DIR,
+                    java.nio.file.attribute.PosixFilePermissions.asFileAttribute(java.nio.file.attribute.PosixFilePermissions.fromString("rwx------")));
         }
     }
 

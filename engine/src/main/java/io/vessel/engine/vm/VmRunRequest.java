@@ -9,11 +9,18 @@ import java.util.Objects;
  * ({@link VirtualMachines#defaultAssets()}); a null cmdline means {@link VirtualMachines#DEFAULT_CMDLINE}.
  * The command, if any, goes after {@code --} on the kernel command line, where the guest's init
  * finds it; the first disk becomes {@code root=/dev/vda} unless the command line names a root.
+ * {@code net} and {@code vsock} are null for none; the devices follow the disks in that order.
  */
 public record VmRunRequest(Path kernel, Path initrd, String cmdline, int cpus, long memoryBytes, List<VmDisk> disks,
-                           List<String> command) {
+                           VmNet net, VmVsock vsock, List<String> command) {
     public VmRunRequest {
         disks = List.copyOf(Objects.requireNonNull(disks, "disks"));
         command = List.copyOf(Objects.requireNonNull(command, "command"));
+    }
+
+    /** Without network or vsock. */
+    public VmRunRequest(Path kernel, Path initrd, String cmdline, int cpus, long memoryBytes, List<VmDisk> disks,
+                        List<String> command) {
+        this(kernel, initrd, cmdline, cpus, memoryBytes, disks, null, null, command);
     }
 }

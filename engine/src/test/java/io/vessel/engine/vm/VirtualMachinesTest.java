@@ -27,6 +27,27 @@ class VirtualMachinesTest {
     }
 
     @Test
+    void networkAndVsockSpecs() {
+        assertEquals(null, VmNet.parse("none"));
+        assertEquals(new VmNet("tap0", VmNet.DEFAULT_MAC), VmNet.parse("tap=tap0"));
+        assertEquals(new VmNet("tap0", "06:00:00:00:00:09"), VmNet.parse("tap=tap0,mac=06:00:00:00:00:09"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> VmNet.parse("mac=06:00:00:00:00:09")).getMessage()
+                .contains("no tap=NAME"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> VmNet.parse("tap=t,mac=06:00")).getMessage()
+                .contains("not six hex bytes"));
+        assertEquals(new VmVsock(3, VmVsock.defaultSocket(3)), VmVsock.parse("3"));
+        assertEquals(new VmVsock(4, Path.of("/tmp/v.sock")), VmVsock.parse("4,/tmp/v.sock"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> VmVsock.parse("1")).getMessage().contains("reserved"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> VmVsock.parse("5,")).getMessage().contains("empty PATH"));
+        VmRunRequest r = new VmRunRequest(Path.of("k"), null, null, 1, 64L << 20, List.of(new VmDisk(Path.of("d"), false)),
+                VmNet.parse("tap=tap0"), VmVsock.parse("9,/tmp/x.sock"), List.of());
+        var devices = VirtualMachines.config(r, null, new java.io.ByteArrayOutputStream(), System.err).devices();
+        assertEquals(3, devices.size());
+        assertEquals(io.vessel.vmm.DeviceConfig.Net.named("tap0", null, VmNet.DEFAULT_MAC), devices.get(1));
+        assertEquals(new io.vessel.vmm.DeviceConfig.Vsock(9, Path.of("/tmp/x.sock")), devices.get(2));
+    }
+
+    @Test
     void commandLine() {
         assertEquals(VirtualMachines.DEFAULT_CMDLINE, VirtualMachines.cmdline(request(null, List.of(), List.of())));
         assertEquals("console=ttyS0 root=/dev/vda ro -- sh -c \"echo hi\" \"\"", VirtualMachines.cmdline(request(

@@ -1,15 +1,19 @@
 package io.vessel.vmm.api;
 
+import io.vessel.vmm.DeviceConfig;
 import io.vessel.vmm.Vm;
 import io.vessel.vmm.VmConfig;
 import io.vessel.vmm.VmExit;
 import io.vessel.vmm.boot.BootSource;
+import io.vessel.vmm.ratelimit.RateLimiter;
 
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Consumer;
@@ -149,8 +153,8 @@ public final class MicroVm implements AutoCloseable {
         }
         VmConfig config = VmConfig.of(BootSource.of(bootSource.kernelImagePath(), bootSource.initrdPath(), bootSource.bootArgs()),
                 machine.vcpuCount(), machine.memSizeMib() << 20, console).withWarnings(warnings);
-        config = attachDevices(config);
         try {
+            config = attachDevices(config);
             vm = Vm.create(config);
         } catch (IOException | IllegalArgumentException e) {
             throw new ApiException("Start microvm error: " + e.getMessage(), e);
@@ -162,23 +166,34 @@ public final class MicroVm implements AutoCloseable {
     }
 
     /**
-     * The devices configured through the API, given to the VM. Drives, network interfaces and
-     * vsock are accepted and kept (GET-able through {@link #drives()} and friends); this build's
-     * {@link VmConfig} has no device list yet, so they are announced as not attached.
+     * The devices configured through the API, given to the VM: the root drive first (it is the
+     * guest's vda, as in Firecracker), the other drives, the network interfaces on their
+     * existing taps, then vsock. An interface without {@code guest_mac} gets a locally
+     * administered one from its position.
      */
     private VmConfig attachDevices(VmConfig config) {
-        for (Requests.Drive d : drives.values()) {
-            warnings.println("vessel-vmm: drive " + d.driveId() + " (" + d.pathOnHost() + ") is configured but not attached:"
-                    + " this build has no virtio-blk in its VMs yet");
-        }
+        List<DeviceConfig> devices = new ArrayList<>();
+        drives.values().stream().filter(Requests.Drive::isRootDevice).forEach(d -> devices.add(block(d)));
+        drives.values().stream().filter(d -> !d.isRootDevice()).forEach(d -> devices.add(block(d)));
+        int i = 0;
         for (Requests.NetworkInterface n : interfaces.values()) {
-            warnings.println("vessel-vmm: network interface " + n.ifaceId() + " (" + n.hostDevName() + ") is configured but not attached:"
-                    + " this build has no virtio-net yet");
+            String mac = n.guestMac() != null ? n.guestMac() : String.format("06:00:00:00:%02x:%02x", i >> 8 & 0xff, (i & 0xff) + 2);
+            devices.add(DeviceConfig.Net.named(n.hostDevName(), null, mac).withLimiters(limiter(n.rxRateLimiter()),
+                    limiter(n.txRateLimiter())));
+            i++;
         }
         if (vsock != null) {
-            warnings.println("vessel-vmm: vsock (CID " + vsock.guestCid() + ") is configured but not attached: this build has no virtio-vsock yet");
+            devices.add(new DeviceConfig.Vsock(vsock.guestCid(), vsock.udsPath()));
         }
-        return config;
+        return config.withDevices(devices);
+    }
+
+    private static DeviceConfig.Block block(Requests.Drive d) {
+        return new DeviceConfig.Block(d.pathOnHost(), d.isReadOnly(), d.driveId(), limiter(d.rateLimiter()));
+    }
+
+    private static RateLimiter limiter(Requests.RateLimit r) {
+        return r == null ? RateLimiter.UNLIMITED : r.toRateLimiter();
     }
 
     private void watch(Vm started) {

@@ -130,6 +130,9 @@ public final class Requests {
             if (mac != null && !MAC.matcher(mac).matches()) {
                 throw b.get("guest_mac").fail("must be a MAC address like 06:00:ac:10:00:02, not '" + mac + "'");
             }
+            if (mac != null && (Integer.parseInt(mac.substring(0, 2), 16) & 1) != 0) {
+                throw b.get("guest_mac").fail("must be a unicast address (first byte even), not the multicast '" + mac + "'");
+            }
             return new NetworkInterface(id, dev, mac, RateLimit.read(b.get("rx_rate_limiter")), RateLimit.read(b.get("tx_rate_limiter")));
         }
     }

@@ -13,9 +13,11 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -24,6 +26,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class FirecrackerApiTest {
     /** On a PVM host the test guest's every instruction is emulated: generous, bounded. */
     private static final long GUEST_SECONDS = 120;
+    /** The test guest's virtio-blk check reads sectors 0-3 and writes 8-15. */
+    private static final int DISK_SECTORS = 16, SECTOR = 512;
 
     @TempDir
     Path tmp;
@@ -104,6 +108,8 @@ class FirecrackerApiTest {
                 "is_root_device", "required");
         assertFault(http.send("PUT", "/network-interfaces/eth0", "{\"iface_id\": \"eth0\", \"host_dev_name\": \"tap0\","
                 + " \"guest_mac\": \"zz:00:00:00:00:01\"}"), "guest_mac");
+        assertFault(http.send("PUT", "/network-interfaces/eth0", "{\"iface_id\": \"eth0\", \"host_dev_name\": \"tap0\","
+                + " \"guest_mac\": \"01:00:5e:00:00:01\"}"), "guest_mac", "unicast");
         assertFault(http.send("PUT", "/vsock", "{\"guest_cid\": 2, \"uds_path\": \"" + tmp.resolve("v.sock") + "\"}"), "guest_cid");
         assertFault(http.send("PUT", "/actions", "{\"action_type\": \"InstanceStart\"}"), "without kernel configuration");
         assertFault(http.send("PUT", "/actions", "{\"action_type\": \"Reboot\"}"), "action_type");
@@ -124,17 +130,21 @@ class FirecrackerApiTest {
     void bootsTheTestGuestPausesResumesAndTypesCtrlAltDel() throws Exception {
         TestGuests.assumeKvm();
         Path kernel = TestGuests.elf();
-        Path disk = Files.write(tmp.resolve("disk.img"), new byte[4096]);
+        byte[] image = new byte[DISK_SECTORS * SECTOR];
+        for (int i = 0; i < image.length; i++) {
+            image[i] = (byte) (i * 7 + (i >> 9));
+        }
+        Path disk = Files.write(tmp.resolve("disk.img"), image);
+        String blk = " blk_sectors=" + Integer.toHexString(DISK_SECTORS) + " blk_sum="
+                + Integer.toHexString(TestGuests.fnv1a(Arrays.copyOf(image, 4 * SECTOR)));
         assertEquals(204, http.send("PUT", "/boot-source", "{\"kernel_image_path\": \"" + kernel
-                + "\", \"boot_args\": \"console=ttyS0 vessel-test keys\"}").status());
+                + "\", \"boot_args\": \"console=ttyS0 vessel-test keys" + blk + "\"}").status());
         assertEquals(204, http.send("PUT", "/machine-config", "{\"vcpu_count\": 2, \"mem_size_mib\": 64}").status());
         assertEquals(204, http.send("PUT", "/drives/rootfs", "{\"drive_id\": \"rootfs\", \"path_on_host\": \"" + disk
                 + "\", \"is_root_device\": true, \"is_read_only\": false,"
                 + " \"rate_limiter\": {\"bandwidth\": {\"size\": 1048576, \"refill_time\": 100}}}").status());
         assertFault(http.send("PUT", "/drives/data", "{\"drive_id\": \"data\", \"path_on_host\": \"" + disk
                 + "\", \"is_root_device\": true}"), "already the root device");
-        assertEquals(204, http.send("PUT", "/network-interfaces/eth0", "{\"iface_id\": \"eth0\", \"host_dev_name\": \"vtap0\","
-                + " \"guest_mac\": \"06:00:ac:10:00:02\"}").status());
         assertEquals(204, http.send("PUT", "/vsock", "{\"guest_cid\": 3, \"uds_path\": \"" + tmp.resolve("v.sock") + "\"}").status());
         assertEquals(204, http.send("PUT", "/actions", "{\"action_type\": \"InstanceStart\"}").status());
         assertEquals("Running", json(http.send("GET", "/", null)).get("state").string());
@@ -147,6 +157,11 @@ class FirecrackerApiTest {
         }
         assertTrue(console().contains("waiting for keys"), console());
         assertTrue(console().contains("RESULT PASS"), console());
+        assertTrue(console().contains("virtio-blk at 0xd0000000 gsi 5"), console());
+        assertTrue(console().contains("id \"rootfs\""), console());
+        assertTrue(console().contains("ok   guest read what the host wrote (blk_sum=)"), console());
+        assertTrue(console().contains("ok   sectors 8-15 read back as written"), console());
+        assertTrue(Files.exists(tmp.resolve("v.sock")), "the vsock device listens at uds_path while the VM runs");
 
         assertEquals(204, http.send("PATCH", "/vm", "{\"state\": \"Paused\"}").status());
         assertEquals("Paused", json(http.send("GET", "/", null)).get("state").string());
@@ -156,6 +171,29 @@ class FirecrackerApiTest {
         assertEquals(204, http.send("PUT", "/actions", "{\"action_type\": \"SendCtrlAltDel\"}").status());
         assertEquals(new VmExit.GuestExit(0), ended.get(GUEST_SECONDS, TimeUnit.SECONDS), console());
         assertTrue(console().contains("keys: 0x14 0x11 0xe0 0x71"), "Ctrl, Alt, Delete make codes (set 2):\n" + console());
-        assertTrue(warnings.toString(StandardCharsets.UTF_8).contains("drive rootfs"), warnings.toString(StandardCharsets.UTF_8));
+        byte[] after = Files.readAllBytes(disk);
+        assertFalse(Arrays.equals(Arrays.copyOfRange(image, 8 * SECTOR, 16 * SECTOR), Arrays.copyOfRange(after, 8 * SECTOR, 16 * SECTOR)),
+                "the guest's writes to sectors 8-15 reached the host file");
+        assertArrayEquals(Arrays.copyOf(image, 8 * SECTOR), Arrays.copyOf(after, 8 * SECTOR), "sectors 0-7 untouched");
+        vm.close();
+        assertFalse(Files.exists(tmp.resolve("v.sock")), "the vsock socket was left behind");
+    }
+
+    @Test
+    void aMissingTapFailsInstanceStartAndLeavesNothing() throws Exception {
+        TestGuests.assumeKvm();
+        Path kernel = TestGuests.elf();
+        String tap = "vsl-missing" + (ProcessHandle.current().pid() % 1000);
+        assertEquals(204, http.send("PUT", "/boot-source", "{\"kernel_image_path\": \"" + kernel + "\"}").status());
+        assertEquals(204, http.send("PUT", "/vsock", "{\"guest_cid\": 7, \"uds_path\": \"" + tmp.resolve("v.sock") + "\"}").status());
+        assertEquals(204, http.send("PUT", "/network-interfaces/eth0", "{\"iface_id\": \"eth0\", \"host_dev_name\": \"" + tap
+                + "\", \"guest_mac\": \"06:00:ac:10:00:02\"}").status());
+        long threads = Thread.getAllStackTraces().keySet().stream().filter(t -> t.getName().equals("vm-events")).count();
+        assertFault(http.send("PUT", "/actions", "{\"action_type\": \"InstanceStart\"}"), "tap device " + tap + " does not exist");
+        assertEquals("Not started", json(http.send("GET", "/", null)).get("state").string());
+        assertFalse(Files.exists(Path.of("/sys/class/net", tap)), "the probe left tap " + tap + " behind");
+        assertFalse(Files.exists(tmp.resolve("v.sock")), "the vsock socket of the failed start was left behind");
+        assertEquals(threads, Thread.getAllStackTraces().keySet().stream().filter(t -> t.getName().equals("vm-events")).count(),
+                "the failed VM's event loop thread is still there");
     }
 }

@@ -81,6 +81,8 @@ public final class BlockDevice implements VirtioDevice, AutoCloseable {
 
     private DeviceContext context;
     private boolean throttled;
+    /** How many times the rate limiter held a request back (for tests and metrics). */
+    private long throttles;
     private long generation;
 
     private BlockDevice(Path path, Fd fd, boolean readOnly, long capacitySectors, byte[] id, RateLimiter limiter,
@@ -243,8 +245,14 @@ public final class BlockDevice implements VirtioDevice, AutoCloseable {
         }
     }
 
+    /** How many times the rate limiter has held a request back since the device was opened. */
+    public synchronized long throttleCount() {
+        return throttles;
+    }
+
     private void throttle(long bytes) throws VirtioException {
         throttled = true;
+        throttles++;
         context.queue(0).enableNotification();
         long delay = limiter.nanosUntil(bytes, 1);
         long forGeneration = generation;

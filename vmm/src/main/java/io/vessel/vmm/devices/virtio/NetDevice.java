@@ -87,6 +87,8 @@ public final class NetDevice implements VirtioDevice, AutoCloseable {
     /** How many buffers the ring held when the pending frame last found them too few. */
     private int availableWhenShort;
     private long rxFrames, rxBytes, rxDropped, txFrames, txBytes, txDropped;
+    /** How many times a rate limiter held a frame back, either direction (for tests and metrics). */
+    private long throttles;
 
     private NetDevice(Tun.Tap tap, byte[] mac, RateLimiter rxLimiter, RateLimiter txLimiter, RefillTimer timer) {
         this.tap = tap;
@@ -151,6 +153,11 @@ public final class NetDevice implements VirtioDevice, AutoCloseable {
 
     public byte[] mac() {
         return mac.clone();
+    }
+
+    /** How many times the rx or tx rate limiter has held a frame back since the device was opened. */
+    public synchronized long throttleCount() {
+        return throttles;
     }
 
     public synchronized Stats stats() {
@@ -264,6 +271,7 @@ public final class NetDevice implements VirtioDevice, AutoCloseable {
     }
 
     private void throttle(RateLimiter limiter, long bytes, int queue) {
+        throttles++;
         long delay = limiter.nanosUntil(bytes, 1);
         long forGeneration = generation;
         timer.schedule(Math.max(delay, 1), () -> resume(forGeneration, queue));
