@@ -262,6 +262,35 @@ class DockerContainersCliTest {
     }
 
     @Test
+    void signalsTerminalLogsAndExecErrors() throws Exception {
+        String trap = "trap 'echo got USR1; exit 9' USR1; echo ready; while true; do sleep 0.1; done";
+        docker("run", "-d", "--name", "sig", "busybox", "sh", "-c", trap).ok();
+        assertTrue(eventually(10, () -> docker("logs", "sig").out().equals("ready\n")));
+        docker("kill", "-s", "USR1", "sig").ok();
+        assertEquals("9\n", docker("wait", "sig").ok().out());
+        assertTrue(docker("logs", "sig").ok().out().contains("got USR1\n"));
+        Result notRunning = docker("kill", "sig");
+        assertNotEquals(0, notRunning.exit());
+        assertTrue(notRunning.err().contains("is not running"), notRunning.err());
+        Result execStopped = docker("exec", "sig", "true");
+        assertNotEquals(0, execStopped.exit());
+        assertTrue(execStopped.err().contains("is not running"), execStopped.err());
+
+        docker("start", "sig").ok();
+        assertTrue(eventually(10, () -> docker("logs", "--tail", "1", "sig").out().equals("ready\n")));
+        docker("stop", "-s", "USR1", "-t", "10", "sig").ok();
+        assertEquals("9", docker("inspect", "-f", "{{.State.ExitCode}}", "sig").ok().out().trim(),
+                "stopped by the signal asked for, not SIGKILL");
+        docker("rm", "sig").ok();
+
+        docker("run", "-d", "-t", "--name", "tty", "busybox", "echo", "hi").ok();
+        assertEquals("0\n", docker("wait", "tty").ok().out());
+        assertEquals("hi\r\n", docker("logs", "tty").ok().out(), "a terminal's output is raw, with its CR");
+        assertEquals("true", docker("inspect", "-f", "{{.Config.Tty}}", "tty").ok().out().trim());
+        docker("rm", "tty").ok();
+    }
+
+    @Test
     void interactiveTerminal() throws Exception {
         Result r = run("echo $((6*7)); exit 3\n",
                 List.of("script", "-qfec", DOCKER + " run -it --rm busybox sh", "/dev/null"));
