@@ -165,6 +165,10 @@ class DockerContainersCliTest {
         assertEquals("out\n", failed.out());
         assertTrue(failed.err().contains("err"), failed.err());
         assertEquals("", docker("ps", "-aq", "--filter", "ancestor=busybox", "--filter", "status=exited").ok().out());
+        Result missing = docker("run", "--rm", "--name", "nocmd", "busybox", "/no/such/command");
+        assertEquals(127, missing.exit(), missing.err());
+        assertTrue(missing.err().contains("/no/such/command"), missing.err());
+        assertEquals("", docker("ps", "-aq", "--filter", "name=nocmd").ok().out(), "--rm removed it");
     }
 
     @Test
