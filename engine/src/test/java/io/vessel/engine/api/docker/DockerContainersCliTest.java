@@ -452,6 +452,11 @@ class DockerContainersCliTest {
         error(conflict, 409, "already in use");
         error(RawClient.exchange(socket, "DELETE /v1.47/containers/tolerant HTTP/1.1\r\nHost: d\r\nConnection: close\r\n\r\n"),
                 409, "stop it before removing");
+        error(post("/v1.47/containers/tolerant/wait?condition=sometime", ""), 400, "invalid condition");
+        error(RawClient.exchange(socket, "GET /v1.47/containers/json?filters=%7B%22bogus%22%3A%5B%221%22%5D%7D HTTP/1.1\r\n"
+                + "Host: d\r\nConnection: close\r\n\r\n"), 400, "invalid filter 'bogus'");
+        error(post("/v1.47/containers/tolerant/exec", "{\"Cmd\": []}"), 400, "No exec command specified");
+        error(post("/v1.47/exec/nosuchexec/start", "{}"), 404, "No such exec instance");
         docker("rm", "-f", "tolerant").ok();
         assertEquals("", docker("ps", "-aq", "--filter", "name=tolerant").ok().out(), "the daemon still serves");
     }
