@@ -295,6 +295,23 @@ class DockerContainersCliTest {
     }
 
     @Test
+    void logRotation() throws Exception {
+        docker("run", "--name", "chatty", "--log-opt", "max-size=1k", "--log-opt", "max-file=2", "busybox", "sh", "-c",
+                "i=0; while [ $i -lt 200 ]; do i=$((i+1)); echo line$i; done").ok();
+        String logs = docker("logs", "chatty").ok().out();
+        assertTrue(logs.endsWith("line199\nline200\n"), logs);
+        assertFalse(logs.startsWith("line1\n"), "the oldest lines were rotated away: " + logs.length() + " bytes kept");
+        assertTrue(logs.length() < 2048, "at most two files of about 1 KiB of entries: " + logs.length());
+        assertEquals("json-file 1024 2", docker("inspect", "-f",
+                "{{.HostConfig.LogConfig.Type}} {{index .HostConfig.LogConfig.Config \"max-size\"}} "
+                        + "{{index .HostConfig.LogConfig.Config \"max-file\"}}", "chatty").ok().out().trim());
+        Result bad = docker("run", "--rm", "--log-driver", "syslog", "busybox", "true");
+        assertEquals(125, bad.exit());
+        assertTrue(bad.err().contains("syslog"), bad.err());
+        docker("rm", "chatty").ok();
+    }
+
+    @Test
     void interactiveTerminal() throws Exception {
         Result r = run("echo $((6*7)); exit 3\n",
                 List.of("script", "-qfec", DOCKER + " run -it --rm busybox sh", "/dev/null"));
