@@ -56,6 +56,11 @@ public final class AotTraining {
             run(work.resolve("root2").toString(), quiet, List.of("pull", remote));
         }
         run(root, quiet, List.of("image", "prune", "-a"));
+        // the default bridge and the nftables table the runs made for this root, deleted
+        String run = System.getenv("VESSEL_RUN");
+        io.vessel.engine.network.Networks.open(io.vessel.engine.network.NetworksConfig.fromEnvironment(Path.of(root),
+                run == null || run.isEmpty() ? io.vessel.engine.EngineConfig.DEFAULT_RUN : Path.of(run), true))
+                .dismantle();
     }
 
     private static void run(String root, PrintStream quiet, List<String> args) {

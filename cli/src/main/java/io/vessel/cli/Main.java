@@ -81,6 +81,9 @@ public final class Main {
             Volumes:
               volume create|ls|inspect|rm|prune
 
+            Micro-VMs:
+              vm run    Boot a KVM micro-VM and run a command in it
+
             Other:
               login     Store credentials for a registry
               daemon    Serve the Docker Engine API on a Unix socket (foreground)
@@ -169,6 +172,7 @@ public final class Main {
             case "load" -> load(rest);
             case "import" -> importImage(rest);
             case "build" -> BuildCommand.run(this, rest);
+            case "vm" -> VmCommand.run(this, rest);
             case "volume" -> volume(rest);
             case "login" -> login(rest);
             case "daemon" -> DaemonCommand.run(this, rest);
@@ -182,6 +186,10 @@ public final class Main {
 
     PrintStream out() {
         return out;
+    }
+
+    PrintStream err() {
+        return err;
     }
 
     private boolean help(Flags f, String usage) {
@@ -218,7 +226,12 @@ public final class Main {
                 .list("volume", 'v', "bind mount a volume (NAME:/path, /host:/path, /path)[:ro|rw|nocopy|...]")
                 .list("mount", (char) 0, "attach a mount (type=bind|volume|tmpfs,source=,target=,...)")
                 .list("tmpfs", (char) 0, "mount a tmpfs (/path[:options])")
-                .value("network", (char) 0, "none, host, or the default (loopback only)")
+                .value("network", (char) 0, "bridge (default), a network's name, none, host, container:NAME")
+                .list("network-alias", (char) 0, "more names on a user-defined network")
+                .value("ip", (char) 0, "a static IPv4 address on the network")
+                .list("publish", 'p', "publish a port: [HOST_IP:][HOST_PORT:]CONTAINER_PORT[/udp]")
+                .bool("publish-all", 'P', "publish the image's EXPOSEd ports on free host ports")
+                .list("dns", (char) 0, "name servers for the container")
                 .list("device-read-bps", (char) 0, "limit reads from a device (DEVICE:RATE)")
                 .list("device-write-bps", (char) 0, "limit writes to a device (DEVICE:RATE)")
                 .bool("quiet", 'q', "do not print pull progress")
@@ -275,6 +288,13 @@ public final class Main {
             if (f.has("network")) {
                 o.network(f.value("network"));
             }
+            f.list("network-alias").forEach(o::networkAlias);
+            if (f.has("ip")) {
+                o.ip(f.value("ip"));
+            }
+            f.list("publish").forEach(o::publish);
+            o.publishAll(f.bool("publish-all"));
+            f.list("dns").forEach(o::dns);
             for (String t : f.list("device-read-bps")) {
                 o.deviceReadBps(RunOptions.Throttle.parse("--device-read-bps", t));
             }

@@ -75,6 +75,7 @@ class DockerContainersCliTest {
                     engine.containers().remove(c.id(), true, true);
                 }
                 daemon.close();
+                engine.networks().dismantle(); // the default bridge and nftables table of this root
             }
         } finally {
             if (dir != null) {
