@@ -442,6 +442,8 @@ public final class Containers {
                 }
                 waiting = null;
             }
+            // Taken before the process is let go: a process that exits at once must not finish before it started.
+            Instant startedAt = Instant.now();
             try {
                 c.start();
             } catch (RuntimeError e) {
@@ -450,7 +452,7 @@ public final class Containers {
             monitor.close();
             monitor = null;
             exits.putIfAbsent(id, 0);
-            Stored running = s.withState("running", c.state().pid(), 0, null, Instant.now(), null);
+            Stored running = s.withState("running", c.state().pid(), 0, null, startedAt, null);
             writeRecord(running);
             return running;
         } catch (IOException | RuntimeException e) {
@@ -1480,6 +1482,9 @@ public final class Containers {
                     out.add(readRecord(p));
                 } catch (NoSuchFileException being) {
                     // being created or removed
+                } catch (RuntimeException damaged) {
+                    // a record no engine wrote (records are replaced atomically): one such directory must not
+                    // hide every other container from ps, recovery and the daemon's start
                 }
             }
         }
