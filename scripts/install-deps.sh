@@ -13,7 +13,9 @@ if [ "${1:-}" = "--test" ]; then
            # networking (engine.network): the nft command for NAT and published ports; nsenter/unshare in its tests
            nftables util-linux
            # bench/vm-boot.sh: the peer VMM, qemu-system-x86_64 -M microvm
-           qemu-system-x86)
+           qemu-system-x86
+           # docker run --init: catatonit serves as docker-init (engine.api.docker.CreateBody)
+           catatonit)
 fi
 missing=()
 for p in "${need[@]}"; do
