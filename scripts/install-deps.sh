@@ -15,7 +15,9 @@ if [ "${1:-}" = "--test" ]; then
            # bench/vm-boot.sh: the peer VMM, qemu-system-x86_64 -M microvm
            qemu-system-x86
            # docker run --init: catatonit serves as docker-init (engine.api.docker.CreateBody)
-           catatonit)
+           catatonit
+           # RuntimeServiceTest connects to the runtime service as another user from a python3 one-liner
+           python3)
 fi
 missing=()
 for p in "${need[@]}"; do
