@@ -2,7 +2,8 @@
 # Installs the Debian packages Vessel builds and tests with (idempotent; needs root).
 set -euo pipefail
 # libssl3: libcrypto hashes layers at full speed from the first byte (io.vessel.linux.NativeDigest).
-need=(gcc make busybox-static iproute2 procps libssl3)
+# nftables: NAT and published ports of container networks. catatonit: docker-init for `run --init`.
+need=(gcc make busybox-static iproute2 procps libssl3 nftables catatonit)
 if [ "${1:-}" = "--test" ]; then
     need+=(runc crun podman conmon uidmap hyperfine time mount bsdutils tar zstd docker-registry apache2-utils openssl
            skopeo umoci curl
@@ -10,12 +11,10 @@ if [ "${1:-}" = "--test" ]; then
            acpica-tools
            # vmm guest assets (scripts/guest-assets.sh, make-ext4.sh): the initramfs, module order, kernel payload, disks
            cpio kmod lz4 xz-utils e2fsprogs
-           # networking (engine.network): the nft command for NAT and published ports; nsenter/unshare in its tests
-           nftables util-linux
+           # networking tests: nsenter/unshare
+           util-linux
            # bench/vm-boot.sh: the peer VMM, qemu-system-x86_64 -M microvm
            qemu-system-x86
-           # docker run --init: catatonit serves as docker-init (engine.api.docker.CreateBody)
-           catatonit
            # RuntimeServiceTest connects to the runtime service as another user from a python3 one-liner
            python3)
 fi
