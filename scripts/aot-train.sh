@@ -25,7 +25,7 @@ rm -f "$lib/vessel-runtime.aot"
 # The vessel command's cache, with ./vessel's flags, from AotTraining's round of common verbs.
 if [ -f "$lib/lib/vessel-cli.jar" ]; then
     rm -f "$lib/vessel.aot"
-    VESSEL_RUN="$work/run" "$java" -XX:AOTCacheOutput="$lib/vessel.aot" -Xlog:disable -Xlog:all=off -XX:+UseSerialGC \
+    env -u VESSEL_RUN -u VESSEL_ROOT -u VESSEL_HOST "$java" -XX:AOTCacheOutput="$lib/vessel.aot" -Xlog:disable -Xlog:all=off -XX:+UseSerialGC \
         -XX:TieredStopAtLevel=1 -XX:-UsePerfData -Xss1m -Xms8m -Xmx512m --enable-native-access=ALL-UNNAMED \
         -Dvessel.launcher="$lib/vessel-launch" -cp "$lib/lib/*" io.vessel.cli.AotTraining "$work/cli" >/dev/null
     grep -o " $work[^ ]*" /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
