@@ -187,6 +187,10 @@ public final class Containers {
 
     private static final String RECORD = "container.json";
     private static final String EXIT = "exit.json";
+    /** The Docker API's view of a container's configuration, as its client sent it (create). */
+    private static final String API_CONFIG = "api.json";
+    /** How many exit codes of removed containers are remembered for waiters that see the removal late. */
+    private static final int REMOVED_EXITS_KEPT = 256;
     /** Docker's default stop timeout, seconds. */
     private static final int DEFAULT_STOP_TIMEOUT = 10;
     /** The first delay before a restart; it doubles per restart up to MAX_RESTART_DELAY (Docker's). */
@@ -205,6 +209,14 @@ public final class Containers {
     private final Map<String, Exec> execs = new ConcurrentHashMap<>();
     private final List<Consumer<Event>> listeners = new CopyOnWriteArrayList<>();
     private final Object changed = new Object();
+    /** The last exit codes of containers removed since (wait condition=removed reports them). */
+    private final Map<String, Integer> removedExits = java.util.Collections.synchronizedMap(
+            new LinkedHashMap<>(16, 0.75f, false) {
+                @Override
+                protected boolean removeEldestEntry(Map.Entry<String, Integer> eldest) {
+                    return size() > REMOVED_EXITS_KEPT;
+                }
+            });
 
     Containers(Engine engine) {
         this.engine = engine;
@@ -288,6 +300,16 @@ public final class Containers {
      * new writable layer, makes the bundle and stores the record. Nothing runs yet.
      */
     public Created create(CreateRequest r, ProgressListener pull) throws IOException {
+        return create(r, pull, null);
+    }
+
+    /**
+     * docker create through the Docker API: as {@link #create(CreateRequest, ProgressListener)}, and
+     * the request's Config and HostConfig as the client sent them ({@code apiConfig}, may be null)
+     * are kept beside the record ({@code api.json}), for inspect and for filters on labels. They are
+     * written before the container is announced, so no client sees it without them.
+     */
+    public Created create(CreateRequest r, ProgressListener pull, Map<String, Object> apiConfig) throws IOException {
         Lifecycle life = r.lifecycle() == null ? Lifecycle.DEFAULT : r.lifecycle();
         Image image = engine.images().find(r.image(), true, pull);
         String id = newId();
@@ -309,6 +331,9 @@ public final class Containers {
             snapshot.mount(rootfs, false);
             BundleMaker.Made made = new BundleMaker(engine.volumes()).make(id, dir, image.config(), r.options());
             s = s.withVolumes(made.volumes());
+            if (apiConfig != null) {
+                writeAtomically(dir.resolve(API_CONFIG), Json.writePretty(apiConfig));
+            }
             writeRecord(s);
         } catch (IOException | RuntimeException e) {
             removeQuietly(id, dir);
@@ -511,6 +536,7 @@ public final class Containers {
                 return;
             }
             exits.merge(id, 1, Integer::sum);
+            removedExits.put(id, code);
         }
         publish("die", s, Map.of("exitCode", Integer.toString(code)));
         if (s.lifecycle().autoRemove()) {
@@ -591,6 +617,15 @@ public final class Containers {
      * then SIGKILL. Returns false if it was not running.
      */
     public boolean stop(String what, Integer timeoutSeconds) throws IOException {
+        return stop(what, timeoutSeconds, null);
+    }
+
+    /**
+     * docker stop with {@code signal} (name or number; null: the container's stop signal) in place of
+     * the stop signal, as the API's {@code signal} parameter asks.
+     */
+    public boolean stop(String what, Integer timeoutSeconds, String stopSignal) throws IOException {
+        Integer asked = stopSignal == null || stopSignal.isEmpty() ? null : Signals.parse(stopSignal); // names what is wrong
         Stored s = require(what);
         String live;
         synchronized (lock(s.id())) {
@@ -608,7 +643,7 @@ public final class Containers {
         }
         int timeout = timeoutSeconds != null ? timeoutSeconds
                 : s.lifecycle().stopTimeout() != null ? s.lifecycle().stopTimeout() : DEFAULT_STOP_TIMEOUT;
-        int signal = stopSignal(s);
+        int signal = asked != null ? asked : stopSignal(s);
         try {
             Container c = Container.load(engine.config().runtimeRoot(), s.id());
             if (c.status() == Status.PAUSED && signal != Signals.SIGKILL) {
@@ -731,15 +766,29 @@ public final class Containers {
 
     /** docker wait: blocks until the condition holds; returns the exit code. */
     public int await(String what, WaitCondition condition) throws IOException, InterruptedException {
+        return await(what, condition, null);
+    }
+
+    /**
+     * docker wait as the API serves it: {@code registered} runs once the container is found and the
+     * exits seen so far are counted, before any waiting, so that a client told "waiting" (the API
+     * sends its headers then) cannot miss an exit that follows.
+     */
+    public int await(String what, WaitCondition condition, Runnable registered) throws IOException,
+            InterruptedException {
         Stored s = require(what);
         String id = s.id();
         int seen = exits.getOrDefault(id, 0);
+        if (registered != null) {
+            registered.run();
+        }
         while (true) {
             Stored now;
             try {
                 now = readRecord(dir(id));
             } catch (NoSuchFileException removed) {
-                return s.exitCode();
+                Integer last = removedExits.get(id);
+                return last != null ? last : s.exitCode();
             }
             String live = liveStatus(now);
             if (live.equals("exited") && now.status().equals("running")) {
@@ -1368,6 +1417,36 @@ public final class Containers {
                     + "), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed");
         }
         return n;
+    }
+
+    /**
+     * The Docker API's Config and HostConfig a container was created with ({@code api.json}), or an
+     * empty object for one made otherwise ({@code vessel run}).
+     */
+    public JsonNode apiConfig(String what) throws IOException {
+        Stored s = require(what);
+        Path file = dir(s.id()).resolve(API_CONFIG);
+        try {
+            return JsonNode.parse(file.toString(), Files.readString(file));
+        } catch (NoSuchFileException none) {
+            return JsonNode.root(file.toString(), new LinkedHashMap<String, Object>());
+        }
+    }
+
+    /** The container's OCI bundle configuration ({@code config.json}) as the runtime got it. */
+    public Spec spec(String what) throws IOException {
+        Stored s = require(what);
+        return Spec.parse(Files.readString(dir(s.id()).resolve("config.json")));
+    }
+
+    private static void writeAtomically(Path file, String text) throws IOException {
+        Path tmp = file.resolveSibling("." + file.getFileName() + ".tmp");
+        Files.writeString(tmp, text, StandardCharsets.UTF_8);
+        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(tmp,
+                java.nio.file.StandardOpenOption.WRITE)) {
+            ch.force(true);
+        }
+        Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
     }
 
     private void writeRecord(Stored s) throws IOException {

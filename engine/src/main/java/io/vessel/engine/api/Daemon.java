@@ -4,6 +4,7 @@ import io.vessel.engine.Engine;
 import io.vessel.engine.api.docker.DockerApi;
 import io.vessel.engine.api.http.HttpServer;
 import io.vessel.engine.api.http.Limits;
+import io.vessel.engine.events.Event;
 
 import java.io.IOException;
 import java.io.PrintStream;
@@ -36,6 +37,7 @@ public final class Daemon implements AutoCloseable {
     private final FileLock lock;
     private final List<HttpServer> servers = new ArrayList<>();
     private final CountDownLatch stopped = new CountDownLatch(1);
+    private AutoCloseable containerEvents;
 
     private Daemon(Engine engine, FileChannel lockChannel, FileLock lock) {
         this.engine = engine;
@@ -77,6 +79,11 @@ public final class Daemon implements AutoCloseable {
         ch.write(java.nio.ByteBuffer.wrap((ProcessHandle.current().pid() + "\n").getBytes(StandardCharsets.UTF_8)), 0);
         Daemon d = new Daemon(engine, ch, lock);
         try {
+            // The daemon is the engine that lives: container events go to /events, and the containers
+            // (their exits while no daemon ran, their restart policies) are taken up again.
+            d.containerEvents = engine.containers().subscribe(e -> engine.events().publish(
+                    Event.now(Event.CONTAINER, e.action(), e.id(), e.attributes())));
+            engine.containers().recover();
             DockerApi api = new DockerApi(engine);
             for (Path s : sockets) {
                 d.servers.add(HttpServer.start(s, api.handler(), Limits.DEFAULT, DockerApi::error, DockerApi.defaultHeaders(),
@@ -127,6 +134,14 @@ public final class Daemon implements AutoCloseable {
             }
         }
         servers.clear();
+        if (containerEvents != null) {
+            try {
+                containerEvents.close();
+            } catch (Exception e) {
+                first = first == null ? new IOException(e.getMessage(), e) : first;
+            }
+            containerEvents = null;
+        }
         if (lock.isValid()) {
             lockChannel.truncate(0);
             lock.release();

@@ -46,6 +46,8 @@ public final class DockerApi {
         new ImageRoutes(engine).register(router);
         new BuildRoutes(engine).register(router);
         new VolumeRoutes(engine).register(router);
+        new ContainerRoutes(engine).register(router);
+        new ExecRoutes(engine).register(router);
     }
 
     public Engine engine() {
