@@ -4,14 +4,9 @@ import io.vessel.cli.client.ApiError;
 import io.vessel.cli.client.DaemonStarter;
 import io.vessel.cli.client.DockerClient;
 import io.vessel.cli.client.Endpoint;
-import io.vessel.engine.Containers;
 import io.vessel.engine.Engine;
 import io.vessel.engine.EngineConfig;
-import io.vessel.engine.container.RunOptions;
-import io.vessel.engine.container.Sizes;
 import io.vessel.image.registry.CredentialStore;
-import io.vessel.image.registry.ProgressBars;
-import io.vessel.image.registry.ProgressListener;
 import io.vessel.json.Json;
 import io.vessel.json.JsonNode;
 
@@ -21,9 +16,7 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 
 /**
  * The {@code vessel} command: docker's verbs for images, builds, volumes and containers, as a
@@ -73,9 +66,14 @@ public final class Main {
             Usage:  vessel [--root DIR] [-H unix:///SOCKET] COMMAND
 
             Containers:
-              run       Run a command in a new container from an image
+              run       Run a command in a new container (-d, -i, -t, --rm, -v, -p, ...)
+              create    Create a container without starting it
               ps        List containers
+              logs      Show a container's output (-f to follow)
+              exec      Run a command in a running container
+              start|stop|restart|kill|pause|unpause|wait|rename
               rm        Remove containers
+              container ls|inspect|prune|...
 
             Images:
               build     Build an image from a Dockerfile
@@ -84,7 +82,7 @@ public final class Main {
               push      Upload an image to a registry
               tag       Give an image another name
               rmi       Remove images
-              inspect   Show details of images or volumes as JSON
+              inspect   Show details of containers, images or volumes as JSON
               save      Write images to a tar archive (docker save) or an OCI layout
               load      Read images from a tar archive or an OCI layout
               import    Make an image from a root file system (directory or tarball)
@@ -247,6 +245,10 @@ public final class Main {
     }
 
     /** Whether file descriptor {@code fd} (0, 1, 2) is a terminal; false when this Main's streams are not the process's. */
+    boolean ownsStdio() {
+        return ownStdio;
+    }
+
     boolean terminal(int fd) {
         return ownStdio && io.vessel.linux.Terminal.isTerminal(fd);
     }
@@ -262,10 +264,16 @@ public final class Main {
     int dispatch(String cmd, List<String> rest) throws UsageError, IOException {
         ImageCommands images = new ImageCommands(this);
         SystemCommands system = new SystemCommands(this);
+        ContainerCommands containers = new ContainerCommands(this);
         return switch (cmd) {
-            case "run" -> runContainer(rest);
-            case "ps" -> ps(rest);
-            case "rm" -> rm(rest);
+            case "run" -> containers.run(rest);
+            case "create" -> containers.create(rest);
+            case "ps" -> containers.ps(rest);
+            case "logs" -> containers.logs(rest);
+            case "exec" -> containers.exec(rest);
+            case "rename" -> containers.rename(rest);
+            case "start", "stop", "restart", "kill", "rm", "pause", "unpause", "wait" -> containers.each(cmd, rest);
+            case "container" -> container(rest);
             case "images" -> images.images(rest);
             case "image" -> images.image(rest);
             case "pull" -> images.pull(rest);
@@ -283,6 +291,40 @@ public final class Main {
             case "version" -> system.version(rest);
             default -> throw new UsageError("unknown command \"" + cmd + "\"");
         };
+    }
+
+    private int container(List<String> args) throws UsageError, IOException {
+        if (args.isEmpty()) {
+            throw new UsageError("\"vessel container\" needs a subcommand: run, create, ls, logs, exec, start, stop, restart, kill, rm, wait, inspect, prune");
+        }
+        List<String> rest = args.subList(1, args.size());
+        return switch (args.getFirst()) {
+            case "ls", "list", "ps" -> dispatch("ps", rest);
+            case "inspect" -> inspect(withType("container", rest));
+            case "prune" -> {
+                Flags f = new Flags("container prune", false).bool("force", 'f', "do not ask (vessel never asks)")
+                        .list("filter", (char) 0, "until=, label=").parse(rest);
+                JsonNode r = client().send("POST", io.vessel.cli.client.Query.path("/containers/prune")
+                        .add("filters", Api.filters(f.list("filter"))).toString(), null);
+                List<String> gone = r.get("ContainersDeleted").isArray() ? r.get("ContainersDeleted").stringList() : List.of();
+                if (!gone.isEmpty()) {
+                    out.println("Deleted Containers:");
+                    gone.forEach(out::println);
+                    out.println();
+                }
+                out.println("Total reclaimed space: " + Units.size(r.get("SpaceReclaimed").longValue(0)));
+                yield 0;
+            }
+            case "run", "create", "logs", "exec", "start", "stop", "restart", "kill", "rm", "wait", "pause", "unpause", "rename" ->
+                    dispatch(args.getFirst(), rest);
+            default -> throw new UsageError("unknown command \"container " + args.getFirst() + "\"");
+        };
+    }
+
+    private static List<String> withType(String type, List<String> rest) {
+        List<String> l = new ArrayList<>(List.of("--type", type));
+        l.addAll(rest);
+        return l;
     }
 
     private static List<String> prepend(String first, List<String> rest) {
@@ -319,25 +361,28 @@ public final class Main {
     }
 
     private int inspect(List<String> args) throws UsageError, IOException {
-        Flags f = new Flags("inspect", false).value("type", (char) 0, "image or volume")
+        Flags f = new Flags("inspect", false).value("type", (char) 0, "container, image or volume")
                 .value("format", 'f', "json").parse(args);
         if (help(f, "inspect [OPTIONS] NAME|ID [NAME|ID...]")) {
             return 0;
         }
         f.arg(0, "at least 1 argument");
         String type = f.value("type");
-        if (type != null && !type.equals("image") && !type.equals("volume")) {
-            throw new UsageError("--type \"" + type + "\": image or volume");
+        if (type != null && !type.equals("container") && !type.equals("image") && !type.equals("volume")) {
+            throw new UsageError("--type \"" + type + "\": container, image or volume");
         }
         ImageCommands images = new ImageCommands(this);
         List<Object> docs = new ArrayList<>();
         int status = 0;
         for (String what : f.positional()) {
             JsonNode doc = null;
-            if (!"volume".equals(type)) {
+            if (type == null || type.equals("container")) {
+                doc = ContainerCommands.inspect(client(), what);
+            }
+            if (doc == null && (type == null || type.equals("image"))) {
                 doc = images.inspect(client(), what);
             }
-            if (doc == null && !"image".equals(type)) {
+            if (doc == null && (type == null || type.equals("volume"))) {
                 try {
                     doc = client().get("/volumes/" + io.vessel.cli.client.Query.segment(what));
                 } catch (ApiError e) {
@@ -356,184 +401,4 @@ public final class Main {
         printInspect(docs, f.value("format"));
         return status;
     }
-
-    // ---- containers ----
-
-    private int runContainer(List<String> args) throws UsageError, IOException {
-        Flags f = new Flags("run", true)
-                .value("name", (char) 0, "name the container")
-                .bool("rm", (char) 0, "remove the container when it exits")
-                .bool("detach", 'd', "run in the background and print the container ID")
-                .bool("interactive", 'i', "keep standard input open")
-                .bool("tty", 't', "allocate a pseudo-terminal")
-                .list("env", 'e', "set environment variables")
-                .value("workdir", 'w', "working directory inside the container")
-                .value("user", 'u', "user name or UID[:GID]")
-                .list("group-add", (char) 0, "additional groups")
-                .value("hostname", (char) 0, "container host name")
-                .value("entrypoint", (char) 0, "override the image's ENTRYPOINT")
-                .bool("read-only", (char) 0, "mount the root file system read-only")
-                .value("memory", 'm', "memory limit (e.g. 64m)")
-                .value("cpus", (char) 0, "number of CPUs (e.g. 0.5)")
-                .value("pids-limit", (char) 0, "process limit")
-                .list("cap-add", (char) 0, "add Linux capabilities")
-                .list("cap-drop", (char) 0, "drop Linux capabilities")
-                .bool("privileged", (char) 0, "all capabilities and devices")
-                .list("volume", 'v', "bind mount a volume (NAME:/path, /host:/path, /path)[:ro|rw|nocopy|...]")
-                .list("mount", (char) 0, "attach a mount (type=bind|volume|tmpfs,source=,target=,...)")
-                .list("tmpfs", (char) 0, "mount a tmpfs (/path[:options])")
-                .value("network", (char) 0, "none, host, or the default (loopback only)")
-                .list("device-read-bps", (char) 0, "limit reads from a device (DEVICE:RATE)")
-                .list("device-write-bps", (char) 0, "limit writes to a device (DEVICE:RATE)")
-                .bool("quiet", 'q', "do not print pull progress")
-                .parse(args);
-        if (help(f, "run [OPTIONS] IMAGE [COMMAND] [ARG...]")) {
-            return 0;
-        }
-        String image = f.arg(0, "at least 1 argument: the image");
-        RunOptions.Builder o = RunOptions.builder();
-        List<String> positional = f.positional();
-        o.cmd(positional.subList(1, positional.size()));
-        try {
-            for (String e : f.list("env")) {
-                o.env(e.contains("=") ? e : e + "=" + System.getenv().getOrDefault(e, ""));
-            }
-            if (f.has("workdir")) {
-                o.workdir(f.value("workdir"));
-            }
-            if (f.has("user")) {
-                o.user(f.value("user"));
-            }
-            f.list("group-add").forEach(o::groupAdd);
-            if (f.has("hostname")) {
-                o.hostname(f.value("hostname"));
-            }
-            if (f.has("entrypoint")) {
-                o.entrypoint(f.value("entrypoint"));
-            }
-            o.readOnly(f.bool("read-only"));
-            if (f.has("memory")) {
-                o.memory(Sizes.parse("--memory", f.value("memory")));
-            }
-            if (f.has("cpus")) {
-                try {
-                    o.cpus(Double.parseDouble(f.value("cpus")));
-                } catch (NumberFormatException e) {
-                    throw new UsageError("invalid --cpus \"" + f.value("cpus") + "\": a number such as 0.5");
-                }
-            }
-            if (f.has("pids-limit")) {
-                try {
-                    o.pidsLimit(Long.parseLong(f.value("pids-limit")));
-                } catch (NumberFormatException e) {
-                    throw new UsageError("invalid --pids-limit \"" + f.value("pids-limit") + "\"");
-                }
-            }
-            f.list("cap-add").forEach(o::capAdd);
-            f.list("cap-drop").forEach(o::capDrop);
-            o.privileged(f.bool("privileged"));
-            f.list("volume").forEach(o::volume);
-            f.list("mount").forEach(o::mountFlag);
-            f.list("tmpfs").forEach(o::tmpfs);
-            o.tty(f.bool("tty"));
-            if (f.has("network")) {
-                o.network(f.value("network"));
-            }
-            for (String t : f.list("device-read-bps")) {
-                o.deviceReadBps(RunOptions.Throttle.parse("--device-read-bps", t));
-            }
-            for (String t : f.list("device-write-bps")) {
-                o.deviceWriteBps(RunOptions.Throttle.parse("--device-write-bps", t));
-            }
-        } catch (IllegalArgumentException e) {
-            throw new UsageError(e.getMessage());
-        }
-        if (f.bool("detach") && f.bool("rm")) {
-            // docker allows it; without a daemon nobody would be there to remove it
-            throw new UsageError("--rm with --detach needs the daemon (not yet): remove the container with vessel rm");
-        }
-        ProgressListener progress = f.bool("quiet") ? ProgressListener.NONE : new ProgressBars(err, terminal(2));
-        boolean detach = f.bool("detach");
-        int status = engine().containers().run(new Containers.RunRequest(image, f.value("name"), o.build(),
-                f.bool("rm"), detach, f.bool("interactive")), progress, id -> {
-                    if (detach) {
-                        out.println(id);
-                        out.flush();
-                    }
-                });
-        return status;
-    }
-
-    private int ps(List<String> args) throws UsageError, IOException {
-        Flags f = new Flags("ps", false).bool("all", 'a', "show all containers (default: running)")
-                .bool("quiet", 'q', "only IDs").bool("no-trunc", (char) 0, "do not truncate")
-                .value("format", (char) 0, "json, or table").parse(args);
-        if (help(f, "ps [OPTIONS]")) {
-            return 0;
-        }
-        List<Containers.Info> list = new ArrayList<>();
-        for (Containers.Info i : engine().containers().list()) {
-            if (f.bool("all") || i.status().equals("running") || i.status().equals("paused")) {
-                list.add(i);
-            }
-        }
-        boolean trunc = !f.bool("no-trunc");
-        if (f.bool("quiet")) {
-            list.forEach(i -> out.println(trunc ? i.id().substring(0, 12) : i.id()));
-            return 0;
-        }
-        if ("json".equals(f.value("format"))) {
-            for (Containers.Info i : list) {
-                Map<String, Object> m = new LinkedHashMap<>();
-                m.put("ID", i.id());
-                m.put("Names", i.name());
-                m.put("Image", i.imageName());
-                m.put("Command", String.join(" ", i.command()));
-                m.put("CreatedAt", i.created().toString());
-                m.put("State", i.status());
-                m.put("Status", status(i));
-                out.println(Json.write(m));
-            }
-            return 0;
-        }
-        Table t = new Table("CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "NAMES");
-        for (Containers.Info i : list) {
-            String command = "\"" + String.join(" ", i.command()) + "\"";
-            if (trunc && command.length() > 22) {
-                command = command.substring(0, 19) + "…\"";
-            }
-            t.row(trunc ? i.id().substring(0, 12) : i.id(), i.imageName(), command, Units.ago(i.created()), status(i), i.name());
-        }
-        t.print(out);
-        return 0;
-    }
-
-    private static String status(Containers.Info i) {
-        return switch (i.status()) {
-            case "exited" -> "Exited (" + (i.exitCode() == null ? "unknown" : i.exitCode()) + ")";
-            case "running" -> "Up";
-            default -> i.status().substring(0, 1).toUpperCase() + i.status().substring(1);
-        };
-    }
-
-    private int rm(List<String> args) throws UsageError, IOException {
-        Flags f = new Flags("rm", false).bool("force", 'f', "kill a running container first")
-                .bool("volumes", 'v', "also remove its anonymous volumes").parse(args);
-        if (help(f, "rm [OPTIONS] CONTAINER [CONTAINER...]")) {
-            return 0;
-        }
-        f.arg(0, "at least 1 argument");
-        int status = 0;
-        for (String c : f.positional()) {
-            try {
-                engine().containers().remove(c, f.bool("force"), f.bool("volumes"));
-                out.println(c);
-            } catch (IOException | IllegalArgumentException e) {
-                err.println("Error response from engine: " + message(e));
-                status = 1;
-            }
-        }
-        return status;
-    }
-
 }
