@@ -141,7 +141,7 @@ public final class Main {
         } catch (ApiError e) {
             out.flush();
             err.println("Error response from daemon: " + e.getMessage());
-            return e.status() == 200 ? 1 : FAILED;
+            return FAILED;
         } catch (IOException | RuntimeException e) {
             out.flush();
             err.println("Error: " + message(e));
