@@ -84,9 +84,11 @@ public final class AotTraining {
             return new Served(e, Daemon.start(e, Daemon.defaultSockets(e), false, log));
         }
 
+        /** Stops serving, then deletes the bridge and nftables table that the runs made for this root. */
         @Override
         public void close() throws IOException {
             daemon.close();
+            engine.networks().dismantle();
         }
     }
 

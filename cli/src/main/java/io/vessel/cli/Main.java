@@ -88,8 +88,9 @@ public final class Main {
               import    Make an image from a root file system (directory or tarball)
               image prune   Remove unused images
 
-            Volumes:
+            Volumes and networks:
               volume create|ls|inspect|rm|prune
+              network create|ls|inspect|rm|prune|connect|disconnect
 
             System:
               info      Show the daemon's system-wide information
@@ -283,6 +284,7 @@ public final class Main {
             case "inspect" -> inspect(rest);
             case "build" -> BuildCommand.run(this, rest);
             case "volume" -> new VolumeCommands(this).run(rest);
+            case "network" -> new NetworkCommands(this).run(rest);
             case "login" -> system.login(rest);
             case "info" -> system.info(rest);
             case "events" -> system.events(rest);

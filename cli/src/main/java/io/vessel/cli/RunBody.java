@@ -45,6 +45,10 @@ final class RunBody {
                 .list("tmpfs", (char) 0, "mount a tmpfs (/path[:options])")
                 .value("network", (char) 0, "bridge, none, host, container:NAME or a network's name")
                 .list("publish", 'p', "publish a port (HOST_IP:HOST_PORT:CONTAINER_PORT[/udp])")
+                .bool("publish-all", 'P', "publish the image's EXPOSEd ports on free host ports")
+                .list("network-alias", (char) 0, "more names on a user-defined network")
+                .value("ip", (char) 0, "a static IPv4 address on the network")
+                .list("dns", (char) 0, "name servers for the container")
                 .value("restart", (char) 0, "no, always, unless-stopped, on-failure[:N]")
                 .bool("init", (char) 0, "run an init as process 1 that reaps zombies and forwards signals")
                 .value("stop-signal", (char) 0, "the signal that stops the container")
@@ -138,6 +142,17 @@ final class RunBody {
             }
             c.put("ExposedPorts", exposed);
             h.put("PortBindings", bindings);
+            h.put("PublishAllPorts", f.bool("publish-all"));
+            h.put("Dns", f.list("dns"));
+            if (!f.list("network-alias").isEmpty() || f.has("ip")) {
+                Map<String, Object> endpoint = new LinkedHashMap<>();
+                endpoint.put("Aliases", f.list("network-alias"));
+                if (f.has("ip")) {
+                    endpoint.put("IPAMConfig", Map.of("IPv4Address", f.value("ip")));
+                }
+                String network = f.value("network", "default");
+                c.put("NetworkingConfig", Map.of("EndpointsConfig", Map.of(network, endpoint)));
+            }
         } catch (IllegalArgumentException e) {
             throw new UsageError(e.getMessage());
         }

@@ -61,6 +61,9 @@ class DaemonOnDemandTest {
             Optional<ProcessHandle> left = daemonProcess();
             left.ifPresent(ProcessHandle::destroyForcibly);
             assertTrue(left.isEmpty(), "the daemon stopped");
+            // the default bridge and nftables table that containers made for this root
+            io.vessel.engine.network.Networks.open(io.vessel.engine.network.NetworksConfig.fromEnvironment(
+                    state.resolve("lib"), state.resolve("lib/run"), true)).dismantle();
         } finally {
             try (Stream<Path> s = Files.walk(state)) {
                 for (Path q : s.sorted(Comparator.reverseOrder()).toList()) {

@@ -58,6 +58,9 @@ class VesselCommandTest {
         } finally {
             vessel("daemon", "--stop"); // the daemon the first command started
         }
+        // the default bridge and nftables table that containers made for this state directory's root
+        io.vessel.engine.network.Networks.open(io.vessel.engine.network.NetworksConfig.fromEnvironment(
+                state.resolve("lib"), state.resolve("run"), true)).dismantle();
         assertFalse(Files.readString(Path.of("/proc/self/mountinfo")).contains(state.toString()), "no mount is left");
         delete(state);
     }

@@ -3,8 +3,10 @@ package io.vessel.engine;
 import io.vessel.engine.container.BundleMaker;
 import io.vessel.engine.container.JsonFileLog;
 import io.vessel.engine.container.Monitor;
+import io.vessel.engine.container.NetworkJoin;
 import io.vessel.engine.container.RunOptions;
 import io.vessel.image.Digest;
+import io.vessel.image.oci.ImageConfig;
 import io.vessel.image.registry.ProgressListener;
 import io.vessel.image.store.ImageStore.Image;
 import io.vessel.image.store.Snapshot;
@@ -218,8 +220,11 @@ public final class Containers {
                 }
             });
 
+    private final ContainerNetworking networking;
+
     Containers(Engine engine) {
         this.engine = engine;
+        this.networking = new ContainerNetworking(engine);
     }
 
     // ---------------------------------------------------------------- the record
@@ -329,7 +334,9 @@ public final class Containers {
         try {
             Snapshot snapshot = Snapshot.prepare(dir, lowers(image, dir));
             snapshot.mount(rootfs, false);
-            BundleMaker.Made made = new BundleMaker(engine.volumes()).make(id, dir, image.config(), r.options());
+            NetworkJoin join = networking.create(id, name, dir, r.options(),
+                    image.config() == null ? ImageConfig.Config.EMPTY : image.config().config(), this);
+            BundleMaker.Made made = new BundleMaker(engine.volumes()).make(id, dir, image.config(), r.options(), join);
             s = s.withVolumes(made.volumes());
             if (apiConfig != null) {
                 writeAtomically(dir.resolve(API_CONFIG), Json.writePretty(apiConfig));
@@ -406,6 +413,7 @@ public final class Containers {
         Monitor.Started monitor = null;
         List<Attachment> waiting = pendingAttach.remove(id);
         try {
+            networking.ensure(id, dir); // connected again if a reboot or reconcile released it
             monitor = Monitor.start(paths, s.lifecycle().log(), s.tty(), s.lifecycle().openStdin());
             Container.Created made;
             try {
@@ -1272,6 +1280,7 @@ public final class Containers {
                 return; // removed meanwhile (--rm)
             }
             deleteRuntimeState(id);
+            networking.release(id);
             engine.volumes().releaseAll(id, volumes);
             Mount.detachAll(dir.resolve("rootfs").toString());
             FileTrees.remove(monitorPaths(id).sockDir());
@@ -1285,6 +1294,76 @@ public final class Containers {
         }
         locks.remove(id);
         publish("destroy", s, Map.of());
+    }
+
+    // ---------------------------------------------------------------- networks
+
+    /** The container's attachments to bridge networks (for inspect's NetworkSettings), in order. */
+    public List<io.vessel.engine.network.Attachment> networkAttachments(String what) throws IOException {
+        return engine.networks().attachments(require(what).id());
+    }
+
+    /**
+     * HostConfig.NetworkMode: {@code default}, a network's name, {@code none}, {@code host},
+     * {@code container:<id>}; {@code default} for a container made before networking kept a record.
+     */
+    public String networkMode(String what) throws IOException {
+        String m = networking.mode(dir(require(what).id()));
+        return m == null ? "default" : m;
+    }
+
+    /** The container's aliases by network name (inspect's NetworkSettings.Networks.*.Aliases). */
+    public Map<String, List<String>> networkAliases(String what) throws IOException {
+        String id = require(what).id();
+        Map<String, List<String>> out = new LinkedHashMap<>();
+        for (io.vessel.engine.network.Network n : engine.networks().list()) {
+            for (io.vessel.engine.network.Endpoint e : n.endpoints()) {
+                if (e.containerId().equals(id)) {
+                    out.put(n.name(), e.aliases());
+                }
+            }
+        }
+        return out;
+    }
+
+    /** The container's pinned network namespace (inspect's SandboxKey), if it has one. */
+    public java.util.Optional<Path> networkNamespace(String what) throws IOException {
+        return engine.networks().netnsOf(require(what).id());
+    }
+
+    /**
+     * {@code docker network connect}: attaches a created or running container to one more network
+     * (live: its namespace gains an interface at once); recorded, so a later start keeps it.
+     */
+    public io.vessel.engine.network.Attachment connectNetwork(String what, String network, List<String> aliases,
+                                                               String ip) throws IOException {
+        Stored s = require(what);
+        synchronized (lock(s.id())) {
+            return networking.connect(s.id(), dir(s.id()), s.name(), network, aliases, ip);
+        }
+    }
+
+    /** {@code docker network disconnect}. */
+    public void disconnectNetwork(String what, String network) throws IOException {
+        Stored s = require(what);
+        synchronized (lock(s.id())) {
+            networking.disconnect(s.id(), dir(s.id()), network);
+        }
+    }
+
+    /**
+     * At the daemon's start: {@link io.vessel.engine.network.Networks#reconcile} (bridges and rules
+     * back after a reboot, endpoints whose namespace is gone released), then what networking still
+     * holds for containers that no longer exist (a remove cut short) released. Returns the IDs released.
+     */
+    public List<String> reconcileNetworks() throws IOException {
+        List<String> released = new ArrayList<>(engine.networks().reconcile());
+        Set<String> known = new HashSet<>();
+        for (Stored s : records()) {
+            known.add(s.id());
+        }
+        released.addAll(networking.releaseOrphans(known));
+        return released;
     }
 
     /** The images containers are made from: rmi refuses them without force. */
@@ -1390,6 +1469,11 @@ public final class Containers {
     }
 
     private void removeQuietly(String id, Path dir) {
+        try {
+            networking.release(id);
+        } catch (IOException | RuntimeException ignored) {
+            // best effort: the original failure is what the user needs to see
+        }
         try {
             engine.volumes().releaseAll(id, true);
         } catch (IOException | RuntimeException ignored) {

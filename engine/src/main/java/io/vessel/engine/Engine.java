@@ -38,8 +38,9 @@ public final class Engine {
     private final FileChannel lockFile;
     private final EventLog events = new EventLog();
 
-    private Engine(EngineConfig config) throws IOException {
+    private Engine(EngineConfig config, NetworksConfig networksConfig) throws IOException {
         this.config = config;
+        this.networksConfig = networksConfig;
         Files.createDirectories(config.root());
         this.lockFile = FileChannel.open(config.root().resolve("engine.lock"), StandardOpenOption.CREATE,
                 StandardOpenOption.READ, // a shared lock needs a readable channel
@@ -50,8 +51,19 @@ public final class Engine {
         this.containers = new Containers(this);
     }
 
+    /**
+     * An engine whose networks are configured from the environment
+     * ({@link NetworksConfig#fromEnvironment}); on a root other than {@link EngineConfig#DEFAULT_ROOT}
+     * its bridge and nftables table have names of that root's own.
+     */
     public static Engine open(EngineConfig config) throws IOException {
-        return new Engine(config);
+        return new Engine(config, NetworksConfig.fromEnvironment(config.root(), config.runDir(),
+                !config.root().equals(EngineConfig.DEFAULT_ROOT)));
+    }
+
+    /** An engine with networks of the given names (tests: a bridge and nftables table of their own). */
+    public static Engine open(EngineConfig config, NetworksConfig networks) throws IOException {
+        return new Engine(config, networks);
     }
 
     public EngineConfig config() {
@@ -70,6 +82,7 @@ public final class Engine {
         return containers;
     }
 
+    private final NetworksConfig networksConfig;
     private Networks networks;
 
     /**
@@ -78,7 +91,7 @@ public final class Engine {
      */
     public synchronized Networks networks() throws IOException {
         if (networks == null) {
-            networks = Networks.open(NetworksConfig.of(config.root(), config.runDir()));
+            networks = Networks.open(networksConfig);
         }
         return networks;
     }

@@ -79,6 +79,12 @@ public final class Daemon implements AutoCloseable {
         ch.write(java.nio.ByteBuffer.wrap((ProcessHandle.current().pid() + "\n").getBytes(StandardCharsets.UTF_8)), 0);
         Daemon d = new Daemon(engine, ch, lock);
         try {
+            // bridges and rules back after a reboot; what removed containers left, released
+            engine.containers().reconcileNetworks();
+        } catch (IOException | RuntimeException e) {
+            log.println(Instant.now() + " networks not reconciled (containers' networking may fail): " + e.getMessage());
+        }
+        try {
             // The daemon is the engine that lives: container events go to /events, and the containers
             // (their exits while no daemon ran, their restart policies) are taken up again.
             d.containerEvents = engine.containers().subscribe(e -> engine.events().publish(

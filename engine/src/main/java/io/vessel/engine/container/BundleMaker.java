@@ -79,12 +79,27 @@ public final class BundleMaker {
      * @throws IllegalArgumentException for options that cannot apply (the message names which)
      */
     public Made make(String containerId, Path containerDir, ImageConfig image, RunOptions o) throws IOException {
+        String n = o.network();
+        if (n != null && !n.isEmpty() && !n.equals("host") && !n.equals("none")) {
+            throw new IllegalArgumentException("network \"" + n
+                    + "\" is not available here: a bundle made without the engine's networks has none, host, or its own"
+                    + " namespace with loopback only");
+        }
+        return make(containerId, containerDir, image, o, "host".equals(n) ? new NetworkJoin.Host() : new NetworkJoin.Private());
+    }
+
+    /**
+     * Makes the bundle as {@link #make(String, Path, ImageConfig, RunOptions)} does, joining the
+     * network as {@code join} says (the engine has connected the container already).
+     */
+    public Made make(String containerId, Path containerDir, ImageConfig image, RunOptions o, NetworkJoin join)
+            throws IOException {
         Path rootfs = containerDir.resolve("rootfs");
         if (!Files.isDirectory(rootfs)) {
             throw new IllegalArgumentException("container " + containerId + ": " + rootfs + " is not a directory");
         }
         ImageConfig.Config ic = image == null ? ImageConfig.Config.EMPTY : image.config();
-        Work w = new Work(containerId, containerDir, rootfs, ic, o);
+        Work w = new Work(containerId, containerDir, rootfs, ic, o, join);
         try {
             return w.make();
         } catch (IOException | RuntimeException e) {
@@ -100,12 +115,14 @@ public final class BundleMaker {
         final Path rootfs;
         final ImageConfig.Config ic;
         final RunOptions o;
+        final NetworkJoin join;
         final List<String> acquired = new ArrayList<>();
         final List<String> createdAnonymous = new ArrayList<>();
         final List<Path> written = new ArrayList<>();
 
-        Work(String id, Path dir, Path rootfs, ImageConfig.Config ic, RunOptions o) {
+        Work(String id, Path dir, Path rootfs, ImageConfig.Config ic, RunOptions o, NetworkJoin join) {
             this.id = id;
+            this.join = join;
             this.dir = dir;
             this.rootfs = rootfs;
             this.ic = ic;
@@ -114,12 +131,14 @@ public final class BundleMaker {
 
         Made make() throws IOException {
             ExecUser user = ExecUser.resolve(rootfs, o.user() != null ? o.user() : ic.user(), o.groupAdd());
-            boolean hostNet = "host".equals(o.network());
-            if (o.network() != null && !o.network().isEmpty() && !hostNet && !o.network().equals("none")) {
-                throw new IllegalArgumentException("network \"" + o.network()
-                        + "\" is not available: only none, host, or the default (loopback only) exist");
+            boolean hostNet = join instanceof NetworkJoin.Host;
+            String imposed = join instanceof NetworkJoin.Namespace ns ? ns.hostname() : null;
+            if (imposed != null && o.hostname() != null && !o.hostname().isEmpty()) {
+                throw new IllegalArgumentException("conflicting options: --hostname and --network container:NAME"
+                        + " (the container has the other's host name)");
             }
-            String hostname = o.hostname() != null && !o.hostname().isEmpty() ? o.hostname()
+            String hostname = imposed != null ? imposed
+                    : o.hostname() != null && !o.hostname().isEmpty() ? o.hostname()
                     : hostNet ? hostHostname() : id.substring(0, Math.min(12, id.length()));
 
             Map<String, Object> spec = new LinkedHashMap<>();
@@ -389,18 +408,41 @@ public final class BundleMaker {
         private Map<String, String> etcFiles(boolean hostNet, String hostname) throws IOException {
             Map<String, String> files = new LinkedHashMap<>();
             files.put("/etc/hostname", write("hostname", hostname + "\n"));
-            String hosts = hostNet ? readOr(Path.of("/etc/hosts"), "127.0.0.1\tlocalhost\n") : """
-                    127.0.0.1\tlocalhost
-                    ::1\tlocalhost ip6-localhost ip6-loopback
-                    fe00::0\tip6-localnet
-                    ff00::0\tip6-mcastprefix
-                    ff02::1\tip6-allnodes
-                    ff02::2\tip6-allrouters
-                    """;
-            files.put("/etc/hosts", write("hosts", hosts));
+            NetworkJoin.Namespace ns = join instanceof NetworkJoin.Namespace n ? n : null;
+            if (ns != null && ns.hosts() != null) {
+                files.put("/etc/hosts", ns.hosts().toString());
+            } else {
+                String hosts = hostNet ? readOr(Path.of("/etc/hosts"), "127.0.0.1\tlocalhost\n") : """
+                        127.0.0.1\tlocalhost
+                        ::1\tlocalhost ip6-localhost ip6-loopback
+                        fe00::0\tip6-localnet
+                        ff00::0\tip6-mcastprefix
+                        ff02::1\tip6-allnodes
+                        ff02::2\tip6-allrouters
+                        """;
+                files.put("/etc/hosts", write("hosts", hosts));
+            }
             String resolv = readOr(Path.of("/etc/resolv.conf"), "");
-            files.put("/etc/resolv.conf", write("resolv.conf", hostNet ? resolv : ResolvConf.forContainer(resolv)));
+            if (!o.dns().isEmpty()) {
+                files.put("/etc/resolv.conf", write("resolv.conf", dnsResolvConf(o.dns())));
+            } else if (ns != null && ns.resolvConf() != null) {
+                files.put("/etc/resolv.conf", ns.resolvConf().toString());
+            } else {
+                files.put("/etc/resolv.conf", write("resolv.conf", hostNet ? resolv : ResolvConf.forContainer(resolv)));
+            }
             return files;
+        }
+
+        /** {@code --dns}: the given servers, checked as IPv4 or IPv6 literals. */
+        private static String dnsResolvConf(List<String> servers) {
+            StringBuilder s = new StringBuilder();
+            for (String d : servers) {
+                if (!d.matches("[0-9.]+|[0-9a-fA-F:.]*:[0-9a-fA-F:.]*")) {
+                    throw new IllegalArgumentException("--dns \"" + d + "\" is not an IP address");
+                }
+                s.append("nameserver ").append(d).append('\n');
+            }
+            return s.toString();
         }
 
         private String write(String name, String text) throws IOException {
@@ -439,8 +481,10 @@ public final class BundleMaker {
             for (String t : List.of("pid", "ipc", "uts", "mount")) {
                 ns.add(map("type", t));
             }
-            if (!hostNet) {
-                ns.add(map("type", "network"));
+            switch (join) {
+                case NetworkJoin.Host h -> { }
+                case NetworkJoin.Private p -> ns.add(map("type", "network"));
+                case NetworkJoin.Namespace n -> ns.add(map("type", "network", "path", n.netns().toString()));
             }
             l.put("namespaces", ns);
             if (o.privileged()) {

@@ -1,5 +1,7 @@
 package io.vessel.engine.container;
 
+import io.vessel.engine.network.PortMapping;
+
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -21,15 +23,22 @@ import java.util.List;
  * @param capAdd       {@code --cap-add}, names with or without {@code CAP_}, or {@code ALL}
  * @param capDrop      {@code --cap-drop}, likewise
  * @param mounts       from {@code -v}, {@code --mount} and {@code --tmpfs} ({@link MountSpec}'s parsers)
- * @param network      {@code none}, {@code host}, or null for a new network namespace with loopback only
+ * @param network      {@code --network}: null or {@code default} for the default {@code bridge}, a network's
+ *                     name or ID, {@code none}, {@code host}, {@code container:NAME}
  * @param deviceReadBps  {@code --device-read-bps}
  * @param deviceWriteBps {@code --device-write-bps}
+ * @param networkAliases {@code --network-alias}: more names others on a user-defined network resolve it by
+ * @param ip           {@code --ip}: a static address on the network, or null
+ * @param ports        {@code -p}: ports published on the host
+ * @param publishAll   {@code -P}: the image's EXPOSEd ports published on free host ports
+ * @param dns          {@code --dns}: name servers for the container's resolv.conf instead of the host's
  */
 public record RunOptions(List<String> cmd, List<String> entrypoint, List<String> env, String workdir, String user,
                          List<String> groupAdd, String hostname, boolean readOnly, long memory, double cpus,
                          long pidsLimit, List<String> capAdd, List<String> capDrop, boolean privileged,
                          List<MountSpec> mounts, boolean tty, String network, List<Throttle> deviceReadBps,
-                         List<Throttle> deviceWriteBps) {
+                         List<Throttle> deviceWriteBps, List<String> networkAliases, String ip,
+                         List<PortMapping> ports, boolean publishAll, List<String> dns) {
     public RunOptions {
         cmd = List.copyOf(cmd);
         entrypoint = entrypoint == null ? null : List.copyOf(entrypoint);
@@ -40,6 +49,9 @@ public record RunOptions(List<String> cmd, List<String> entrypoint, List<String>
         mounts = List.copyOf(mounts);
         deviceReadBps = List.copyOf(deviceReadBps);
         deviceWriteBps = List.copyOf(deviceWriteBps);
+        networkAliases = networkAliases == null ? List.of() : List.copyOf(networkAliases);
+        ports = ports == null ? List.of() : List.copyOf(ports);
+        dns = dns == null ? List.of() : List.copyOf(dns);
     }
 
     /** A bandwidth limit on a host block device, in bytes per second. */
@@ -79,6 +91,11 @@ public record RunOptions(List<String> cmd, List<String> entrypoint, List<String>
         private String network;
         private final List<Throttle> readBps = new ArrayList<>();
         private final List<Throttle> writeBps = new ArrayList<>();
+        private final List<String> networkAliases = new ArrayList<>();
+        private String ip;
+        private final List<PortMapping> ports = new ArrayList<>();
+        private boolean publishAll;
+        private final List<String> dns = new ArrayList<>();
 
         public Builder cmd(String... c) {
             cmd = List.of(c);
@@ -201,9 +218,40 @@ public record RunOptions(List<String> cmd, List<String> entrypoint, List<String>
             return this;
         }
 
+        public Builder networkAlias(String a) {
+            networkAliases.add(a);
+            return this;
+        }
+
+        public Builder ip(String address) {
+            ip = address;
+            return this;
+        }
+
+        public Builder publish(PortMapping p) {
+            ports.add(p);
+            return this;
+        }
+
+        /** {@code -p SPEC}. */
+        public Builder publish(String spec) {
+            return publish(PortMapping.parse(spec));
+        }
+
+        public Builder publishAll(boolean p) {
+            publishAll = p;
+            return this;
+        }
+
+        public Builder dns(String server) {
+            dns.add(server);
+            return this;
+        }
+
         public RunOptions build() {
             return new RunOptions(cmd, entrypoint, env, workdir, user, groupAdd, hostname, readOnly, memory, cpus,
-                    pidsLimit, capAdd, capDrop, privileged, mounts, tty, network, readBps, writeBps);
+                    pidsLimit, capAdd, capDrop, privileged, mounts, tty, network, readBps, writeBps, networkAliases, ip,
+                    ports, publishAll, dns);
         }
     }
 }

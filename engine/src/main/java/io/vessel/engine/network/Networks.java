@@ -265,7 +265,8 @@ public final class Networks {
                 throw new NetworkException(NetworkException.Kind.CONFLICT, "container " + r.containerId()
                         + " is already connected to network " + n.name());
             }
-            checkPorts(all, r.ports());
+            List<PortMapping> ports = choosePorts(r.ports());
+            checkPorts(all, ports);
             int ip = allocate(n, r.ip());
             Set<String> ifaces = new HashSet<>();
             for (Network o : all) {
@@ -278,7 +279,7 @@ public final class Networks {
             }
             String hostname = r.hostname() != null && !r.hostname().isEmpty() ? r.hostname() : shortId(r.containerId());
             Endpoint e = new Endpoint(r.containerId(), r.containerName() == null ? "" : r.containerName(), hostname,
-                    r.aliases(), ip, mac(ip), iface, vethName(r.containerId(), n.id()), r.ports());
+                    r.aliases(), ip, mac(ip), iface, vethName(r.containerId(), n.id()), ports);
             List<Endpoint> eps = new ArrayList<>(n.endpoints());
             eps.add(e);
             Network updated = n.withEndpoints(eps, next(n, ip));
@@ -481,6 +482,27 @@ public final class Networks {
                 applyRules(all, rt);
             }
             return stale;
+        });
+    }
+
+    /**
+     * Deletes the kernel objects of networks no container uses: their bridges (the default one
+     * too) and, when no bridge is left in use, the nftables table. For an engine whose state is
+     * going away (tests, uninstalling); the store keeps the networks, which {@link #reconcile}
+     * brings back.
+     */
+    public void dismantle() throws IOException {
+        store.locked(() -> {
+            List<Network> all = store.load();
+            try (RtNetlink rt = RtNetlink.open()) {
+                for (Network n : all) {
+                    if (n.isBridge() && n.endpoints().isEmpty()) {
+                        rt.deleteLinkIfExists(n.bridge());
+                    }
+                }
+                applyRules(all, rt);
+            }
+            return null;
         });
     }
 
@@ -764,6 +786,40 @@ public final class Networks {
             }
             probeHostPort(p);
         }
+    }
+
+    /**
+     * Gives each mapping asking for {@link PortMapping#ANY_PORT} a port the kernel calls free on
+     * its address (bound to port 0 and let go), as Docker does for {@code -p 80} and {@code -P}.
+     */
+    private static List<PortMapping> choosePorts(List<PortMapping> ports) throws NetworkException {
+        List<PortMapping> out = new ArrayList<>();
+        for (PortMapping p : ports) {
+            if (p.hostPort() != PortMapping.ANY_PORT) {
+                out.add(p);
+                continue;
+            }
+            try {
+                InetSocketAddress at = new InetSocketAddress(InetAddress.getByName(p.hostIp()), 0);
+                int port;
+                if (p.protocol().equals("tcp")) {
+                    try (ServerSocket s = new ServerSocket()) {
+                        s.bind(at);
+                        port = s.getLocalPort();
+                    }
+                } else {
+                    try (DatagramSocket s = new DatagramSocket(at)) {
+                        port = s.getLocalPort();
+                    }
+                }
+                out.add(p.withHostPort(port));
+            } catch (IOException e) {
+                throw new NetworkException(NetworkException.Kind.INVALID, "cannot choose a free host port on "
+                        + p.hostIp() + " for container port " + p.containerPort() + "/" + p.protocol() + ": "
+                        + e.getMessage());
+            }
+        }
+        return out;
     }
 
     private static NetworkException allocated(PortMapping p, String why) {

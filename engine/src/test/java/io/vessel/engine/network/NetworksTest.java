@@ -232,7 +232,9 @@ class NetworksTest {
         assertTrue(busy.getMessage().contains("has active endpoints: a"), busy.getMessage());
         assertTrue(assertThrows(NetworkException.class, () -> networks.remove("bridge")).getMessage()
                 .contains("pre-defined"));
-        assertThrows(IllegalArgumentException.class, () -> PortMapping.parse("80"));
+        assertEquals(new PortMapping("0.0.0.0", PortMapping.ANY_PORT, 80, "tcp"), PortMapping.parse("80"));
+        assertEquals(new PortMapping("127.0.0.1", PortMapping.ANY_PORT, 80, "tcp"), PortMapping.parse("127.0.0.1::80"));
+        assertThrows(IllegalArgumentException.class, () -> PortMapping.parse("a:b:c:d"));
         assertThrows(IllegalArgumentException.class, () -> PortMapping.parse("1:70000"));
         assertEquals(new PortMapping("0.0.0.0", 53, 5353, "udp"), PortMapping.parse("53:5353/udp"));
     }

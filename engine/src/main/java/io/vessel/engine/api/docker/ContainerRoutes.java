@@ -232,7 +232,8 @@ final class ContainerRoutes {
             m.put("ImageID", i.image().toString());
             m.put("Command", String.join(" ", i.command()));
             m.put("Created", i.created().getEpochSecond());
-            m.put("Ports", List.of());
+            List<io.vessel.engine.network.Attachment> attached = containers.networkAttachments(i.id());
+            m.put("Ports", NetworkCreateOptions.summary(attached));
             if (size) {
                 m.put("SizeRw", 0L);
                 m.put("SizeRootFs", 0L);
@@ -241,7 +242,7 @@ final class ContainerRoutes {
             m.put("State", status);
             m.put("Status", statusText(in.state()));
             m.put("HostConfig", Map.of("NetworkMode", networkMode));
-            m.put("NetworkSettings", Map.of("Networks", Map.of()));
+            m.put("NetworkSettings", Map.of("Networks", NetworkJson.settings(attached).get("Networks")));
             m.put("Mounts", mounts(i.id()));
             out.add(m);
         }
@@ -362,9 +363,13 @@ final class ContainerRoutes {
         m.put("State", state);
         m.put("Image", in.image().toString());
         Path containerDir = engine.config().containersDir().resolve(in.id());
-        m.put("ResolvConfPath", containerDir.resolve("resolv.conf").toString());
+        List<io.vessel.engine.network.Attachment> attached = containers.networkAttachments(in.id());
+        // a container on bridge networks has the hosts and resolv.conf its networks keep
+        m.put("ResolvConfPath", attached.isEmpty() ? containerDir.resolve("resolv.conf").toString()
+                : attached.getFirst().resolvConfPath().toString());
         m.put("HostnamePath", containerDir.resolve("hostname").toString());
-        m.put("HostsPath", containerDir.resolve("hosts").toString());
+        m.put("HostsPath", attached.isEmpty() ? containerDir.resolve("hosts").toString()
+                : attached.getFirst().hostsPath().toString());
         m.put("LogPath", in.logPath().toString());
         m.put("Name", "/" + in.name());
         m.put("RestartCount", in.restartCount());
@@ -381,17 +386,11 @@ final class ContainerRoutes {
                 "MergedDir", containerDir.resolve("rootfs").toString())));
         m.put("Mounts", mounts(in.id()));
         m.put("Config", config(in, api));
-        Map<String, Object> net = new LinkedHashMap<>();
-        net.put("Bridge", "");
-        net.put("SandboxID", "");
-        net.put("SandboxKey", "");
-        net.put("Ports", Map.of());
-        net.put("Gateway", "");
-        net.put("IPAddress", "");
-        net.put("IPPrefixLen", 0);
-        net.put("MacAddress", "");
-        net.put("Networks", Map.of());
-        m.put("NetworkSettings", net);
+        JsonNode exposed = api.get("Config").get("ExposedPorts");
+        m.put("NetworkSettings", NetworkJson.settings(attached,
+                containers.networkNamespace(in.id()).orElse(null),
+                CreateBody.has(exposed) && exposed.isObject() ? exposed.keys() : List.of(),
+                containers.networkAliases(in.id())));
         return m;
     }
 

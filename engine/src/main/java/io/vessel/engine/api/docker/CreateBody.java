@@ -178,6 +178,7 @@ final class CreateBody {
             }
         }
         b.network(network(str(host.get("NetworkMode"), "")));
+        NetworkCreateOptions.read(body, host, str(host.get("NetworkMode"), ""), b);
 
         Containers.RestartPolicy restart = Containers.RestartPolicy.NO;
         JsonNode rp = host.get("RestartPolicy");
@@ -235,12 +236,11 @@ final class CreateBody {
     }
 
     /**
-     * HostConfig.NetworkMode for {@link RunOptions#network()}: Docker's default network is a new
-     * namespace of the container's own today ({@code default}, {@code bridge}); others go through
-     * as given, for the network code to accept or refuse.
+     * HostConfig.NetworkMode for {@link RunOptions#network()}: null for Docker's default (the
+     * {@code bridge} network); others go through as given, for the network code to accept or refuse.
      */
     static String network(String mode) {
-        return mode.isEmpty() || mode.equals("default") || mode.equals("bridge") ? null : mode;
+        return mode.isEmpty() || mode.equals("default") ? null : mode;
     }
 
     /** One HostConfig.Mounts entry, as the {@code --mount} syntax the engine parses. */

@@ -46,6 +46,7 @@ public final class DockerApi {
         new ImageRoutes(engine).register(router);
         new BuildRoutes(engine).register(router);
         new VolumeRoutes(engine).register(router);
+        new NetworkRoutes(engine).register(router);
         new ContainerRoutes(engine).register(router);
         new ExecRoutes(engine).register(router);
     }
@@ -98,6 +99,7 @@ public final class DockerApi {
             case ApiException a -> a;
             case ImageNotFoundException e -> new ApiException(Status.NOT_FOUND, e.getMessage(), e);
             case ImageConflictException e -> new ApiException(Status.CONFLICT, e.getMessage(), e);
+            case io.vessel.engine.network.NetworkException e -> NetworkRoutes.error(e);
             case VolumeException e -> new ApiException(switch (e.kind()) {
                 case NOT_FOUND -> Status.NOT_FOUND;
                 case IN_USE, CONFLICT -> Status.CONFLICT;

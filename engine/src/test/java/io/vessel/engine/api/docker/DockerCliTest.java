@@ -72,6 +72,9 @@ class DockerCliTest {
         if (daemon != null) {
             daemon.close();
         }
+        if (engine != null) {
+            engine.networks().dismantle(); // the bridge and nftables table of this root, if containers made them
+        }
         if (dir != null) {
             for (String line : Files.readAllLines(Path.of("/proc/self/mountinfo"))) {
                 if (line.contains(dir.toString())) {

@@ -1,0 +1,246 @@
+package io.vessel.engine.api.docker;
+
+import io.vessel.engine.Engine;
+import io.vessel.engine.EngineConfig;
+import io.vessel.engine.api.Daemon;
+import io.vessel.engine.network.NetworksConfig;
+import io.vessel.linux.FileTrees;
+import io.vessel.linux.RtNetlink;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.Timeout;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Networking end to end through the real docker CLI against a daemon in this JVM: {@code network}
+ * verbs, two containers on a user network pinging each other by name, a published port reached
+ * from the host, and {@code --network none|host|container:NAME}. The daemon's engine has a bridge
+ * and nftables table of its own, deleted at the end with everything it made.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@Timeout(value = 300, unit = TimeUnit.SECONDS)
+class DockerNetworkCliTest {
+    record Result(int exit, String out, String err) {
+        Result ok() {
+            assertEquals(0, exit, "exit status; stderr: " + err + "; stdout: " + out);
+            return this;
+        }
+
+        Result failed() {
+            assertNotEquals(0, exit, "should have failed; stdout: " + out);
+            return this;
+        }
+    }
+
+    private Path dir;
+    private Engine engine;
+    private Daemon daemon;
+    private Path socket;
+    private NetworksConfig netConfig;
+    private final SecureRandom random = new SecureRandom();
+
+    @BeforeAll
+    void start() throws IOException {
+        Assumptions.assumeTrue(Files.isExecutable(DockerCliTest.DOCKER), "no docker CLI at " + DockerCliTest.DOCKER);
+        Assumptions.assumeTrue("root".equals(System.getProperty("user.name")), "containers and bridges need root");
+        String launcher = System.getProperty("vessel.launcher");
+        Assumptions.assumeTrue(launcher != null && Files.isExecutable(Path.of(launcher)),
+                "no vessel-launch: run 'make build' and pass -Dvessel.launcher (see the Makefile)");
+        dir = Files.createTempDirectory("vessel-dnet-");
+        Files.createDirectories(dir.resolve("docker-config"));
+        String tag = HexFormat.of().formatHex(random.generateSeed(3));
+        netConfig = new NetworksConfig(dir.resolve("root/networks"), dir.resolve("run/netns"), "vd" + tag,
+                "vessel_d" + tag, null);
+        engine = Engine.open(new EngineConfig(dir.resolve("root"), dir.resolve("run"), dir.resolve("creds.json"),
+                List.of()), netConfig);
+        socket = dir.resolve("run/docker.sock");
+        daemon = Daemon.start(engine, List.of(socket), false, System.err);
+        engine.images().find("busybox", false, null);
+    }
+
+    @AfterEach
+    void removeContainersAndNetworks() throws Exception {
+        for (String id : docker("ps", "-aq").ok().out().lines().filter(l -> !l.isBlank()).toList()) {
+            docker("rm", "-f", id).ok();
+        }
+        docker("network", "prune", "-f").ok();
+    }
+
+    @AfterAll
+    void stop() throws Exception {
+        try {
+            if (daemon != null) {
+                daemon.close();
+            }
+            if (engine != null) {
+                engine.networks().dismantle();
+                try (RtNetlink rt = RtNetlink.open()) {
+                    assertTrue(rt.link(netConfig.defaultBridge()).isEmpty(), "the default bridge is gone");
+                }
+                try (var s = Files.list(netConfig.netnsDir())) {
+                    assertEquals(List.of(), s.toList(), "no pinned namespace is left");
+                }
+            }
+        } finally {
+            if (dir != null) {
+                for (String line : Files.readAllLines(Path.of("/proc/self/mountinfo"))) {
+                    if (line.contains(dir.toString())) {
+                        io.vessel.linux.Mount.umount(line.split(" ")[4], io.vessel.linux.Mount.MNT_DETACH);
+                    }
+                }
+                FileTrees.remove(dir);
+            }
+        }
+    }
+
+    Result docker(String... args) throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(DockerCliTest.DOCKER.toString());
+        cmd.addAll(List.of(args));
+        Path out = Files.createTempFile(dir, "docker", ".out");
+        Path err = Files.createTempFile(dir, "docker", ".err");
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectOutput(out.toFile()).redirectError(err.toFile())
+                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+        Map<String, String> env = pb.environment();
+        env.put("DOCKER_HOST", "unix://" + socket);
+        env.put("DOCKER_CONFIG", dir.resolve("docker-config").toString());
+        env.put("DOCKER_CLI_HINTS", "false");
+        Process p = pb.start();
+        if (!p.waitFor(120, TimeUnit.SECONDS)) {
+            p.destroyForcibly().waitFor();
+            throw new IOException("docker " + String.join(" ", args) + " did not finish: " + Files.readString(err));
+        }
+        Result r = new Result(p.exitValue(), Files.readString(out), Files.readString(err));
+        Files.delete(out);
+        Files.delete(err);
+        return r;
+    }
+
+    @Test
+    void networkVerbs() throws Exception {
+        String subnet = "10." + (100 + random.nextInt(100)) + "." + random.nextInt(250) + ".0/24";
+        String gateway = subnet.replace(".0/24", ".254");
+        String id = docker("network", "create", "--subnet", subnet, "--gateway", gateway, "--label", "team=a", "tnet")
+                .ok().out().trim();
+        assertEquals(64, id.length(), id);
+        assertTrue(docker("network", "ls", "--format", "{{.Name}} {{.Driver}}").ok().out().lines().toList()
+                .containsAll(List.of("bridge bridge", "host host", "none null", "tnet bridge")));
+        assertEquals("tnet\n", docker("network", "ls", "--format", "{{.Name}}", "--filter", "label=team=a").ok().out());
+        assertEquals("tnet\n", docker("network", "ls", "--format", "{{.Name}}", "--filter", "id=" + id.substring(0, 10))
+                .ok().out());
+        assertEquals(subnet + " " + gateway + " local map[team:a]\n", docker("network", "inspect", "-f",
+                "{{range .IPAM.Config}}{{.Subnet}} {{.Gateway}}{{end}} {{.Scope}} {{.Labels}}", "tnet").ok().out());
+        assertTrue(docker("network", "create", "tnet").failed().err().contains("network with name tnet already exists"));
+        assertTrue(docker("network", "rm", "nosuch").failed().err().contains("network nosuch not found"));
+        assertTrue(docker("network", "rm", "bridge").failed().err().contains("pre-defined network"));
+        assertTrue(docker("network", "create", "--subnet", "10.1.2.3/33", "bad").failed().err().contains("33"));
+        Result prune = docker("network", "prune", "-f").ok();
+        assertTrue(prune.out().contains("tnet"), prune.out());
+        assertFalse(docker("network", "ls", "--format", "{{.Name}}").ok().out().contains("tnet"));
+    }
+
+    @Test
+    void twoContainersOnANetworkPingEachOtherByName() throws Exception {
+        docker("network", "create", "pnet").ok();
+        docker("run", "-d", "--network", "pnet", "--name", "alpha", "busybox", "sleep", "120").ok();
+        docker("run", "-d", "--network", "pnet", "--network-alias", "bee", "--name", "beta", "busybox", "sleep", "120").ok();
+        Result ping = docker("exec", "alpha", "ping", "-c", "1", "-W", "3", "beta");
+        assertEquals(0, ping.exit(), ping.out() + ping.err());
+        docker("exec", "beta", "ping", "-c", "1", "-W", "3", "alpha").ok();
+        docker("exec", "alpha", "ping", "-c", "1", "-W", "3", "bee").ok();
+        String ip = docker("inspect", "-f", "{{.NetworkSettings.Networks.pnet.IPAddress}}", "beta").ok().out().trim();
+        assertTrue(ip.matches("\\d+\\.\\d+\\.\\d+\\.\\d+"), ip);
+        assertEquals("[bee]\n", docker("inspect", "-f", "{{.NetworkSettings.Networks.pnet.Aliases}}", "beta").ok().out());
+        assertEquals("2\n", docker("network", "inspect", "-f", "{{len .Containers}}", "pnet").ok().out());
+        assertTrue(docker("network", "rm", "pnet").failed().err().contains("active endpoints"));
+
+        // connect and disconnect while running: alpha joins the default bridge too
+        docker("network", "connect", "bridge", "alpha").ok();
+        assertTrue(docker("exec", "alpha", "ls", "/sys/class/net").ok().out().contains("eth1"));
+        assertFalse(docker("inspect", "-f", "{{.NetworkSettings.IPAddress}}", "alpha").ok().out().isBlank(),
+                "the default bridge's legacy address field");
+        docker("network", "disconnect", "bridge", "alpha").ok();
+        assertFalse(docker("exec", "alpha", "ls", "/sys/class/net").ok().out().contains("eth1"));
+
+        docker("rm", "-f", "alpha", "beta").ok();
+        docker("network", "rm", "pnet").ok();
+    }
+
+    @Test
+    void aPublishedPortIsReachableFromTheHost() throws Exception {
+        int port = freePort();
+        String id = docker("run", "-d", "-p", "127.0.0.1:" + port + ":80", "busybox", "sh", "-c",
+                "mkdir -p /www && echo hello > /www/index.html && exec httpd -f -p 80 -h /www").ok().out().trim();
+        assertEquals("80/tcp -> 127.0.0.1:" + port + "\n", docker("port", id).ok().out());
+        HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+        HttpRequest get = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/")).timeout(Duration.ofSeconds(3)).build();
+        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        while (true) {
+            try {
+                HttpResponse<String> r = client.send(get, HttpResponse.BodyHandlers.ofString());
+                assertEquals(200, r.statusCode());
+                assertEquals("hello\n", r.body());
+                break;
+            } catch (IOException notYet) {
+                assertTrue(System.nanoTime() < deadline, "no answer on 127.0.0.1:" + port + ": " + notYet);
+                Thread.sleep(100);
+            }
+        }
+        Result clash = docker("run", "-d", "-p", "127.0.0.1:" + port + ":80", "busybox", "true").failed();
+        assertTrue(clash.err().contains("port is already allocated"), clash.err());
+    }
+
+    @Test
+    void noneHostAndContainerModes() throws Exception {
+        assertEquals("lo\n", docker("run", "--rm", "--network", "none", "busybox", "ls", "/sys/class/net").ok().out());
+        String hostname = Files.readString(Path.of("/proc/sys/kernel/hostname")).strip();
+        assertEquals(hostname + "\n", docker("run", "--rm", "--network", "host", "busybox", "hostname").ok().out());
+        docker("run", "-d", "--name", "owner", "--hostname", "owner-host", "busybox", "sleep", "120").ok();
+        Result joined = docker("run", "--rm", "--network", "container:owner", "busybox", "sh", "-c",
+                "hostname; ls /sys/class/net").ok();
+        assertEquals("owner-host\neth0\nlo\n", joined.out());
+        assertEquals("none\n", docker("inspect", "-f", "{{.HostConfig.NetworkMode}}",
+                docker("create", "--network", "none", "busybox", "true").ok().out().trim()).ok().out());
+    }
+
+    private int freePort() throws IOException {
+        for (int i = 0; i < 50; i++) {
+            int p = 20000 + random.nextInt(20000);
+            try (ServerSocket s = new ServerSocket(p, 1, java.net.InetAddress.getLoopbackAddress())) {
+                return s.getLocalPort();
+            } catch (IOException taken) {
+                // another
+            }
+        }
+        throw new IOException("no free port found in 20000-40000");
+    }
+
+    static String utf8(byte[] b) {
+        return new String(b, StandardCharsets.UTF_8);
+    }
+}
