@@ -431,6 +431,8 @@ int main(int argc, char **argv)
     char **launcher = argv + optind;
     fcntl(CONTROL_FD, F_SETFD, FD_CLOEXEC);
     signal(SIGPIPE, SIG_IGN);
+    mode_t engine_umask = umask(077); /* the monitor's own files are private; its launcher gets the engine's */
+    umask(engine_umask);
 
     /* Detach: the engine reaps the first process at once; the second leads its own session. */
     pid_t first = fork();
@@ -494,6 +496,7 @@ int main(int argc, char **argv)
         syscall(SYS_close_range, SYNC_FD + 1, ~0U, 0);
         signal(SIGPIPE, SIG_DFL);
         sigprocmask(SIG_UNBLOCK, &chld, NULL);
+        umask(engine_umask); /* directories the runtime makes in the rootfs (mount targets) as runc makes them */
         execv(launcher[0], launcher);
         fprintf(stderr, "vessel-monitor: exec %s: %s\n", launcher[0], strerror(errno));
         _exit(127);

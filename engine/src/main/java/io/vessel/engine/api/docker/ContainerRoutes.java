@@ -471,7 +471,18 @@ final class ContainerRoutes {
         } catch (IOException | RuntimeException e) {
             return List.of();
         }
-        Path volumesRoot = engine.config().root().resolve("volumes");
+        Map<Path, String> volumes = new LinkedHashMap<>(); // a volume's _data directory → its name
+        try {
+            for (String name : containers.inspect(id).volumes()) {
+                try {
+                    volumes.put(engine.volumes().inspect(name).mountpoint(), name);
+                } catch (IOException | RuntimeException gone) {
+                    // removed meanwhile: not listed
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            return List.of();
+        }
         List<Map<String, Object>> out = new ArrayList<>();
         for (Spec.Mount mount : spec.mounts()) {
             if (BUNDLE_MOUNTS.contains(mount.destination())) {
@@ -480,9 +491,9 @@ final class ContainerRoutes {
             boolean rw = !mount.options().contains("ro");
             Map<String, Object> m = new LinkedHashMap<>();
             Path source = mount.source() == null ? null : Path.of(mount.source());
-            if (source != null && source.startsWith(volumesRoot) && source.getNameCount() > volumesRoot.getNameCount()) {
+            if (source != null && volumes.containsKey(source)) {
                 m.put("Type", "volume");
-                m.put("Name", source.getName(volumesRoot.getNameCount()).toString());
+                m.put("Name", volumes.get(source));
                 m.put("Source", source.toString());
                 m.put("Destination", mount.destination());
                 m.put("Driver", "local");

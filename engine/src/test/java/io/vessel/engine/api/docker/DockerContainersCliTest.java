@@ -1,0 +1,357 @@
+package io.vessel.engine.api.docker;
+
+import io.vessel.engine.Engine;
+import io.vessel.engine.EngineConfig;
+import io.vessel.engine.api.Daemon;
+import io.vessel.engine.api.RawClient;
+import io.vessel.json.JsonNode;
+import io.vessel.linux.FileTrees;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.Timeout;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The container and exec API end to end: a daemon in this JVM over a temporary root, the real
+ * docker CLI ({@code DOCKER_HOST=unix://...}) running containers through the real runtime, each
+ * option checked from inside the container, and raw hostile requests.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@Timeout(value = 300, unit = TimeUnit.SECONDS)
+class DockerContainersCliTest {
+    static final Path DOCKER = Path.of("/usr/local/bin/docker");
+
+    record Result(int exit, String out, String err) {
+        Result ok() {
+            assertEquals(0, exit, "exit status; stderr: " + err + "; stdout: " + out);
+            return this;
+        }
+    }
+
+    private Path dir;
+    private Engine engine;
+    private Daemon daemon;
+    private Path socket;
+
+    @BeforeAll
+    void start() throws IOException {
+        Assumptions.assumeTrue(Files.isExecutable(DOCKER), "no docker CLI at " + DOCKER);
+        Assumptions.assumeTrue("root".equals(System.getProperty("user.name")),
+                "containers need root (namespaces, cgroups, mounts)");
+        String launcher = System.getProperty("vessel.launcher");
+        Assumptions.assumeTrue(launcher != null && Files.isExecutable(Path.of(launcher))
+                        && Files.isExecutable(Path.of(launcher).resolveSibling("vessel-monitor")),
+                "no vessel-launch/vessel-monitor: run 'make build' and pass -Dvessel.launcher");
+        dir = Files.createTempDirectory("vessel-dc-");
+        Files.createDirectories(dir.resolve("docker-config"));
+        engine = Engine.open(new EngineConfig(dir.resolve("root"), dir.resolve("run"), dir.resolve("creds.json"), List.of()));
+        socket = dir.resolve("run/docker.sock");
+        daemon = Daemon.start(engine, List.of(socket), false, System.err);
+        engine.images().find("busybox", false, null);
+    }
+
+    @AfterAll
+    void stop() throws Exception {
+        try {
+            if (daemon != null) {
+                for (var c : engine.containers().list()) {
+                    engine.containers().remove(c.id(), true, true);
+                }
+                daemon.close();
+            }
+        } finally {
+            if (dir != null) {
+                for (String line : Files.readAllLines(Path.of("/proc/self/mountinfo"))) {
+                    if (line.contains(dir.toString())) {
+                        io.vessel.linux.Mount.umount(line.split(" ")[4], io.vessel.linux.Mount.MNT_DETACH);
+                    }
+                }
+                FileTrees.remove(dir);
+            }
+        }
+    }
+
+    Result docker(String... args) throws IOException, InterruptedException {
+        return run(null, List.of(args));
+    }
+
+    /** Runs a command with DOCKER_HOST set; {@code input} (may be null) is written to its stdin. */
+    Result run(String input, List<String> args) throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>();
+        if (!args.getFirst().equals("script")) {
+            cmd.add(DOCKER.toString());
+        }
+        cmd.addAll(args);
+        Path out = Files.createTempFile(dir, "docker", ".out");
+        Path err = Files.createTempFile(dir, "docker", ".err");
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectOutput(out.toFile()).redirectError(err.toFile());
+        if (input == null) {
+            pb.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+        }
+        Map<String, String> env = pb.environment();
+        env.put("DOCKER_HOST", "unix://" + socket);
+        env.put("DOCKER_CONFIG", dir.resolve("docker-config").toString());
+        env.put("DOCKER_CLI_HINTS", "false");
+        env.put("TERM", "dumb");
+        Process p = pb.start();
+        if (input != null) {
+            OutputStream in = p.getOutputStream();
+            in.write(input.getBytes(StandardCharsets.UTF_8));
+            in.flush();
+            // kept open until the process ends: a terminal's input does not end
+        }
+        if (!p.waitFor(120, TimeUnit.SECONDS)) {
+            p.destroyForcibly().waitFor();
+            throw new IOException(String.join(" ", args) + " did not finish: " + Files.readString(out) + " / "
+                    + Files.readString(err));
+        }
+        if (input != null) {
+            p.getOutputStream().close();
+        }
+        Result r = new Result(p.exitValue(), Files.readString(out), Files.readString(err));
+        Files.delete(out);
+        Files.delete(err);
+        return r;
+    }
+
+    JsonNode inspect(String what) throws Exception {
+        return JsonNode.parse("inspect", docker("inspect", what).ok().out()).elements().getFirst();
+    }
+
+    /** Polls {@code check} for up to {@code seconds}. */
+    static boolean eventually(int seconds, Check check) throws Exception {
+        long deadline = System.nanoTime() + seconds * 1_000_000_000L;
+        while (System.nanoTime() < deadline) {
+            if (check.ok()) {
+                return true;
+            }
+            Thread.sleep(100);
+        }
+        return check.ok();
+    }
+
+    interface Check {
+        boolean ok() throws Exception;
+    }
+
+    @Test
+    void runRemoveForeground() throws Exception {
+        assertEquals("hi\n", docker("run", "--rm", "busybox", "echo", "hi").ok().out());
+        Result failed = docker("run", "--rm", "busybox", "sh", "-c", "echo out; echo err >&2; exit 3");
+        assertEquals(3, failed.exit(), failed.err());
+        assertEquals("out\n", failed.out());
+        assertTrue(failed.err().contains("err"), failed.err());
+        assertEquals("", docker("ps", "-aq", "--filter", "ancestor=busybox", "--filter", "status=exited").ok().out());
+    }
+
+    @Test
+    void detachedLifecycle() throws Exception {
+        String id = docker("run", "-d", "--name", "web", "-l", "app=web", "busybox", "sh", "-c",
+                "echo started; echo warn >&2; exec sleep 1000").ok().out().trim();
+        assertEquals(64, id.length(), id);
+        String ps = docker("ps", "--format", "{{.Names}} {{.Status}} {{.Command}}").ok().out();
+        assertTrue(ps.contains("web Up "), ps);
+        assertEquals(id.substring(0, 12) + "\n", docker("ps", "-q", "--filter", "label=app=web").ok().out());
+        assertEquals("", docker("ps", "-q", "--filter", "label=app=db").ok().out());
+        assertEquals(id.substring(0, 12) + "\n", docker("ps", "-q", "--filter", "name=^/we").ok().out());
+        assertEquals(id.substring(0, 12) + "\n", docker("ps", "-q", "--filter", "status=running",
+                "--filter", "ancestor=busybox").ok().out());
+        assertTrue(eventually(5, () -> docker("logs", "web").out().equals("started\n")));
+        Result logs = docker("logs", "web").ok();
+        assertEquals("warn\n", logs.err());
+        Result stamped = docker("logs", "--timestamps", "--tail", "1", "web").ok();
+        assertTrue((stamped.out() + stamped.err()).matches("\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d+Z warn\n"),
+                stamped.out() + "|" + stamped.err());
+
+        // exec: output, exit status, environment, working directory
+        assertEquals("inside\n", docker("exec", "web", "echo", "inside").ok().out());
+        assertEquals(5, docker("exec", "web", "sh", "-c", "exit 5").exit());
+        assertEquals("v /tmp\n", docker("exec", "-e", "X=v", "-w", "/tmp", "web", "sh", "-c", "echo $X $(pwd)")
+                .ok().out());
+        Result execIt = run("echo $((6*7)); exit 4\n",
+                List.of("script", "-qfec", DOCKER + " exec -it web sh", "/dev/null"));
+        assertTrue(execIt.out().contains("42"), execIt.out());
+        assertEquals(4, execIt.exit(), execIt.out() + execIt.err());
+
+        Result top = docker("top", "web").ok();
+        assertTrue(top.out().contains("sleep 1000"), top.out());
+        Result stats = docker("stats", "--no-stream", "--format", "{{.Name}} {{.MemUsage}} {{.PIDs}}", "web").ok();
+        assertTrue(stats.out().startsWith("web ") && stats.out().trim().endsWith(" 1"), stats.out());
+
+        docker("pause", "web").ok();
+        assertEquals("paused true", docker("inspect", "-f", "{{.State.Status}} {{.State.Paused}}", "web").ok().out().trim());
+        docker("unpause", "web").ok();
+        assertEquals("running", docker("inspect", "-f", "{{.State.Status}}", "web").ok().out().trim());
+
+        docker("rename", "web", "web2").ok();
+        assertEquals("/web2", inspect(id).get("Name").string());
+        String started = inspect(id).get("State").get("StartedAt").string();
+        docker("restart", "-t", "1", "web2").ok();
+        JsonNode after = inspect(id);
+        assertEquals("running", after.get("State").get("Status").string());
+        assertNotEquals(started, after.get("State").get("StartedAt").string());
+
+        docker("stop", "-t", "1", "web2").ok();
+        JsonNode stopped = inspect(id);
+        assertEquals("exited", stopped.get("State").get("Status").string());
+        assertEquals(137, stopped.get("State").get("ExitCode").intValue()); // sh as pid 1 ignores SIGTERM
+        assertTrue(docker("ps", "-a", "--filter", "exited=137", "--format", "{{.Names}}").ok().out().contains("web2"));
+        docker("rm", "web2").ok();
+        assertFalse(docker("ps", "-a", "--format", "{{.Names}}").ok().out().contains("web2"));
+    }
+
+    @Test
+    void followLogs() throws Exception {
+        docker("run", "-d", "--name", "counter", "busybox", "sh", "-c",
+                "for i in 1 2 3; do echo $i; sleep 0.3; done").ok();
+        assertEquals("1\n2\n3\n", docker("logs", "-f", "counter").ok().out());
+        assertEquals("0\n", docker("wait", "counter").ok().out());
+        docker("rm", "counter").ok();
+    }
+
+    @Test
+    void interactiveTerminal() throws Exception {
+        Result r = run("echo $((6*7)); exit 3\n",
+                List.of("script", "-qfec", DOCKER + " run -it --rm busybox sh", "/dev/null"));
+        assertTrue(r.out().contains("42"), r.out());
+        assertEquals(3, r.exit(), r.out() + r.err());
+    }
+
+    @Test
+    void runOptionsSeenFromInside() throws Exception {
+        docker("volume", "create", "optvol").ok();
+        Result r = docker("run", "--rm", "-e", "FOO=bar", "-w", "/tmp", "-u", "1000:1000", "--hostname", "boxy",
+                "--read-only", "--cap-drop", "ALL", "--memory", "64m", "--cpus", "0.5", "--pids-limit", "50",
+                "--tmpfs", "/scratch", "-v", "optvol:/data", "--init", "busybox", "sh", "-c",
+                "echo env=$FOO; echo cwd=$(pwd); echo uid=$(id -u):$(id -g); echo host=$(hostname);"
+                        + " touch /rootfile 2>/dev/null && echo rootfs=rw || echo rootfs=ro;"
+                        + " grep CapEff /proc/self/status;"
+                        + " mount | grep -q ' /scratch type tmpfs' && echo scratch=tmpfs;"
+                        + " mount | grep -q ' /data ' && echo data=mounted;"
+                        + " echo init=$(tr '\\0' ' ' < /proc/1/cmdline);"
+                        + " cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/memory.max 2>/dev/null;"
+                        + " cat /sys/fs/cgroup/pids/pids.max /sys/fs/cgroup/pids.max 2>/dev/null;"
+                        + " cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/cpu.max 2>/dev/null; true").ok();
+        String out = r.out();
+        for (String want : List.of("env=bar\n", "cwd=/tmp\n", "uid=1000:1000\n", "host=boxy\n", "rootfs=ro\n",
+                "CapEff:\t0000000000000000\n", "scratch=tmpfs\n", "data=mounted\n", "\n67108864\n", "\n50\n",
+                "\n50000\n")) {
+            assertTrue(out.contains(want), "missing " + want.trim() + " in:\n" + out);
+        }
+        assertTrue(out.contains("init=" + CreateBody.INIT_TARGET + " -- sh -c"), out);
+        assertEquals("hello\n", docker("run", "--rm", "--entrypoint", "echo", "busybox", "hello").ok().out());
+        docker("volume", "rm", "optvol").ok();
+    }
+
+    @Test
+    void inspectFields() throws Exception {
+        docker("volume", "create", "ivol").ok();
+        String id = docker("run", "-d", "--name", "insp", "-e", "A=1", "-l", "k=v", "-v", "ivol:/data:ro",
+                "-w", "/tmp", "--restart", "unless-stopped", "busybox", "sleep", "1000").ok().out().trim();
+        JsonNode j = inspect("insp");
+        assertEquals(id, j.get("Id").string());
+        assertEquals("/insp", j.get("Name").string());
+        JsonNode state = j.get("State");
+        assertEquals("running", state.get("Status").string());
+        assertTrue(state.get("Running").bool(false));
+        assertTrue(state.get("Pid").intValue() > 0);
+        assertEquals("0001-01-01T00:00:00Z", state.get("FinishedAt").string());
+        JsonNode config = j.get("Config");
+        assertEquals("busybox", config.get("Image").string());
+        assertEquals(List.of("sleep", "1000"), config.get("Cmd").stringList());
+        assertTrue(config.get("Env").stringList().contains("A=1"));
+        assertEquals("v", config.get("Labels").get("k").string());
+        assertEquals("/tmp", config.get("WorkingDir").string());
+        assertEquals("unless-stopped", j.get("HostConfig").get("RestartPolicy").get("Name").string());
+        JsonNode mount = j.get("Mounts").elements().getFirst();
+        assertEquals("volume", mount.get("Type").string());
+        assertEquals("ivol", mount.get("Name").string());
+        assertEquals("/data", mount.get("Destination").string());
+        assertFalse(mount.get("RW").bool(true));
+        assertTrue(j.get("NetworkSettings").isObject());
+        docker("rm", "-f", "insp").ok();
+        docker("volume", "rm", "ivol").ok();
+    }
+
+    @Test
+    void waitRestartPolicyPruneAndDetachedRm() throws Exception {
+        String id = docker("run", "-d", "busybox", "sh", "-c", "exit 7").ok().out().trim();
+        assertEquals("7\n", docker("wait", id).ok().out());
+
+        String flaky = docker("run", "-d", "--restart", "on-failure:2", "busybox", "sh", "-c", "exit 1").ok().out().trim();
+        boolean restartedTwice = eventually(20, () -> docker("inspect", "-f", "{{.RestartCount}} {{.State.Status}}",
+                flaky).out().trim().equals("2 exited"));
+        assertTrue(restartedTwice, "inspect: " + engine.containers().inspect(flaky));
+
+        String gone = docker("run", "-d", "--rm", "busybox", "sleep", "0.5").ok().out().trim();
+        assertTrue(eventually(15, () -> !docker("ps", "-aq", "--no-trunc").out().contains(gone)));
+
+        String pruned = docker("container", "prune", "-f").ok().out();
+        assertTrue(pruned.contains(id) && pruned.contains(flaky), pruned);
+        assertFalse(docker("ps", "-aq", "--no-trunc").ok().out().contains(id));
+    }
+
+    /** Asserts a Docker-style JSON error ({"message": ...}) with this status and a message containing {@code part}. */
+    private static void error(RawClient.Response r, int status, String part) {
+        assertEquals(status, r.status(), r.body());
+        String message = JsonNode.parse("error", r.body()).get("message").string();
+        assertTrue(message.contains(part), message);
+    }
+
+    private RawClient.Response post(String path, String body) throws IOException {
+        return RawClient.exchange(socket, "POST " + path + " HTTP/1.1\r\nHost: docker\r\nContent-Type: application/json\r\n"
+                + "Content-Length: " + body.getBytes(StandardCharsets.UTF_8).length + "\r\nConnection: close\r\n\r\n" + body);
+    }
+
+    @Test
+    void hostileInput() throws Exception {
+        int before = engine.containers().list().size();
+        error(post("/v1.47/containers/create", "{\"Image\": \"busybox\", \"Cmd\": [\"true\""), 400, "invalid JSON");
+        error(post("/v1.47/containers/create", "{\"Image\": \"busybox\", \"Cmd\": 5}"), 400, "Cmd");
+        error(post("/v1.47/containers/create?name=../etc", "{\"Image\": \"busybox\"}"), 400, "Invalid container name");
+        error(post("/v1.47/containers/create?name=a%2F..%2Fb", "{\"Image\": \"busybox\"}"), 400, "Invalid container name");
+        error(post("/v1.47/containers/create", "{\"Image\": \"busybox\", \"HostConfig\": {\"RestartPolicy\": "
+                + "{\"Name\": \"sometimes\"}}}"), 400, "invalid restart policy");
+        error(post("/v1.47/containers/create", "{\"Image\": \"nosuchimage:1\"}"), 404, "No such image");
+        error(post("/v1.47/containers/create", "{\"Image\": \"busybox\", \"HostConfig\": {\"Binds\": [\"/x:relative\"]}}"),
+                400, "");
+        // a body declared beyond the limit is refused before it is read
+        RawClient.Response tooBig = RawClient.exchange(socket, "POST /v1.47/containers/create HTTP/1.1\r\nHost: d\r\n"
+                + "Content-Type: application/json\r\nContent-Length: " + (64 << 20) + "\r\nConnection: close\r\n\r\n"
+                + "{\"Image\": \"busybox\", \"Env\": [\"xxxx");
+        error(tooBig, 413, "exceeds the limit");
+        assertEquals(before, engine.containers().list().size(), "nothing was made by refused requests");
+
+        // unknown fields are ignored, as dockerd's decoder does
+        RawClient.Response ok = post("/v1.47/containers/create?name=tolerant",
+                "{\"Image\": \"busybox\", \"Cmd\": [\"sleep\", \"100\"], \"NoSuchField\": {\"x\": 1}}");
+        assertEquals(201, ok.status(), ok.body());
+        docker("start", "tolerant").ok();
+        error(post("/v1.47/containers/tolerant/kill?signal=SIGNOPE", ""), 400, "SIGNOPE");
+        error(post("/v1.47/containers/nosuch/start", ""), 404, "No such container: nosuch");
+        error(post("/v1.47/containers/tolerant/rename?name=..%2Fx", ""), 400, "Invalid container name");
+        RawClient.Response conflict = post("/v1.47/containers/create?name=tolerant", "{\"Image\": \"busybox\"}");
+        error(conflict, 409, "already in use");
+        error(RawClient.exchange(socket, "DELETE /v1.47/containers/tolerant HTTP/1.1\r\nHost: d\r\nConnection: close\r\n\r\n"),
+                409, "stop it before removing");
+        docker("rm", "-f", "tolerant").ok();
+        assertEquals("", docker("ps", "-aq", "--filter", "name=tolerant").ok().out(), "the daemon still serves");
+    }
+}
