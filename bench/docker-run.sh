@@ -17,6 +17,11 @@ podman_pid=""
 cleanup() {
     [ -z "$podman_pid" ] || { kill "$podman_pid" 2>/dev/null; wait "$podman_pid" 2>/dev/null; } || true
     "$vessel" --root "$work/vroot" daemon --stop 2>/dev/null || true
+    # the default bridge and nftables table of the root's containers (names from its path's SHA-256,
+    # io.vessel.engine.network.NetworksConfig)
+    tag=$(printf '%s' "$work/vroot" | sha256sum | cut -c1-10)
+    ip link del "vs$tag" 2>/dev/null || true
+    nft delete table ip "vessel_$tag" 2>/dev/null || true
     podman rm --all --force >/dev/null 2>&1 || true
     podman system reset --force >/dev/null 2>&1 || true
     grep -o " $work[^ ]*" /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l 2>/dev/null || true

@@ -1,8 +1,5 @@
 package io.vessel.cli;
 
-import io.vessel.engine.Engine;
-import io.vessel.engine.api.Daemon;
-
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
@@ -12,10 +9,12 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The training run for the {@code vessel} command's JDK 25 AOT cache (scripts/aot-train.sh): a
- * daemon and the common verbs against it, in one JVM, in throw-away roots, so that the classes
- * both sides load and link (the client's and the daemon's, and the FFM call sites they bind) are
- * ready in the cache at the next start of either.
+ * The training run for the {@code vessel} command's JDK 25 AOT caches (scripts/aot-train.sh): the
+ * common verbs, one after another in this JVM, against the daemon that the first of them starts
+ * (as a process of its own, through {@code vessel.command}) in a throw-away root. This JVM's cache
+ * gets the client's classes; the daemon's run, stopped by the script, makes the daemon's. Two
+ * caches, because a JVM loads every class of its AOT cache at start: the daemon's thousands of
+ * classes would slow every command's start-up.
  */
 public final class AotTraining {
     private AotTraining() {
@@ -35,61 +34,53 @@ public final class AotTraining {
         Files.writeString(ctx.resolve(".dockerignore"), "ignored\n");
         Files.writeString(ctx.resolve("ignored"), "not sent\n");
         String root = work.resolve("root").toString();
-        String root2 = work.resolve("root2").toString();
         PrintStream quiet = new PrintStream(OutputStream.nullOutputStream());
-        try (Served one = Served.start(root, quiet); Served two = Served.start(root2, quiet)) {
-            List<List<String>> runs = List.of(
-                    List.of("version"),
-                    List.of("version", "--format", "json"),
-                    List.of("info"),
-                    List.of("run", "--rm", "busybox", "true"),
-                    List.of("images"),
-                    List.of("images", "--format", "json"),
-                    List.of("build", "-t", "trained:1", ctx.toString()),
-                    List.of("build", "-q", "-t", "trained:1", ctx.toString()),
-                    List.of("volume", "create", "trained"),
-                    List.of("run", "--rm", "-v", "trained:/v", "trained:1"),
-                    List.of("volume", "ls"),
-                    List.of("volume", "inspect", "trained"),
-                    List.of("save", "-o", work.resolve("t.tar").toString(), "trained:1"),
-                    List.of("rmi", "trained:1"),
-                    List.of("load", "-i", work.resolve("t.tar").toString()),
-                    List.of("inspect", "trained:1"),
-                    List.of("ps", "-a"),
-                    List.of("system", "df"),
-                    List.of("events", "--since", "0", "--until", "1"),
-                    List.of("volume", "rm", "trained"));
-            for (List<String> r : runs) {
-                run(root, quiet, r);
-            }
-            // A push and a pull, so that the registry client's classes are in the cache too.
-            try (TrainingRegistry registry = new TrainingRegistry()) {
-                String remote = registry.address() + "/trained:1";
-                run(root, quiet, List.of("tag", "busybox", remote));
-                run(root, quiet, List.of("push", remote));
-                run(root, quiet, List.of("rmi", remote));
-                run(root2, quiet, List.of("pull", remote));
-            }
-            run(root, quiet, List.of("image", "prune", "-a"));
-            run(root, quiet, List.of("system", "prune", "-f"));
+        // The first command starts the root's daemon, a process of its own (its classes go to its own
+        // cache: see scripts/aot-train.sh); this JVM's cache holds the client's classes only, so that a
+        // command's start-up loads no daemon class.
+        List<List<String>> runs = List.of(
+                List.of("version"),
+                List.of("version", "--format", "json"),
+                List.of("info"),
+                List.of("run", "--rm", "busybox", "true"),
+                List.of("run", "-d", "--name", "trained", "busybox", "sleep", "30"),
+                List.of("ps"),
+                List.of("ps", "-a", "--format", "json"),
+                List.of("exec", "trained", "true"),
+                List.of("logs", "trained"),
+                List.of("stop", "-t", "0", "trained"),
+                List.of("rm", "trained"),
+                List.of("images"),
+                List.of("images", "--format", "json"),
+                List.of("build", "-t", "trained:1", ctx.toString()),
+                List.of("build", "-q", "-t", "trained:1", ctx.toString()),
+                List.of("volume", "create", "trained"),
+                List.of("run", "--rm", "-v", "trained:/v", "trained:1"),
+                List.of("volume", "ls"),
+                List.of("volume", "inspect", "trained"),
+                List.of("network", "ls"),
+                List.of("save", "-o", work.resolve("t.tar").toString(), "trained:1"),
+                List.of("rmi", "trained:1"),
+                List.of("load", "-i", work.resolve("t.tar").toString()),
+                List.of("inspect", "trained:1"),
+                List.of("system", "df"),
+                List.of("events", "--since", "0", "--until", "1"),
+                List.of("volume", "rm", "trained"));
+        for (List<String> r : runs) {
+            run(root, quiet, r);
         }
-    }
-
-    /** A daemon serving {@code root} on its default sockets, in this JVM. */
-    private record Served(Engine engine, Daemon daemon) implements AutoCloseable {
-        static Served start(String root, PrintStream log) throws IOException {
-            Main m = new Main(log, log);
-            m.root(Path.of(root));
-            Engine e = m.engine();
-            return new Served(e, Daemon.start(e, Daemon.defaultSockets(e), false, log));
+        // A push and a pull (the image removed and its blobs collected in between), so that the
+        // registry client's classes and the progress display are in the caches too.
+        try (TrainingRegistry registry = new TrainingRegistry()) {
+            String remote = registry.address() + "/trained:1";
+            run(root, quiet, List.of("tag", "trained:1", remote));
+            run(root, quiet, List.of("push", remote));
+            run(root, quiet, List.of("rmi", "trained:1", remote));
+            run(root, quiet, List.of("image", "prune", "-a", "-f"));
+            run(root, quiet, List.of("pull", remote));
         }
-
-        /** Stops serving, then deletes the bridge and nftables table that the runs made for this root. */
-        @Override
-        public void close() throws IOException {
-            daemon.close();
-            engine.networks().dismantle();
-        }
+        run(root, quiet, List.of("image", "prune", "-a"));
+        run(root, quiet, List.of("system", "prune", "-f"));
     }
 
     private static void run(String root, PrintStream quiet, List<String> args) {
