@@ -93,7 +93,20 @@ final class ContainerCommands {
                 } catch (ApiError e) {
                     throw new ApiError(e.status(), e.getMessage()); // docker's "failed to start": exit 125 below
                 }
-                relay(c, stream, tty, interactive, "/containers/" + id + "/resize");
+                // docker's --sig-proxy: without a tty, Ctrl-C and SIGTERM go to the container, whose
+                // exit then ends this command (with a tty, the terminal sends ^C itself)
+                List<Object> proxied = tty ? List.of() : SignalProxy.install(main.ownsStdio(), signal -> {
+                    try {
+                        c.send("POST", Query.path("/containers/" + id + "/kill").add("signal", signal).toString(), null);
+                    } catch (IOException | RuntimeException gone) {
+                        // the container has ended already
+                    }
+                });
+                try {
+                    relay(c, stream, tty, interactive, "/containers/" + id + "/resize");
+                } finally {
+                    SignalProxy.remove(proxied);
+                }
                 return exitStatus(waiter);
             }
         }

@@ -66,7 +66,8 @@ public final class DaemonStarter {
             cmd.addAll(List.of("--host", "unix://" + endpoint.socket()));
         }
         long logStart = Files.exists(log) ? Files.size(log) : 0;
-        ProcessBuilder pb = new ProcessBuilder(cmd).redirectInput(new File("/dev/null"))
+        // from "/": a daemon must not keep the first CLI's working directory busy (or mounted)
+        ProcessBuilder pb = new ProcessBuilder(cmd).directory(new File("/")).redirectInput(new File("/dev/null"))
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).redirectErrorStream(true);
         pb.environment().put("VESSEL_ROOT", endpoint.root().toString());
         pb.environment().put("VESSEL_RUN", endpoint.runDir().toString());
