@@ -74,14 +74,24 @@ class DaemonOnDemandTest {
     }
 
     Result vessel(String... args) throws Exception {
+        return vesselWithInput(null, args);
+    }
+
+    Result vesselWithInput(String input, String... args) throws Exception {
         List<String> cmd = new ArrayList<>();
         cmd.add(VesselCommandTest.repo().resolve("vessel").toString());
         cmd.addAll(List.of(args));
+        return exec(cmd, input);
+    }
+
+    Result exec(List<String> cmd, String input) throws Exception {
+        List<String> args = cmd.subList(1, cmd.size());
         Path out = Files.createTempFile("vessel", ".out");
         Path err = Files.createTempFile("vessel", ".err");
         try {
+            Path in = input == null ? null : Files.writeString(state.resolve("stdin"), input);
             ProcessBuilder pb = new ProcessBuilder(cmd).redirectOutput(out.toFile()).redirectError(err.toFile())
-                    .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
+                    .redirectInput(ProcessBuilder.Redirect.from(in == null ? new File("/dev/null") : in.toFile()));
             pb.environment().remove("VESSEL_RUN");
             pb.environment().remove("VESSEL_HOST");
             pb.environment().putAll(env);
@@ -225,5 +235,41 @@ class DaemonOnDemandTest {
         Result missing = vessel("build", state.resolve("nope").toString());
         assertEquals(125, missing.exit());
         assertTrue(missing.err().contains("is not a directory"), missing.err());
+    }
+
+    @Test
+    void containerVerbsThroughTheDaemon() throws Exception {
+        String id = vessel("run", "-d", "--name", "ticker", "busybox", "sh", "-c",
+                "trap 'exit 0' TERM; echo started; echo oops >&2; while true; do sleep 0.1; done").ok().out().strip();
+        assertTrue(id.matches("[0-9a-f]{64}"), id);
+        Map<?, ?> row = (Map<?, ?>) Json.parse(vessel("ps", "--format", "json").ok().out().strip());
+        assertEquals("ticker", row.get("Names"));
+        assertEquals("running", row.get("State"));
+        Result exec = vessel("exec", "-e", "X=from-exec", "ticker", "sh", "-c", "echo $X; exit 4");
+        assertEquals(4, exec.exit(), exec.err());
+        assertEquals("from-exec\n", exec.out());
+        Result logs = vessel("logs", "ticker");
+        assertEquals("started\n", logs.ok().out());
+        assertEquals("oops\n", logs.err(), "stderr frames go to stderr");
+        vessel("stop", "ticker").ok();
+        assertEquals("0\n", vessel("wait", "ticker").ok().out());
+        Map<?, ?> state = (Map<?, ?>) ((Map<?, ?>) Json.parse(vessel("inspect", "--format", "json", "ticker").ok().out().strip()))
+                .get("State");
+        assertEquals("exited", state.get("Status"));
+        vessel("rm", "ticker").ok();
+        Result gone = vessel("rm", "ticker");
+        assertEquals(1, gone.exit());
+        assertTrue(gone.err().contains("Error response from daemon"), gone.err());
+
+        // -i: stdin to the container, its end the container's end of file; --rm leaves nothing
+        assertEquals("3\n", vesselWithInput("a\nb\nc\n", "run", "--rm", "-i", "busybox", "wc", "-l").ok().out());
+        assertEquals("", vessel("ps", "-aq").ok().out());
+
+        // -t through a pseudo-terminal (script(1)): the container's terminal gets this one's size (the resize
+        // follows the start, hence the sleep; the daemon does not read ConsoleSize at create)
+        Result tty = exec(List.of("script", "-qec", "stty rows 33 cols 101; " + VesselCommandTest.repo().resolve("vessel")
+                + " run --rm -t busybox sh -c 'sleep 1; tty; stty size; exit 6'", "/dev/null"), null);
+        assertEquals(6, tty.exit(), tty.out() + tty.err());
+        assertTrue(tty.out().contains("/dev/pts/") && tty.out().contains("33 101"), tty.out());
     }
 }
