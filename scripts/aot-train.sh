@@ -37,7 +37,8 @@ exec "$java" -XX:AOTCacheOutput="$lib/vessel-daemon.aot" -Xlog:disable -Xlog:all
 SH
     chmod +x "$work/vessel-daemon"
     env -u VESSEL_RUN -u VESSEL_ROOT -u VESSEL_HOST "$java" -XX:AOTCacheOutput="$lib/vessel.aot" -Xlog:disable -Xlog:all=off -XX:+UseSerialGC \
-        -XX:TieredStopAtLevel=1 -XX:-UsePerfData -Xss1m -Xms8m -Xmx512m --enable-native-access=ALL-UNNAMED \
+        -XX:TieredStopAtLevel=1 -XX:CICompilerCount=1 -XX:CompileThresholdScaling=20 -XX:-UsePerfData -Xss1m -Xms8m -Xmx512m \
+        --enable-native-access=ALL-UNNAMED \
         -Dvessel.command="$work/vessel-daemon" -Dvessel.launcher="$lib/vessel-launch" -cp "$lib/lib/*" \
         io.vessel.cli.AotTraining "$work/cli" >/dev/null
     pid=$(cat "$work/cli/root/daemon.lock" 2>/dev/null || true)
