@@ -73,7 +73,7 @@ class DaemonCrashTest {
             for (var c : engine.containers().list()) {
                 engine.containers().remove(c.id(), true, true);
             }
-            engine.networks().dismantle(); // the root's own bridge and nftables table
+            engine.networks().dismantle(); // the daemon's bridge and nftables table (named after this root)
         } finally {
             for (String line : Files.readAllLines(Path.of("/proc/self/mountinfo"))) {
                 if (line.contains(dir.toString())) {

@@ -283,6 +283,14 @@ final class ContainerNetworking {
         }
     }
 
+    /** The container renamed: members of its networks resolve the new name (only if it has endpoints). */
+    void rename(String id, String name) throws IOException {
+        Plan p = load(engine.config().containersDir().resolve(id));
+        if (p != null && !p.connections().isEmpty()) {
+            engine.networks().rename(id, name);
+        }
+    }
+
     /** Everything networking holds for the container (endpoints, ports, namespace, files), gone. */
     void release(String id) throws IOException {
         engine.networks().release(id);

@@ -171,14 +171,25 @@ public final class Containers {
     public record Top(List<String> titles, List<List<String>> processes) {
     }
 
-    /** An exec's parameters (the API's ExecConfig). */
+    /**
+     * An exec's parameters (the API's ExecConfig).
+     *
+     * @param user {@code docker exec -u}: as {@code -u} of run, resolved in the container's files; null or
+     *             empty: the container's user
+     */
     public record ExecConfig(List<String> cmd, boolean tty, boolean attachStdin, boolean attachStdout,
-                             boolean attachStderr, List<String> env, String workingDir) {
+                             boolean attachStderr, List<String> env, String workingDir, String user) {
         public ExecConfig {
             if (cmd == null || cmd.isEmpty()) {
                 throw new IllegalArgumentException("no exec command specified");
             }
             env = env == null ? List.of() : List.copyOf(env);
+        }
+
+        /** As the container's user. */
+        public ExecConfig(List<String> cmd, boolean tty, boolean attachStdin, boolean attachStdout,
+                          boolean attachStderr, List<String> env, String workingDir) {
+            this(cmd, tty, attachStdin, attachStdout, attachStderr, env, workingDir, null);
         }
     }
 
@@ -838,6 +849,7 @@ public final class Containers {
             synchronized (lock(s.id())) {
                 Stored now = readRecord(dir(s.id()));
                 writeRecord(now.withName(n));
+                networking.rename(s.id(), n);
             }
         }
         publish("rename", s, Map.of("oldName", "/" + s.name()));
@@ -1060,7 +1072,14 @@ public final class Containers {
             }
             Container c = Container.load(engine.config().runtimeRoot(), s.id());
             Spec.Process base = c.spec().process();
-            Spec.Process proc = new Spec.Process(x.config.tty(), 0, 0, base.user(), x.config.cmd(),
+            Spec.User user = base.user();
+            if (x.config.user() != null && !x.config.user().isEmpty()) {
+                io.vessel.engine.container.ExecUser u = io.vessel.engine.container.ExecUser.resolve(
+                        dir(s.id()).resolve("rootfs"), x.config.user(), List.of());
+                user = new Spec.User(u.uid(), u.gid(), base.user() == null ? null : base.user().umask(),
+                        u.additionalGids());
+            }
+            Spec.Process proc = new Spec.Process(x.config.tty(), 0, 0, user, x.config.cmd(),
                     mergeEnv(base.env(), x.config.env()), x.config.workingDir() == null
                     || x.config.workingDir().isEmpty() ? base.cwd() : x.config.workingDir(),
                     base.capabilities(), base.rlimits(), base.noNewPrivileges(), base.oomScoreAdj(),

@@ -57,6 +57,7 @@ class BuildsTest {
         if (root == null) {
             return;
         }
+        engine.networks().dismantle(); // the default bridge and nftables table the run made for this root
         for (String line : Files.readAllLines(Path.of("/proc/self/mountinfo"))) {
             if (line.contains(root.toString())) {
                 io.vessel.linux.Mount.umount(line.split(" ")[4], io.vessel.linux.Mount.MNT_DETACH);

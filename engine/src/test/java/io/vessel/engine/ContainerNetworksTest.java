@@ -147,6 +147,10 @@ class ContainerNetworksTest {
         assertTrue(ping.out().contains("eth0"), ping.out());
         assertEquals("cnet", containers.networkMode(a));
 
+        containers.rename(a, "omega");
+        Ran renamed = run(null, RunOptions.builder().network("cnet").cmd("ping", "-c", "1", "-W", "3", "omega").build());
+        assertEquals(0, renamed.exit(), "alpha renamed is resolved as omega: " + renamed.out());
+
         containers.remove("beta", true, true);
         String hosts = Files.readString(engine.networks().hostsPath(a));
         assertFalse(hosts.contains("bee"), "beta left alpha's hosts file: " + hosts);
@@ -157,29 +161,40 @@ class ContainerNetworksTest {
         int port = freePort();
         String id = started("web", RunOptions.builder().publish("127.0.0.1:" + port + ":80").cmd("sh", "-c",
                 "mkdir -p /www && echo hello from vessel > /www/index.html && exec httpd -f -p 80 -h /www").build());
-        HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
-        HttpRequest get = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/index.html"))
-                .timeout(Duration.ofSeconds(3)).build();
-        String body = null;
-        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-        while (body == null) {
-            try {
-                HttpResponse<String> r = client.send(get, HttpResponse.BodyHandlers.ofString());
-                assertEquals(200, r.statusCode());
-                body = r.body();
-            } catch (IOException notYet) {
-                assertTrue(System.nanoTime() < deadline, "httpd never answered on 127.0.0.1:" + port + ": " + notYet);
-                Thread.sleep(100);
-            }
-        }
+        String body = get(port);
         assertEquals("hello from vessel\n", body);
         assertEquals(port, containers.networkAttachments(id).getFirst().ports().getFirst().hostPort());
         assertTrue(nft("list", "table", "ip", netConfig.nftTable()).contains("dport " + port), "the DNAT rule");
+
+        // no host port: a free one is chosen, and kept in the container's record
+        String any = started("anyport", RunOptions.builder().publish("127.0.0.1::80").cmd("sh", "-c",
+                "mkdir -p /www && echo any > /www/index.html && exec httpd -f -p 80 -h /www").build());
+        int chosen = containers.networkAttachments(any).getFirst().ports().getFirst().hostPort();
+        assertNotEquals(0, chosen);
+        assertEquals("any\n", get(chosen));
 
         containers.remove(id, true, true);
         assertFalse(nft("list", "table", "ip", netConfig.nftTable()).contains("dport " + port), "the rule went");
         try (ServerSocket s = new ServerSocket(port, 1, java.net.InetAddress.getLoopbackAddress())) {
             assertEquals(port, s.getLocalPort(), "the port is free again");
+        }
+    }
+
+    /** GET /index.html on 127.0.0.1:port, retried until the server inside answers (20 s at most). */
+    static String get(int port) throws Exception {
+        HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+        HttpRequest get = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/index.html"))
+                .timeout(Duration.ofSeconds(3)).build();
+        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        while (true) {
+            try {
+                HttpResponse<String> r = client.send(get, HttpResponse.BodyHandlers.ofString());
+                assertEquals(200, r.statusCode());
+                return r.body();
+            } catch (IOException notYet) {
+                assertTrue(System.nanoTime() < deadline, "httpd never answered on 127.0.0.1:" + port + ": " + notYet);
+                Thread.sleep(100);
+            }
         }
     }
 
@@ -231,6 +246,28 @@ class ContainerNetworksTest {
         for (Network net : engine.networks().list()) {
             assertEquals(List.of(), net.endpoints(), net.name() + " has no endpoint left");
         }
+    }
+
+    @Test
+    void aStartAfterItsNetworkingWasReleasedConnectsAgainAndOrphansAreReleased() throws Exception {
+        engine.networks().create(CreateRequest.bridge("again"));
+        String a = started("keeper", RunOptions.builder().network("again").cmd("sleep", "60").build());
+        String b = containers.create(new Containers.CreateRequest("busybox", "pinger", RunOptions.builder()
+                .network("again").cmd("ping", "-c", "1", "-W", "3", "keeper").build(), Containers.Lifecycle.DEFAULT),
+                ProgressListener.NONE).id();
+        // as after a reboot: the namespace and endpoint gone (reconcile releases endpoints without a namespace)
+        engine.networks().release(b);
+        assertTrue(containers.networkAttachments(b).isEmpty());
+        assertTrue(containers.start(b));
+        assertEquals(0, containers.await(b, Containers.WaitCondition.NOT_RUNNING), "reconnected, it resolves keeper");
+        assertEquals(1, containers.networkAttachments(b).size());
+
+        // networking held for a container that no longer exists (a remove cut short) goes at daemon start
+        String orphan = HexFormat.of().formatHex(SecureRandom.getSeed(32));
+        engine.networks().connect(io.vessel.engine.network.ConnectRequest.of("again", orphan, "ghost"));
+        assertTrue(containers.reconcileNetworks().contains(orphan));
+        assertTrue(engine.networks().netnsOf(orphan).isEmpty());
+        assertFalse(Files.readString(engine.networks().hostsPath(a)).contains("ghost"));
     }
 
     @Test

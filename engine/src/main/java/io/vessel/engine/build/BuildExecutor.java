@@ -53,7 +53,7 @@ import java.util.Set;
  *
  * <p>RUN runs in a container made from the step's state (ENV and ARGs, USER, WORKDIR, created if
  * missing) on an overlay snapshot of the parent's layers, through Vessel's runtime in this process,
- * <em>with the host's network</em>: builds fetch packages, and Vessel has no bridge network. Its
+ * <em>with the host's network</em> (docker build --network host): builds fetch packages without a bridge. Its
  * upper directory becomes the step's layer. COPY and ADD write into a mounted snapshot the same way.
  * Every other instruction changes only the config (a history entry with {@code empty_layer}).
  * A failed step leaves nothing: no container state, mount, or directory; nothing is tagged.

@@ -463,16 +463,27 @@ public final class BundleMaker {
             if (o.memory() > 0) {
                 r.put("memory", map("limit", o.memory()));
             }
-            if (o.cpus() > 0) {
-                r.put("cpu", map("quota", Math.round(o.cpus() * CPU_PERIOD), "period", CPU_PERIOD));
+            if (o.cpus() > 0 || o.cpuShares() > 0) {
+                Map<String, Object> cpu = new LinkedHashMap<>();
+                if (o.cpuShares() > 0) {
+                    cpu.put("shares", o.cpuShares());
+                }
+                if (o.cpus() > 0) {
+                    cpu.put("quota", Math.round(o.cpus() * CPU_PERIOD));
+                    cpu.put("period", CPU_PERIOD);
+                }
+                r.put("cpu", cpu);
             }
             if (o.pidsLimit() > 0) {
                 r.put("pids", map("limit", o.pidsLimit()));
             }
-            if (!o.deviceReadBps().isEmpty() || !o.deviceWriteBps().isEmpty()) {
+            if (!o.deviceReadBps().isEmpty() || !o.deviceWriteBps().isEmpty() || !o.deviceReadIops().isEmpty()
+                    || !o.deviceWriteIops().isEmpty()) {
                 Map<String, Object> io = new LinkedHashMap<>();
                 io.put("throttleReadBpsDevice", throttles("--device-read-bps", o.deviceReadBps()));
                 io.put("throttleWriteBpsDevice", throttles("--device-write-bps", o.deviceWriteBps()));
+                io.put("throttleReadIOPSDevice", throttles("--device-read-iops", o.deviceReadIops()));
+                io.put("throttleWriteIOPSDevice", throttles("--device-write-iops", o.deviceWriteIops()));
                 r.put("blockIO", io);
             }
             l.put("resources", r);

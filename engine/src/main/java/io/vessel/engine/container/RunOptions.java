@@ -27,6 +27,9 @@ import java.util.List;
  *                     name or ID, {@code none}, {@code host}, {@code container:NAME}
  * @param deviceReadBps  {@code --device-read-bps}
  * @param deviceWriteBps {@code --device-write-bps}
+ * @param cpuShares       {@code --cpu-shares}, the relative CPU weight (cgroup cpu.shares), 0 for the default
+ * @param deviceReadIops  {@code --device-read-iops}, operations per second
+ * @param deviceWriteIops {@code --device-write-iops}
  * @param networkAliases {@code --network-alias}: more names others on a user-defined network resolve it by
  * @param ip           {@code --ip}: a static address on the network, or null
  * @param ports        {@code -p}: ports published on the host
@@ -37,9 +40,26 @@ public record RunOptions(List<String> cmd, List<String> entrypoint, List<String>
                          List<String> groupAdd, String hostname, boolean readOnly, long memory, double cpus,
                          long pidsLimit, List<String> capAdd, List<String> capDrop, boolean privileged,
                          List<MountSpec> mounts, boolean tty, String network, List<Throttle> deviceReadBps,
-                         List<Throttle> deviceWriteBps, List<String> networkAliases, String ip,
+                         List<Throttle> deviceWriteBps, long cpuShares, List<Throttle> deviceReadIops,
+                         List<Throttle> deviceWriteIops, List<String> networkAliases, String ip,
                          List<PortMapping> ports, boolean publishAll, List<String> dns) {
+    /** Without CPU shares, IOPS limits and networking options (the default network). */
+    public RunOptions(List<String> cmd, List<String> entrypoint, List<String> env, String workdir, String user,
+                      List<String> groupAdd, String hostname, boolean readOnly, long memory, double cpus,
+                      long pidsLimit, List<String> capAdd, List<String> capDrop, boolean privileged,
+                      List<MountSpec> mounts, boolean tty, String network, List<Throttle> deviceReadBps,
+                      List<Throttle> deviceWriteBps) {
+        this(cmd, entrypoint, env, workdir, user, groupAdd, hostname, readOnly, memory, cpus, pidsLimit, capAdd,
+                capDrop, privileged, mounts, tty, network, deviceReadBps, deviceWriteBps, 0, List.of(), List.of(),
+                List.of(), null, List.of(), false, List.of());
+    }
+
     public RunOptions {
+        if (cpuShares < 0) {
+            throw new IllegalArgumentException("--cpu-shares cannot be negative: " + cpuShares);
+        }
+        deviceReadIops = List.copyOf(deviceReadIops);
+        deviceWriteIops = List.copyOf(deviceWriteIops);
         cmd = List.copyOf(cmd);
         entrypoint = entrypoint == null ? null : List.copyOf(entrypoint);
         env = List.copyOf(env);
@@ -63,6 +83,24 @@ public record RunOptions(List<String> cmd, List<String> entrypoint, List<String>
                 throw new IllegalArgumentException(flag + ": \"" + spec + "\" is not DEVICE:RATE with an absolute device path");
             }
             return new Throttle(Path.of(spec.substring(0, colon)), Sizes.parse(flag, spec.substring(colon + 1)));
+        }
+
+        /** Parses Docker's {@code DEVICE:IOPS} ({@code --device-read-iops}), e.g. {@code /dev/sda:1000}. */
+        public static Throttle parseIops(String flag, String spec) {
+            int colon = spec.lastIndexOf(':');
+            if (colon <= 0 || !spec.startsWith("/")) {
+                throw new IllegalArgumentException(flag + ": \"" + spec + "\" is not DEVICE:IOPS with an absolute device path");
+            }
+            try {
+                long iops = Long.parseLong(spec.substring(colon + 1));
+                if (iops < 0) {
+                    throw new NumberFormatException();
+                }
+                return new Throttle(Path.of(spec.substring(0, colon)), iops);
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException(flag + ": \"" + spec.substring(colon + 1)
+                        + "\" is not a number of operations per second");
+            }
         }
     }
 
@@ -91,6 +129,9 @@ public record RunOptions(List<String> cmd, List<String> entrypoint, List<String>
         private String network;
         private final List<Throttle> readBps = new ArrayList<>();
         private final List<Throttle> writeBps = new ArrayList<>();
+        private long cpuShares;
+        private final List<Throttle> readIops = new ArrayList<>();
+        private final List<Throttle> writeIops = new ArrayList<>();
         private final List<String> networkAliases = new ArrayList<>();
         private String ip;
         private final List<PortMapping> ports = new ArrayList<>();
@@ -218,6 +259,21 @@ public record RunOptions(List<String> cmd, List<String> entrypoint, List<String>
             return this;
         }
 
+        public Builder cpuShares(long shares) {
+            cpuShares = shares;
+            return this;
+        }
+
+        public Builder deviceReadIops(Throttle t) {
+            readIops.add(t);
+            return this;
+        }
+
+        public Builder deviceWriteIops(Throttle t) {
+            writeIops.add(t);
+            return this;
+        }
+
         public Builder networkAlias(String a) {
             networkAliases.add(a);
             return this;
@@ -250,8 +306,8 @@ public record RunOptions(List<String> cmd, List<String> entrypoint, List<String>
 
         public RunOptions build() {
             return new RunOptions(cmd, entrypoint, env, workdir, user, groupAdd, hostname, readOnly, memory, cpus,
-                    pidsLimit, capAdd, capDrop, privileged, mounts, tty, network, readBps, writeBps, networkAliases, ip,
-                    ports, publishAll, dns);
+                    pidsLimit, capAdd, capDrop, privileged, mounts, tty, network, readBps, writeBps, cpuShares,
+                    readIops, writeIops, networkAliases, ip, ports, publishAll, dns);
         }
     }
 }

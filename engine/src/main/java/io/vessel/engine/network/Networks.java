@@ -349,6 +349,41 @@ public final class Networks {
     }
 
     /**
+     * {@code docker rename}: the container's endpoints carry the new name, and the hosts files of
+     * the other members of its user-defined networks resolve it by that name from now on.
+     */
+    public void rename(String containerId, String newName) throws IOException {
+        checkContainerId(containerId);
+        checkHostName(newName, "container name");
+        store.locked(() -> {
+            List<Network> all = store.load();
+            Set<String> touched = new LinkedHashSet<>();
+            boolean changed = false;
+            for (int i = 0; i < all.size(); i++) {
+                Network n = all.get(i);
+                Optional<Endpoint> e = endpoint(n, containerId);
+                if (e.isEmpty()) {
+                    continue;
+                }
+                Endpoint old = e.get();
+                List<Endpoint> eps = new ArrayList<>(n.endpoints());
+                eps.set(eps.indexOf(old), new Endpoint(old.containerId(), newName, old.hostname(), old.aliases(),
+                        old.ip(), old.mac(), old.iface(), old.hostVeth(), old.ports()));
+                all.set(i, n.withEndpoints(eps, n.nextHost()));
+                eps.forEach(o -> touched.add(o.containerId()));
+                changed = true;
+            }
+            if (changed) {
+                store.save(all);
+                for (String c : touched) {
+                    writeFiles(all, c);
+                }
+            }
+            return null;
+        });
+    }
+
+    /**
      * Everything networking holds for a container, gone: endpoints on every network (addresses
      * released, veths deleted, ports unpublished), its namespace unpinned, its files deleted. Safe
      * to repeat, and finds what an interrupted connect left.

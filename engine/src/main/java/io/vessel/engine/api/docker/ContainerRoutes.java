@@ -235,8 +235,9 @@ final class ContainerRoutes {
             List<io.vessel.engine.network.Attachment> attached = containers.networkAttachments(i.id());
             m.put("Ports", NetworkCreateOptions.summary(attached));
             if (size) {
-                m.put("SizeRw", 0L);
-                m.put("SizeRootFs", 0L);
+                long rw = upperSize(i.id());
+                m.put("SizeRw", rw);
+                m.put("SizeRootFs", rw + imageSize(i.image()));
             }
             m.put("Labels", labels);
             m.put("State", status);
@@ -247,6 +248,39 @@ final class ContainerRoutes {
             out.add(m);
         }
         ex.json(Status.OK, out);
+    }
+
+    /** What a container wrote: the bytes of the regular files in its writable layer. */
+    private long upperSize(String id) throws IOException {
+        Path upper = engine.config().containersDir().resolve(id).resolve("upper");
+        if (!Files.isDirectory(upper)) {
+            return 0;
+        }
+        long[] total = {0};
+        Files.walkFileTree(upper, new java.nio.file.SimpleFileVisitor<>() {
+            @Override
+            public java.nio.file.FileVisitResult visitFile(Path f, java.nio.file.attribute.BasicFileAttributes a) {
+                if (a.isRegularFile()) {
+                    total[0] += a.size();
+                }
+                return java.nio.file.FileVisitResult.CONTINUE;
+            }
+
+            @Override
+            public java.nio.file.FileVisitResult visitFileFailed(Path f, IOException e) {
+                return java.nio.file.FileVisitResult.CONTINUE; // removed while walking
+            }
+        });
+        return total[0];
+    }
+
+    private long imageSize(io.vessel.image.Digest image) throws IOException {
+        for (var summary : engine.images().list(true)) {
+            if (summary.id().equals(image)) {
+                return summary.size();
+            }
+        }
+        return 0;
     }
 
     private Containers.Info reference(String what, String filter) throws IOException {
@@ -822,7 +856,9 @@ final class ContainerRoutes {
             }
             memory.put("stats", raw);
             long limit = num(mem.get("usage").get("limit"));
-            memory.put("limit", limit <= 0 || limit == Long.MAX_VALUE ? hostMemory() : limit);
+            long host = hostMemory();
+            // no limit (cgroup v1's 2^63 rounded to a page, v2's "max"): the host's memory bounds it, as dockerd says
+            memory.put("limit", limit <= 0 || limit > host ? host : limit);
         } else {
             blkio.put("io_service_bytes_recursive", null);
         }

@@ -169,8 +169,18 @@ final class CreateBody {
         for (JsonNode t : has(host.get("BlkioDeviceWriteBps")) ? host.get("BlkioDeviceWriteBps").elements() : List.<JsonNode>of()) {
             b.deviceWriteBps(throttle(t));
         }
-        for (String unapplied : List.of("CpuShares", "BlkioDeviceReadIOps", "BlkioDeviceWriteIOps", "BlkioWeight",
-                "CpuQuota", "CpusetCpus", "MemoryReservation", "MemorySwap")) {
+        for (JsonNode t : has(host.get("BlkioDeviceReadIOps")) ? host.get("BlkioDeviceReadIOps").elements() : List.<JsonNode>of()) {
+            b.deviceReadIops(throttle(t));
+        }
+        for (JsonNode t : has(host.get("BlkioDeviceWriteIOps")) ? host.get("BlkioDeviceWriteIOps").elements() : List.<JsonNode>of()) {
+            b.deviceWriteIops(throttle(t));
+        }
+        long shares = lng(host.get("CpuShares"));
+        if (shares < 0) {
+            throw new IllegalArgumentException("HostConfig.CpuShares cannot be negative: " + shares);
+        }
+        b.cpuShares(shares);
+        for (String unapplied : List.of("BlkioWeight", "CpuQuota", "CpusetCpus", "MemoryReservation", "MemorySwap")) {
             JsonNode n = host.get(unapplied);
             if (has(n) && !(n.value() instanceof Number num && num.longValue() == 0)
                     && !(n.value() instanceof List<?> l && l.isEmpty()) && !"".equals(n.value())) {

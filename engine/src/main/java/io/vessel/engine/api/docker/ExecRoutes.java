@@ -49,10 +49,6 @@ final class ExecRoutes {
             throw ApiException.badRequest("No exec command specified");
         }
         String user = CreateBody.str(body.get("User"), "");
-        if (!user.isEmpty()) {
-            throw ApiException.badRequest("exec --user is not supported by Vessel yet: the exec runs as the "
-                    + "container's user");
-        }
         if (CreateBody.bool(body.get("Privileged"))) {
             throw ApiException.badRequest("exec --privileged is not supported by Vessel");
         }
@@ -60,7 +56,7 @@ final class ExecRoutes {
                 CreateBody.bool(body.get("AttachStdin")), CreateBody.bool(body.get("AttachStdout")),
                 CreateBody.bool(body.get("AttachStderr")),
                 CreateBody.has(body.get("Env")) ? CreateBody.strings(body.get("Env")) : List.of(),
-                CreateBody.str(body.get("WorkingDir"), ""));
+                CreateBody.str(body.get("WorkingDir"), ""), user);
         String id = containers.execCreate(req.param("id"), config);
         ex.json(Status.CREATED, Map.of("Id", id));
     }
@@ -123,7 +119,7 @@ final class ExecRoutes {
         pc.put("entrypoint", x.config().cmd().getFirst());
         pc.put("arguments", x.config().cmd().subList(1, x.config().cmd().size()));
         pc.put("privileged", false);
-        pc.put("user", "");
+        pc.put("user", x.config().user() == null ? "" : x.config().user());
         m.put("ProcessConfig", pc);
         m.put("OpenStdin", x.config().attachStdin());
         m.put("OpenStderr", x.config().attachStderr());

@@ -75,6 +75,7 @@ class DockerContainersCliTest {
                     engine.containers().remove(c.id(), true, true);
                 }
                 daemon.close();
+                engine.networks().dismantle(); // the default bridge and nftables table of this root
             }
         } finally {
             if (dir != null) {
@@ -115,7 +116,9 @@ class DockerContainersCliTest {
             OutputStream in = p.getOutputStream();
             in.write(input.getBytes(StandardCharsets.UTF_8));
             in.flush();
-            // kept open until the process ends: a terminal's input does not end
+            if (!args.getFirst().equals("script")) {
+                in.close(); // a pipe's input ends; a terminal's (script's) is kept open until the process ends
+            }
         }
         if (!p.waitFor(120, TimeUnit.SECONDS)) {
             p.destroyForcibly().waitFor();
@@ -123,7 +126,11 @@ class DockerContainersCliTest {
                     + Files.readString(err));
         }
         if (input != null) {
-            p.getOutputStream().close();
+            try {
+                p.getOutputStream().close();
+            } catch (IOException closedAlready) {
+                // closed after writing
+            }
         }
         Result r = new Result(p.exitValue(), Files.readString(out), Files.readString(err));
         Files.delete(out);
@@ -185,6 +192,11 @@ class DockerContainersCliTest {
         assertEquals(5, docker("exec", "web", "sh", "-c", "exit 5").exit());
         assertEquals("v /tmp\n", docker("exec", "-e", "X=v", "-w", "/tmp", "web", "sh", "-c", "echo $X $(pwd)")
                 .ok().out());
+        docker("exec", "web", "sh", "-c", "head -c 100000 /dev/zero > /written").ok();
+        String size = docker("ps", "-s", "--filter", "name=web", "--format", "{{.Size}}").ok().out();
+        assertTrue(size.startsWith("100kB (virtual "), size);
+        assertEquals("1000:1000\n", docker("exec", "-u", "1000:1000", "web", "sh", "-c", "echo $(id -u):$(id -g)")
+                .ok().out());
         Result execIt = run("echo $((6*7)); exit 4\n",
                 List.of("script", "-qfec", DOCKER + " exec -it web sh", "/dev/null"));
         assertTrue(execIt.out().contains("42"), execIt.out());
@@ -194,6 +206,7 @@ class DockerContainersCliTest {
         assertTrue(top.out().contains("sleep 1000"), top.out());
         Result stats = docker("stats", "--no-stream", "--format", "{{.Name}} {{.MemUsage}} {{.PIDs}}", "web").ok();
         assertTrue(stats.out().startsWith("web ") && stats.out().trim().endsWith(" 1"), stats.out());
+        assertFalse(stats.out().contains("EiB"), "an unlimited container's limit is the host's memory: " + stats.out());
 
         docker("pause", "web").ok();
         assertEquals("paused true", docker("inspect", "-f", "{{.State.Status}} {{.State.Paused}}", "web").ok().out().trim());
@@ -224,6 +237,29 @@ class DockerContainersCliTest {
         assertEquals("1\n2\n3\n", docker("logs", "-f", "counter").ok().out());
         assertEquals("0\n", docker("wait", "counter").ok().out());
         docker("rm", "counter").ok();
+    }
+
+    @Test
+    void attachStdinAndEvents() throws Exception {
+        long since = System.currentTimeMillis() / 1000 - 1;
+        assertEquals("piped\n", run("piped\n", List.of("run", "-i", "--rm", "--name", "cat", "busybox", "cat")).ok().out());
+        docker("run", "-d", "--name", "late", "busybox", "sh", "-c", "sleep 1; echo late; exit 2").ok();
+        Result attached = docker("attach", "late");
+        assertEquals(2, attached.exit(), attached.err());
+        assertEquals("late\n", attached.out());
+        assertEquals("late\n", docker("logs", "--since", "2000-01-01T00:00:00Z", "late").ok().out());
+        assertEquals("", docker("logs", "--until", "2000-01-01T00:00:00Z", "late").ok().out());
+        Result again = docker("start", "-a", "late");
+        assertEquals(2, again.exit(), again.err());
+        assertEquals("late\n", again.out());
+        docker("rm", "late").ok();
+        String events = docker("events", "--since", Long.toString(since), "--until",
+                Long.toString(System.currentTimeMillis() / 1000 + 1), "--filter", "type=container",
+                "--format", "{{.Action}} {{.Actor.Attributes.name}}").ok().out();
+        for (String want : List.of("create cat", "start cat", "die cat", "destroy cat", "create late", "attach late",
+                "die late", "destroy late")) {
+            assertTrue(events.contains(want + "\n"), "no event \"" + want + "\" in:\n" + events);
+        }
     }
 
     @Test
@@ -258,6 +294,39 @@ class DockerContainersCliTest {
         assertTrue(out.contains("init=" + CreateBody.INIT_TARGET + " -- sh -c"), out);
         assertEquals("hello\n", docker("run", "--rm", "--entrypoint", "echo", "busybox", "hello").ok().out());
         docker("volume", "rm", "optvol").ok();
+    }
+
+    /** A block device of the host for the blkio throttles, or null. */
+    private static Path blockDevice() throws IOException {
+        try (var names = Files.list(Path.of("/sys/block"))) {
+            for (Path p : names.sorted().toList()) {
+                String name = p.getFileName().toString();
+                Path dev = Path.of("/dev", name);
+                if (!name.startsWith("loop") && !name.startsWith("ram") && Files.exists(dev)
+                        && ((Integer) Files.getAttribute(dev, "unix:mode") & 0170000) == 0060000) {
+                    return dev;
+                }
+            }
+        }
+        return null;
+    }
+
+    @Test
+    void cpuSharesAndBlockIoThrottlesSeenFromInside() throws Exception {
+        Path dev = blockDevice();
+        Assumptions.assumeTrue(dev != null, "no block device on this host to throttle");
+        String out = docker("run", "--rm", "--cpu-shares", "512", "--device-read-iops", dev + ":100",
+                "--device-write-iops", dev + ":50", "--device-read-bps", dev + ":1mb", "busybox", "sh", "-c",
+                "cat /sys/fs/cgroup/cpu/cpu.shares /sys/fs/cgroup/blkio/blkio.throttle.read_iops_device"
+                        + " /sys/fs/cgroup/blkio/blkio.throttle.write_iops_device"
+                        + " /sys/fs/cgroup/blkio/blkio.throttle.read_bps_device").ok().out();
+        List<String> lines = out.lines().toList();
+        assertEquals("512", lines.getFirst(), out);
+        assertTrue(lines.get(1).matches("\\d+:\\d+ 100") && lines.get(2).matches("\\d+:\\d+ 50")
+                && lines.get(3).matches("\\d+:\\d+ 1048576"), out);
+        Result bad = docker("run", "--rm", "--device-read-iops", "/dev/null:10", "busybox", "true");
+        assertEquals(125, bad.exit());
+        assertTrue(bad.err().contains("is not a block device"), bad.err());
     }
 
     @Test

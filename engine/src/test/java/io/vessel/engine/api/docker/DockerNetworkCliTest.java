@@ -159,6 +159,9 @@ class DockerNetworkCliTest {
         assertTrue(docker("network", "rm", "nosuch").failed().err().contains("network nosuch not found"));
         assertTrue(docker("network", "rm", "bridge").failed().err().contains("pre-defined network"));
         assertTrue(docker("network", "create", "--subnet", "10.1.2.3/33", "bad").failed().err().contains("33"));
+        assertTrue(docker("network", "create", "../evil").failed().err().contains("invalid network name"));
+        assertTrue(docker("network", "create", "--ipv6", "six").failed().err().contains("IPv6"));
+        assertFalse(docker("network", "ls", "--format", "{{.Name}}").ok().out().contains("evil"));
         Result prune = docker("network", "prune", "-f").ok();
         assertTrue(prune.out().contains("tnet"), prune.out());
         assertFalse(docker("network", "ls", "--format", "{{.Name}}").ok().out().contains("tnet"));
@@ -197,6 +200,7 @@ class DockerNetworkCliTest {
         String id = docker("run", "-d", "-p", "127.0.0.1:" + port + ":80", "busybox", "sh", "-c",
                 "mkdir -p /www && echo hello > /www/index.html && exec httpd -f -p 80 -h /www").ok().out().trim();
         assertEquals("80/tcp -> 127.0.0.1:" + port + "\n", docker("port", id).ok().out());
+        assertEquals("127.0.0.1:" + port + "->80/tcp\n", docker("ps", "--format", "{{.Ports}}").ok().out());
         HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
         HttpRequest get = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/")).timeout(Duration.ofSeconds(3)).build();
         long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
