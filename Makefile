@@ -15,7 +15,7 @@ SOURCES := $(shell find linux image runtime vmm engine cli -name '*.java' -path 
 
 all: build
 
-build: deps build/java build/lib/vessel-runtime.jar build/vessel-launch build/vessel-monitor build/vessel-runtime.aot build/guests/test-guest.elf
+build: deps build/java build/lib/vessel-runtime.jar build/vessel-launch build/vessel-runtime build/vessel-monitor build/vessel-runtime.aot build/guests/test-guest.elf
 
 build/java: scripts/jdk.sh
 	@mkdir -p build
@@ -29,11 +29,18 @@ build/vessel-launch: native/vessel-launch.c native/Makefile
 	$(MAKE) -s -C native vessel-launch
 	cp native/vessel-launch $@
 
-# The VMM's test guests (native/guests): freestanding x86-64 ELFs with PVH and 64-bit entries.
-build/guests/test-guest.elf: $(wildcard native/guests/*.S native/guests/*.c native/guests/*.ld) native/guests/Makefile
+# The VMM's test guests (native/guests): a freestanding x86-64 ELF with PVH and 64-bit entries,
+# and the same program as a bzImage.
+build/guests/test-guest.elf: $(wildcard native/guests/*.S native/guests/*.c native/guests/*.h native/guests/*.ld) native/guests/Makefile
 	@mkdir -p build/guests
 	$(MAKE) -s -C native/guests
-	cp native/guests/test-guest.elf $@
+	cp native/guests/test-guest.elf native/guests/test-guest.bzImage build/guests/
+
+# The runtime's front end: the vessel-runtime command, talking to a warm runtime service.
+build/vessel-runtime: native/vessel-runtime.c native/Makefile
+	@mkdir -p build
+	$(MAKE) -s -C native vessel-runtime
+	cp native/vessel-runtime $@
 
 build/vessel-monitor: native/vessel-monitor.c native/Makefile
 	@mkdir -p build
@@ -74,9 +81,14 @@ install: build
 	install -m 0755 scripts/jdk.sh scripts/aot-train.sh scripts/make-rootfs.sh $(PREFIX)/lib/vessel/scripts/
 	@# the cache is bound to the jars' paths and times: train it where they now are
 	$(PREFIX)/lib/vessel/scripts/aot-train.sh $(PREFIX)/lib/vessel || true
-	sed -e 's|^here=""  .*|here=$(PREFIX)/lib/vessel|' -e 's|^lib=.*|lib=$$here|' \
-	    -e 's|^if \[ ! -f "$$lib/lib/vessel-runtime.jar" \].*|if false; then|' vessel-runtime > $(PREFIX)/bin/vessel-runtime
-	chmod 0755 $(PREFIX)/bin/vessel-runtime
+	@# vessel-runtime is the C front end (a link, so that it finds its cold path beside itself);
+	@# vessel-runtime-cold is the script, which runs the service and is the front end's fallback
+	install -m 0755 build/vessel-runtime $(PREFIX)/lib/vessel/vessel-runtime
+	sed -e 's|^here=""  .*|here=$(PREFIX)/lib/vessel|' -e 's|^lib=.*|lib=$$here|' -e 's|^client=.*|client=|' \
+	    -e 's|^if \[ ! -f "$$lib/lib/vessel-runtime.jar" \].*|if false; then|' vessel-runtime > $(PREFIX)/lib/vessel/vessel-runtime-cold
+	chmod 0755 $(PREFIX)/lib/vessel/vessel-runtime-cold
+	rm -f $(PREFIX)/bin/vessel-runtime
+	ln -s ../lib/vessel/vessel-runtime $(PREFIX)/bin/vessel-runtime
 	sed -e 's|^here=""  .*|here=$(PREFIX)/lib/vessel|' -e 's|^lib=.*|lib=$$here|' \
 	    -e 's|^if \[ ! -f "$$lib/lib/vessel-cli.jar" \].*|if false; then|' vessel > $(PREFIX)/bin/vessel
 	chmod 0755 $(PREFIX)/bin/vessel

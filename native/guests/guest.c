@@ -4,16 +4,21 @@
  * Command line words it understands:
  *   initrd_sum=HEX   FNV-1a 32-bit checksum the initrd must have
  *   reset            ask the i8042 for a reset after the checks
- *   echo             wait for one byte on COM1 and exit with it as the status
+ *   echo             wait for one byte on COM1 and exit with it as the status (with irq: by interrupt)
+ *   irq              take a COM1 THR-empty interrupt through the IOAPIC (IRQ 4)
+ *   cpus=HEX         check CPUID topology for that many CPUs and start the APs (INIT/SIPI)
+ *   virtio_mmio.device=4K@0xBASE:GSI  drive each virtio-blk / virtio-rng device there
+ *   blk_sectors=HEX blk_sum=HEX        the disk's size and the FNV-1a sum of its sectors 0-3
+ *   poke=ADDR,VAL    write the 32-bit VAL to MMIO address ADDR (hex)
+ *   bzimage          expect a bzImage's setup header in boot_params
  *   keys             wait for four bytes from the i8042 keyboard, print them, exit 0
  *   poweroff         power off through the ACPI sleep control register after the checks
  * It also walks the ACPI tables from the RSDP address the boot protocol gives (signatures,
  * checksums, FADT -> DSDT) and checks that the e820 map reserves them.
  * Freestanding, no SSE, tiny loops: on a PVM host every instruction here is emulated.
  */
-#include <stdint.h>
+#include "guest.h"
 
-#define COM1 0x3f8
 #define DEBUG_EXIT 0x501
 #define I8042_COMMAND 0x64
 #define I8042_DATA 0x60
@@ -25,28 +30,25 @@
 #define ACPI_SLEEP_CONTROL 0x3c0
 #define ACPI_S5_SLEEP 0x34 /* SLP_TYP 5 << 2 | SLP_EN */
 
-static inline void outb(uint16_t port, uint8_t v) { __asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port)); }
-static inline uint8_t inb(uint16_t port) { uint8_t v; __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port)); return v; }
-
-static void putc_(char c) {
+void putc_(char c) {
 	while (!(inb(COM1 + 5) & 0x20)) { }
 	outb(COM1, (uint8_t)c);
 }
-static void puts_(const char *s) { while (*s) putc_(*s++); }
-static void puthex(uint64_t v) {
+void puts_(const char *s) { while (*s) putc_(*s++); }
+void puthex(uint64_t v) {
 	char b[19]; int i = 18; b[i--] = 0;
 	do { b[i--] = "0123456789abcdef"[v & 15]; v >>= 4; } while (v);
 	b[i--] = 'x'; b[i] = '0';
 	puts_(&b[i]);
 }
-static void putdec(uint64_t v) {
+void putdec(uint64_t v) {
 	char b[21]; int i = 20; b[i--] = 0;
 	do { b[i--] = (char)('0' + v % 10); v /= 10; } while (v);
 	puts_(&b[i + 1]);
 }
 
-static int failures;
-static void check(int ok, const char *what) {
+int failures;
+void check(int ok, const char *what) {
 	puts_(ok ? "ok   " : "FAIL ");
 	puts_(what);
 	putc_('\n');
@@ -54,7 +56,7 @@ static void check(int ok, const char *what) {
 }
 
 /* The value of word "key=" on the command line, or 0. */
-static const char *arg(const char *cmdline, const char *key) {
+const char *arg(const char *cmdline, const char *key) {
 	for (const char *p = cmdline; *p; p++) {
 		if (p != cmdline && p[-1] != ' ') continue;
 		const char *k = key, *q = p;
@@ -63,16 +65,16 @@ static const char *arg(const char *cmdline, const char *key) {
 	}
 	return 0;
 }
-static uint32_t parsehex(const char *p) {
-	uint32_t v = 0;
+uint64_t parsehex(const char *p) {
+	uint64_t v = 0;
 	for (;; p++) {
 		char c = *p;
-		if (c >= '0' && c <= '9') v = v * 16 + (uint32_t)(c - '0');
-		else if (c >= 'a' && c <= 'f') v = v * 16 + (uint32_t)(c - 'a' + 10);
+		if (c >= '0' && c <= '9') v = v * 16 + (uint64_t)(c - '0');
+		else if (c >= 'a' && c <= 'f') v = v * 16 + (uint64_t)(c - 'a' + 10);
 		else return v;
 	}
 }
-static uint32_t fnv1a(const uint8_t *p, uint64_t n) {
+uint32_t fnv1a(const uint8_t *p, uint64_t n) {
 	uint32_t h = 2166136261u;
 	for (uint64_t i = 0; i < n; i++) { h ^= p[i]; h *= 16777619u; }
 	return h;
@@ -144,7 +146,7 @@ static void check_initrd(const char *cmdline, uint64_t addr, uint64_t size) {
 	puts_("initrd at "); puthex(addr); puts_(" size "); putdec(size); putc_('\n');
 	uint32_t sum = fnv1a((const uint8_t *)addr, size);
 	puts_("initrd sum "); puthex(sum); putc_('\n');
-	check(size > 0 && sum == parsehex(want), "initrd checksum matches the command line");
+	check(size > 0 && sum == (uint32_t)parsehex(want), "initrd checksum matches the command line");
 }
 
 static uint32_t cpuid_ebx1(void) {
@@ -180,12 +182,36 @@ void guest_main(int mode, uint64_t info) {
 		check(end && reserved((const struct e820 *)(bp + 0x2d0), bp[0x1e8], 20, rsdp, end),
 			"the ACPI tables are reserved in the memory map");
 		puts_("cmdline: "); puts_(cmdline); putc_('\n');
+		/* a bzImage's setup header is copied into boot_params by the loader (setup_sects and all);
+		   for an ELF the VMM writes a minimal 2.12 header of its own, setup_sects 0 */
+		uint16_t version = *(const uint16_t *)(bp + 0x206);
+		int bzimage = bp[0x1f1] != 0;
+		if (bzimage) {
+			puts_("setup header: protocol "); puthex(version); puts_(", xloadflags "); puthex(*(const uint16_t *)(bp + 0x236));
+			puts_(", init_size "); puthex(*(const uint32_t *)(bp + 0x260)); putc_('\n');
+			check(version == 0x20f && (*(const uint16_t *)(bp + 0x236) & 1) && bp[0x234] == 1
+				&& *(const uint32_t *)(bp + 0x214) == 0x100000 && (bp[0x211] & 1),
+				"bzImage setup header in boot_params (2.15, XLF_KERNEL_64, relocatable, loaded high)");
+		}
+		if (arg(cmdline, "bzimage")) check(bzimage, "booted from the bzImage");
 		check_initrd(cmdline, *(const uint32_t *)(bp + 0x218) | (uint64_t)*(const uint32_t *)(bp + 0xc0) << 32,
 			*(const uint32_t *)(bp + 0x21c) | (uint64_t)*(const uint32_t *)(bp + 0xc4) << 32);
 	}
 	check(arg(cmdline, "vessel-test") != 0, "command line carries vessel-test");
 	check((cpuid_ebx1() >> 24) == 0, "boot CPU has APIC ID 0");
+	if (arg(cmdline, "cpus=")) smp_test(cmdline);
+	if (arg(cmdline, "irq")) uart_irq_test(cmdline);
+	virtio_test(cmdline);
+	const char *poke = arg(cmdline, "poke=");
+	if (poke) {
+		uint64_t addr = parsehex(poke);
+		while (*poke && *poke != ',') poke++;
+		uint32_t value = *poke ? (uint32_t)parsehex(poke + 1) : 0;
+		puts_("writing "); puthex(value); puts_(" to "); puthex(addr); putc_('\n');
+		mmio_write32(addr, value);
+	}
 	puts_(failures ? "RESULT FAIL\n" : "RESULT PASS\n");
+	if (arg(cmdline, "echo") && arg(cmdline, "irq")) outb(DEBUG_EXIT, (uint8_t)uart_irq_echo());
 	if (arg(cmdline, "echo")) {
 		puts_("waiting for input\n");
 		while (!(inb(COM1 + 5) & 0x01)) { __asm__ volatile("pause"); }

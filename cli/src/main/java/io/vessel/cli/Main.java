@@ -92,6 +92,9 @@ public final class Main {
               volume create|ls|inspect|rm|prune
               network create|ls|inspect|rm|prune|connect|disconnect
 
+            Micro-VMs:
+              vm run    Boot a KVM micro-VM and run a command in it
+
             System:
               info      Show the daemon's system-wide information
               events    Stream the daemon's events
@@ -283,6 +286,7 @@ public final class Main {
             case "import" -> images.importImage(rest);
             case "inspect" -> inspect(rest);
             case "build" -> BuildCommand.run(this, rest);
+            case "vm" -> VmCommand.run(this, rest);
             case "volume" -> new VolumeCommands(this).run(rest);
             case "network" -> new NetworkCommands(this).run(rest);
             case "login" -> system.login(rest);

@@ -146,9 +146,11 @@ class DaemonCrashTest {
                 .ok().out().trim();
         String ticker = docker("run", "-d", "--name", "ticker", "busybox", "sh", "-c",
                 "echo ticker up; while true; do echo tick; sleep 0.2; done").ok().out().trim();
+        docker("run", "-d", "--name", "phoenix", "--restart", "always", "busybox", "sh", "-c", "sleep 1; exit 3").ok();
         assertEquals("quiet up\n", docker("logs", "quiet").ok().out());
         int quietPid = Integer.parseInt(docker("inspect", "-f", "{{.State.Pid}}", "quiet").ok().out().trim());
 
+        int phoenixRestarts = Integer.parseInt(docker("inspect", "-f", "{{.RestartCount}}", "phoenix").ok().out().trim());
         daemon.destroyForcibly(); // SIGKILL: no shutdown hook, no clean-up
         assertTrue(daemon.waitFor(30, TimeUnit.SECONDS));
         assertEquals(137, daemon.exitValue(), "killed by SIGKILL");
@@ -156,7 +158,7 @@ class DaemonCrashTest {
         long ticksAtKill = Files.readString(config().containersDir().resolve(ticker).resolve(ticker + "-json.log"))
                 .lines().filter(l -> l.contains("\"tick\\n\"")).count();
         assertTrue(ticksAtKill > 0, "the ticker had logged before the kill");
-        Thread.sleep(1000); // the ticker goes on writing while no daemon runs
+        Thread.sleep(1500); // the ticker goes on writing, phoenix exits, while no daemon runs
         assertTrue(ProcessHandle.of(quietPid).map(ProcessHandle::isAlive).orElse(false),
                 "the container's process outlived the daemon");
 
@@ -169,6 +171,17 @@ class DaemonCrashTest {
         assertTrue(tickerLog.startsWith("ticker up\ntick\n"), tickerLog);
         assertTrue(ticks(tickerLog) > ticksAtKill + 2, "the log kept what was written while no daemon ran: "
                 + ticks(tickerLog) + " ticks, " + ticksAtKill + " at the kill");
+
+        // the new daemon took up phoenix's restart policy: it exited while no daemon ran and restarts again
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        int restarts = phoenixRestarts;
+        while (restarts < phoenixRestarts + 2 && System.nanoTime() < deadline) {
+            Thread.sleep(200);
+            restarts = Integer.parseInt(docker("inspect", "-f", "{{.RestartCount}}", "phoenix").ok().out().trim());
+        }
+        assertTrue(restarts >= phoenixRestarts + 2, "restarts: " + phoenixRestarts + " before the kill, " + restarts
+                + " after");
+        docker("rm", "-f", "phoenix").ok();
 
         docker("stop", "-t", "1", "quiet", "ticker").ok();
         assertEquals("137 137", docker("inspect", "-f", "{{.State.ExitCode}}", "quiet").ok().out().trim() + " "

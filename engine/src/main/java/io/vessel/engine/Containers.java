@@ -1480,6 +1480,9 @@ public final class Containers {
                     out.add(readRecord(p));
                 } catch (NoSuchFileException being) {
                     // being created or removed
+                } catch (RuntimeException damaged) {
+                    // a record no engine wrote (records are replaced atomically): one such directory must not
+                    // hide every other container from ps, recovery and the daemon's start
                 }
             }
         }

@@ -1,6 +1,7 @@
 package io.vessel.vmm;
 
 import io.vessel.linux.ErrnoException;
+import io.vessel.linux.EventFd;
 import io.vessel.linux.Threads;
 import io.vessel.vmm.acpi.AcpiSleepControl;
 import io.vessel.vmm.acpi.AcpiTables;
@@ -8,6 +9,7 @@ import io.vessel.vmm.acpi.MmioDeviceInfo;
 import io.vessel.vmm.acpi.Placement;
 import io.vessel.vmm.acpi.Platform;
 import io.vessel.vmm.boot.BootPlan;
+import io.vessel.vmm.boot.BootSource;
 import io.vessel.vmm.boot.E820Entry;
 import io.vessel.vmm.boot.Layout;
 import io.vessel.vmm.boot.LinuxBoot;
@@ -20,6 +22,10 @@ import io.vessel.vmm.devices.legacy.BootTimer;
 import io.vessel.vmm.devices.legacy.DebugExit;
 import io.vessel.vmm.devices.legacy.I8042;
 import io.vessel.vmm.devices.legacy.Serial8250;
+import io.vessel.vmm.devices.virtio.BlockDevice;
+import io.vessel.vmm.devices.virtio.MmioTransport;
+import io.vessel.vmm.devices.virtio.RngDevice;
+import io.vessel.vmm.devices.virtio.VirtioDevice;
 import io.vessel.vmm.kvm.Capability;
 import io.vessel.vmm.kvm.CpuidEntry;
 import io.vessel.vmm.kvm.Kvm;
@@ -37,8 +43,10 @@ import java.util.concurrent.TimeoutException;
 
 /**
  * An x86-64 virtual machine: guest RAM, the in-kernel irqchip and PIT, the legacy devices (COM1,
- * i8042, debug exit, boot timer) on the port bus, an MMIO bus for virtio transports, and one
- * {@link Vcpu} per vCPU. Lifecycle: {@link #create} builds and loads the guest, {@link #start}
+ * i8042, debug exit, boot timer) on the port bus, virtio-mmio transports on the MMIO bus, one
+ * {@link Vcpu} per vCPU, and one {@link EventLoop} for device work. Interrupts leave the devices
+ * through irqfds ({@link IrqFd}); queue notifications reach them through ioeventfds watched by
+ * the loop, so a notifying vCPU never waits for the device. Lifecycle: {@link #create} builds and loads the guest, {@link #start}
  * starts the vCPUs, {@link #pause}/{@link #resume}, {@link #awaitExit} or {@link #run} wait for the
  * end; {@link #close} releases threads, fds and mappings, whatever state the VM is in.
  */
@@ -55,6 +63,11 @@ public final class Vm implements AutoCloseable {
     private final CompletableFuture<VmExit> exit = new CompletableFuture<>();
     private final Serial8250 serial;
     private final BootTimer bootTimer = new BootTimer();
+    /** Closed in reverse order of creation by {@link #close}, after the vCPUs and the loop have stopped. */
+    private final List<AutoCloseable> resources = new ArrayList<>();
+    private final List<AttachedDevice> devices = new ArrayList<>();
+    private EventLoop loop;
+    private IrqFd serialIrq;
     private final I8042 i8042 = new I8042(this::requestExit, () -> pulse(I8042.KEYBOARD_IRQ));
     private BootPlan plan;
     private Placement acpi;
@@ -65,7 +78,7 @@ public final class Vm implements AutoCloseable {
         this.kvm = kvm;
         this.vmFd = vmFd;
         this.memory = memory;
-        this.serial = new Serial8250(config.serialOut(), () -> pulse(Serial8250.COM1_IRQ));
+        this.serial = new Serial8250(config.serialOut(), () -> serialIrq.trigger());
     }
 
     /**
@@ -114,12 +127,23 @@ public final class Vm implements AutoCloseable {
         vmFd.createIrqchip();
         vmFd.createPit2();
         vmFd.registerMemory(memory, false);
+        loop = EventLoop.start("vm-events", e -> requestExit(new VmExit.Crashed("device event loop: " + e)));
+        serialIrq = keep(IrqFd.register(vmFd, Serial8250.COM1_IRQ));
         pioBus.register(Serial8250.COM1_BASE, Serial8250.PORT_COUNT, serial);
         pioBus.register(I8042.BASE, I8042.PORT_COUNT, i8042);
         pioBus.register(DebugExit.PORT, 1, new DebugExit(this::requestExit));
         pioBus.register(BootTimer.PORT, 1, bootTimer);
         pioBus.register(AcpiSleepControl.PORT, 1, new AcpiPowerOff(this::requestExit));
-        plan = bootWithAcpi(config, List.of());
+        BootSource boot = config.boot();
+        List<MmioDeviceInfo> virtio = new ArrayList<>();
+        for (int i = 0; i < config.devices().size(); i++) {
+            AttachedDevice d = attach(config.devices().get(i), Layout.VIRTIO_MMIO_BASE + i * Layout.VIRTIO_MMIO_STRIDE,
+                    Layout.VIRTIO_FIRST_GSI + i);
+            virtio.add(new MmioDeviceInfo(d.mmioBase(), MmioTransport.WINDOW_SIZE, d.gsi()));
+            boot = new BootSource(boot.kernel(), boot.initrd(), addKernelParameter(boot.cmdline(), d.cmdlineFragment()),
+                    boot.preferPvh(), boot.rsdp());
+        }
+        plan = bootWithAcpi(boot, config.vcpus(), virtio);
         List<CpuidEntry> supported = kvm.supportedCpuid();
         for (int i = 0; i < config.vcpus(); i++) {
             var fd = vmFd.createVcpu(i);
@@ -135,15 +159,95 @@ public final class Vm implements AutoCloseable {
     }
 
     /**
+     * {@code cmdline} with {@code parameter} added among the kernel's parameters: before a
+     * standalone {@code --} (what follows it is init's arguments, lib/cmdline.c and
+     * init/main.c), else at the end. Double-quoted words are skipped whole, as the kernel does.
+     */
+    static String addKernelParameter(String cmdline, String parameter) {
+        int i = 0;
+        int n = cmdline.length();
+        while (i < n) {
+            while (i < n && Character.isWhitespace(cmdline.charAt(i))) {
+                i++;
+            }
+            int start = i;
+            boolean quoted = false;
+            while (i < n && (quoted || !Character.isWhitespace(cmdline.charAt(i)))) {
+                if (cmdline.charAt(i) == '"') {
+                    quoted = !quoted;
+                }
+                i++;
+            }
+            if (i - start == 2 && cmdline.startsWith("--", start)) {
+                return (cmdline.substring(0, start) + parameter + " " + cmdline.substring(start)).strip();
+            }
+        }
+        return (cmdline.strip() + " " + parameter).strip();
+    }
+
+    /**
+     * Places {@code config}'s device: a transport on the MMIO bus at {@code base}, an irqfd on
+     * {@code gsi}, and an ioeventfd per queue on QueueNotify (datamatch: the queue index) whose
+     * notifications the device handles on the event loop.
+     */
+    private AttachedDevice attach(DeviceConfig config, long base, int gsi) throws IOException {
+        VirtioDevice device = switch (config) {
+            case DeviceConfig.Block b -> keep(BlockDevice.open(b.path(), b.readOnly(), b.id()));
+            case DeviceConfig.Rng r -> new RngDevice();
+        };
+        IrqFd irq = keep(IrqFd.register(vmFd, gsi));
+        MmioTransport transport = new MmioTransport(device, memory, irq);
+        mmioBus.register(base, MmioTransport.WINDOW_SIZE, transport);
+        for (int q = 0; q < device.queueMaxSizes().length; q++) {
+            int queue = q;
+            watchGuestWrite(base + MmioTransport.QUEUE_NOTIFY, 4, (long) q, () -> transport.notifyQueue(queue));
+        }
+        AttachedDevice d = new AttachedDevice(config, base, gsi, transport);
+        devices.add(d);
+        return d;
+    }
+
+    /**
+     * Runs {@code handler} on the event loop whenever the guest writes {@code length} bytes to MMIO
+     * address {@code address} (only the value {@code datamatch}, unless null). KVM completes such
+     * writes itself (KVM_IOEVENTFD), so the writing vCPU does not leave the kernel; the access never
+     * reaches the MMIO bus.
+     */
+    public void watchGuestWrite(long address, int length, Long datamatch, Runnable handler) throws ErrnoException {
+        EventFd efd = keep(EventFd.create());
+        vmFd.registerIoeventfd(efd.num(), address, length, false, datamatch);
+        keep(() -> vmFd.unregisterIoeventfd(efd.num(), address, length, false, datamatch));
+        loop.register(efd.num(), events -> {
+            if (efd.drain() != 0) {
+                handler.run();
+            }
+        });
+    }
+
+    private <T extends AutoCloseable> T keep(T resource) {
+        resources.add(resource);
+        return resource;
+    }
+
+    /** The virtio devices in the order of {@link VmConfig#devices()}, with where they were placed. */
+    public List<AttachedDevice> devices() {
+        return List.copyOf(devices);
+    }
+
+    public EventLoop eventLoop() {
+        return loop;
+    }
+
+    /**
      * Loads the guest with its ACPI tables: tables for the VM's vCPUs, COM1, the i8042 and
      * {@code virtio} at {@link AcpiTables#RSDP_ADDRESS}, their range reserved in the e820 map, the
      * RSDP's address handed over by the boot protocol. The tables are written after the loader's
      * structures, so they are what the guest finds there.
      */
-    private BootPlan bootWithAcpi(VmConfig config, List<MmioDeviceInfo> virtio) throws IOException {
-        AcpiTables tables = AcpiTables.build(Platform.standard(config.vcpus(), virtio));
+    private BootPlan bootWithAcpi(BootSource boot, int vcpus, List<MmioDeviceInfo> virtio) throws IOException {
+        AcpiTables tables = AcpiTables.build(Platform.standard(vcpus, virtio));
         Placement placed = tables.place(AcpiTables.RSDP_ADDRESS);
-        BootPlan loaded = LinuxBoot.prepare(memory, config.boot().withRsdp(placed.rsdpAddress()),
+        BootPlan loaded = LinuxBoot.prepare(memory, boot.withRsdp(placed.rsdpAddress()),
                 List.of(new E820Entry(placed.start(), placed.end() - placed.start(), E820Entry.RESERVED)));
         acpi = tables.writeTo(memory, placed.rsdpAddress());
         return loaded;
@@ -289,6 +393,16 @@ public final class Vm implements AutoCloseable {
                 }
             }
             v.fd().close();
+        }
+        if (loop != null) {
+            loop.close();
+        }
+        for (int i = resources.size() - 1; i >= 0; i--) {
+            try {
+                resources.get(i).close();
+            } catch (Exception ignored) {
+                // closing the VM fd below releases what KVM still holds
+            }
         }
         vmFd.close();
         memory.close();

@@ -6,7 +6,7 @@ import java.nio.file.Path;
 
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-/** Builds and locates the project's own test guest (native/guests) for the VM tests. */
+/** Builds and locates the project's own test guest (native/guests: ELF and bzImage) for the VM tests. */
 public final class TestGuests {
     private static final Path DIR = Path.of("..", "native", "guests").toAbsolutePath().normalize();
     private static Path elf;
@@ -24,6 +24,11 @@ public final class TestGuests {
             elf = DIR.resolve("test-guest.elf");
         }
         return elf;
+    }
+
+    /** The same program as a bzImage (boot protocol 2.15, 64-bit entry 0x200 into the protected-mode part). */
+    public static Path bzImage() throws IOException, InterruptedException {
+        return elf().resolveSibling("test-guest.bzImage");
     }
 
     public static void assumeKvm() {

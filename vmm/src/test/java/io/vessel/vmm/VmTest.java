@@ -120,6 +120,29 @@ class VmTest {
     }
 
     @Test
+    void bzImageBootsThroughItsSetupHeaderAndPassesTheSameChecks() throws Exception {
+        Path initrd = initrd(2500);
+        BootSource source = BootSource.of(TestGuests.bzImage(), initrd, "vessel-test bzimage irq cpus=2 " + sumArg(initrd));
+        Outcome o = boot(source, 2);
+        assertTrue(o.console.contains("boot mode linux64"), o.console);
+        assertTrue(o.console.contains("setup header: protocol 0x20f, xloadflags 0x3"), o.console);
+        assertTrue(o.console.contains("ok   bzImage setup header in boot_params (2.15, XLF_KERNEL_64, relocatable, loaded high)"),
+                o.console);
+        assertTrue(o.console.contains("ok   initrd checksum matches the command line"), o.console);
+        assertTrue(o.console.contains("ok   uart raised IRQ 4"), o.console);
+        assertTrue(o.console.contains("ap up: apic id 1"), o.console);
+        assertTrue(o.console.contains("RESULT PASS"), o.console);
+        assertEquals(new VmExit.GuestExit(0), o.exit, o.console);
+    }
+
+    @Test
+    void theElfEntryHasNoSetupHeader() throws Exception {
+        Outcome o = boot(BootSource.of(TestGuests.elf(), null, "vessel-test bzimage").withPreferPvh(false), 1);
+        assertTrue(o.console.contains("FAIL booted from the bzImage"), o.console);
+        assertEquals(new VmExit.GuestExit(1), o.exit, o.console);
+    }
+
+    @Test
     void aWrongInitrdChecksumFailsTheGuest() throws Exception {
         Path initrd = initrd(512);
         Outcome o = boot(BootSource.of(TestGuests.elf(), initrd, "vessel-test initrd_sum=1234"), 1);

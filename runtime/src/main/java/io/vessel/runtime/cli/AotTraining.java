@@ -28,7 +28,7 @@ public final class AotTraining {
         spec.put("root", Map.of("path", "rootfs"));
         Files.writeString(bundle.resolve("config.json"), Json.writePretty(spec));
         String id = "aot-training-" + ProcessHandle.current().pid();
-        Main m = new Main();
+        Main m = new Main(io.vessel.runtime.container.Caller.process());
         List<List<String>> steps = List.of(
                 List.of("--version"),
                 List.of("--root", root, "features"),

@@ -3,6 +3,7 @@ package io.vessel.runtime.cli;
 import io.vessel.json.Json;
 import io.vessel.json.JsonNode;
 import io.vessel.linux.Signals;
+import io.vessel.runtime.container.Caller;
 import io.vessel.runtime.container.Container;
 import io.vessel.runtime.container.RuntimeError;
 import io.vessel.runtime.container.Status;
@@ -32,15 +33,21 @@ public final class Main {
     static final String SPEC_VERSION = "1.2.0";
     private static final String DEFAULT_ROOT = "/run/vessel-runtime";
 
+    private final Caller caller;
+    private final PrintStream out;
     private Path root = Path.of(DEFAULT_ROOT);
     private Path log;
     private boolean jsonLog;
     private boolean debug;
-    private final PrintStream out = new PrintStream(new java.io.FileOutputStream(java.io.FileDescriptor.out), true,
-            StandardCharsets.UTF_8);
+
+    /** A command run for {@code caller}: its paths, stdio, launchers and signals (see {@link Caller}). */
+    public Main(Caller caller) {
+        this.caller = caller;
+        this.out = caller.out();
+    }
 
     public static void main(String[] argv) {
-        Main m = new Main();
+        Main m = new Main(Caller.process());
         int code = m.run(Arrays.asList(argv));
         m.out.flush();
         System.err.flush();
@@ -83,8 +90,8 @@ public final class Main {
                             value = argv.get(i);
                         }
                         switch (name) {
-                            case "root" -> root = Path.of(value);
-                            case "log" -> log = Path.of(value);
+                            case "root" -> root = caller.resolve(value);
+                            case "log" -> log = caller.resolve(value);
                             case "log-format" -> {
                                 if (!value.equals("json") && !value.equals("text")) {
                                     throw new Args.UsageError("--log-format must be text or json, not \"" + value + "\"");
@@ -109,7 +116,7 @@ public final class Main {
             return report(e.getMessage(), 2);
         } catch (RuntimeError e) {
             if (debug && e.getCause() != null) {
-                e.getCause().printStackTrace();
+                e.getCause().printStackTrace(caller.err());
             }
             return report(e.getMessage(), 1);
         } catch (IllegalArgumentException e) {
@@ -118,7 +125,7 @@ public final class Main {
     }
 
     private int report(String message, int code) {
-        System.err.println("vessel-runtime: " + message);
+        caller.err().println("vessel-runtime: " + message);
         if (log != null) {
             String line = jsonLog
                     ? Json.write(Map.of("level", "error", "msg", message, "time", Instant.now().toString()))
@@ -140,17 +147,17 @@ public final class Main {
             case "run" -> create(rest, true);
             case "start" -> {
                 Args a = Args.parse(cmd, rest, Set.of(), Set.of(), Set.of(), NO_ALIASES);
-                Container.load(root, a.positional(cmd, 0, "container id")).start();
+                Container.load(root, a.positional(cmd, 0, "container id"), caller).start();
                 yield 0;
             }
             case "state" -> {
                 Args a = Args.parse(cmd, rest, Set.of(), Set.of(), Set.of(), NO_ALIASES);
-                out.println(Json.writePretty(Container.load(root, a.positional(cmd, 0, "container id")).ociState()).trim());
+                out.println(Json.writePretty(Container.load(root, a.positional(cmd, 0, "container id"), caller).ociState()).trim());
                 yield 0;
             }
             case "kill" -> {
                 Args a = Args.parse(cmd, rest, Set.of("all"), Set.of(), Set.of(), Map.of("a", "all"));
-                Container c = Container.load(root, a.positional(cmd, 0, "container id"));
+                Container c = Container.load(root, a.positional(cmd, 0, "container id"), caller);
                 int sig = Signals.parse(a.positional.size() > 1 ? a.positional.get(1) : "TERM");
                 c.kill(sig, a.flag("all"));
                 yield 0;
@@ -160,7 +167,7 @@ public final class Main {
                 String id = a.positional(cmd, 0, "container id");
                 Container c;
                 try {
-                    c = Container.load(root, id);
+                    c = Container.load(root, id, caller);
                 } catch (RuntimeError e) {
                     if (a.flag("force") && !Files.exists(root.resolve(id))) {
                         yield 0; // runc: delete --force of a missing container is not an error
@@ -179,12 +186,12 @@ public final class Main {
             case "list" -> list(rest);
             case "pause" -> {
                 Args a = Args.parse(cmd, rest, Set.of(), Set.of(), Set.of(), NO_ALIASES);
-                Container.load(root, a.positional(cmd, 0, "container id")).pause();
+                Container.load(root, a.positional(cmd, 0, "container id"), caller).pause();
                 yield 0;
             }
             case "resume" -> {
                 Args a = Args.parse(cmd, rest, Set.of(), Set.of(), Set.of(), NO_ALIASES);
-                Container.load(root, a.positional(cmd, 0, "container id")).resume();
+                Container.load(root, a.positional(cmd, 0, "container id"), caller).resume();
                 yield 0;
             }
             case "events" -> events(rest);
@@ -209,14 +216,15 @@ public final class Main {
                 Set.of("bundle", "pid-file", "console-socket", "preserve-fds"), Set.of(),
                 Map.of("b", "bundle", "d", "detach"));
         String id = a.positional(cmd, 0, "container id");
-        Path bundle = Path.of(a.value("bundle") == null ? "." : a.value("bundle"));
+        Path bundle = caller.resolve(a.value("bundle") == null ? "." : a.value("bundle"));
         boolean detach = a.flag("detach");
         boolean foreground = run && !detach;
         Container.CreateOptions o = new Container.CreateOptions(
-                a.value("pid-file") == null ? null : Path.of(a.value("pid-file")),
-                a.value("console-socket"), a.flag("no-pivot"), a.intValue("preserve-fds", 0), 0, 1, 2, foreground,
+                a.value("pid-file") == null ? null : caller.resolve(a.value("pid-file")),
+                consoleSocket(a), a.flag("no-pivot"), a.intValue("preserve-fds", 0), caller.stdin(), caller.stdout(),
+                caller.stderr(), foreground,
                 a.flag("no-new-keyring"), foreground);
-        Container.Created created = Container.create(root, id, bundle, o);
+        Container.Created created = Container.create(root, id, bundle, o, caller);
         if (!run) {
             return 0;
         }
@@ -235,7 +243,8 @@ public final class Main {
             if (detach) {
                 return 0;
             }
-            int status = Container.waitForLauncher(created.launcher(), c.state().pid(), c.state().pidStartTime());
+            int status = Container.waitForLauncher(created.launcher(), c.state().pid(), c.state().pidStartTime(),
+                    caller.signals());
             io.vessel.runtime.container.Trace.mark("container exited");
             if (terminal != null) {
                 terminal.close(); // the last output, and the user's terminal as it was
@@ -252,6 +261,11 @@ public final class Main {
         }
     }
 
+    /** --console-socket as an absolute path: the launcher connects to it from wherever it runs. */
+    private String consoleSocket(Args a) {
+        return a.value("console-socket") == null ? null : caller.resolve(a.value("console-socket")).toString();
+    }
+
     private int exec(List<String> rest) throws Args.UsageError, RuntimeError {
         Args a = Args.parse("exec", rest, Set.of("tty", "detach", "no-new-privs", "ignore-paused"),
                 Set.of("process", "pid-file", "console-socket", "cwd", "user", "preserve-fds", "apparmor",
@@ -259,11 +273,11 @@ public final class Main {
                 Set.of("env", "cap", "additional-gids"),
                 Map.of("t", "tty", "d", "detach", "p", "process", "e", "env", "u", "user", "c", "cap", "g",
                         "additional-gids"));
-        Container c = Container.load(root, a.positional("exec", 0, "container id"));
+        Container c = Container.load(root, a.positional("exec", 0, "container id"), caller);
         Spec.Process proc;
         if (a.value("process") != null) {
             try {
-                proc = Spec.Process.from(JsonNode.parse("process.json", Files.readString(Path.of(a.value("process")))));
+                proc = Spec.Process.from(JsonNode.parse("process.json", Files.readString(caller.resolve(a.value("process")))));
             } catch (IOException e) {
                 throw new RuntimeError("cannot read --process " + a.value("process") + ": " + e.getMessage());
             }
@@ -275,13 +289,14 @@ public final class Main {
             proc = ExecProcess.fromFlags(c.spec().process(), args, a.flag("tty"), a.value("cwd"), a.all("env"),
                     a.value("user"), a.all("additional-gids"), a.all("cap"), a.flag("no-new-privs"));
         }
-        return c.exec(proc, new Container.ExecOptions(a.value("pid-file") == null ? null : Path.of(a.value("pid-file")),
-                a.value("console-socket"), a.flag("detach"), a.intValue("preserve-fds", 0), 0, 1, 2));
+        return c.exec(proc, new Container.ExecOptions(a.value("pid-file") == null ? null : caller.resolve(a.value("pid-file")),
+                consoleSocket(a), a.flag("detach"), a.intValue("preserve-fds", 0), caller.stdin(), caller.stdout(),
+                caller.stderr()));
     }
 
     private int ps(List<String> rest) throws Args.UsageError, RuntimeError {
         Args a = Args.parse("ps", rest, Set.of(), Set.of("format"), Set.of(), Map.of("f", "format"));
-        Container c = Container.load(root, a.positional("ps", 0, "container id"));
+        Container c = Container.load(root, a.positional("ps", 0, "container id"), caller);
         List<Integer> pids = c.pids();
         if ("json".equals(a.value("format"))) {
             out.println(Json.write(pids));
@@ -290,7 +305,10 @@ public final class Main {
         List<String> psArgs = new ArrayList<>(List.of("ps"));
         psArgs.addAll(a.positional.size() > 1 ? a.positional.subList(1, a.positional.size()) : List.of("-ef"));
         try {
-            Process p = new ProcessBuilder(psArgs).redirectErrorStream(true).start();
+            ProcessBuilder pb = new ProcessBuilder(psArgs).redirectErrorStream(true).directory(caller.cwd().toFile());
+            pb.environment().clear();
+            pb.environment().putAll(caller.env());
+            Process p = pb.start();
             List<String> lines = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).lines().toList();
             p.waitFor();
             if (lines.isEmpty()) {
@@ -318,7 +336,7 @@ public final class Main {
 
     private int list(List<String> rest) throws Args.UsageError {
         Args a = Args.parse("list", rest, Set.of("quiet"), Set.of("format"), Set.of(), Map.of("q", "quiet", "f", "format"));
-        List<Container> all = Container.list(root);
+        List<Container> all = Container.list(root, caller);
         if (a.flag("quiet")) {
             all.forEach(c -> out.println(c.id()));
             return 0;
@@ -343,7 +361,7 @@ public final class Main {
 
     private int events(List<String> rest) throws Args.UsageError, RuntimeError {
         Args a = Args.parse("events", rest, Set.of("stats"), Set.of("interval"), Set.of(), NO_ALIASES);
-        Container c = Container.load(root, a.positional("events", 0, "container id"));
+        Container c = Container.load(root, a.positional("events", 0, "container id"), caller);
         if (a.flag("stats")) {
             out.println(Json.write(c.stats()));
             return 0;
@@ -384,13 +402,13 @@ public final class Main {
                         "cpu-period", "cpuset-cpus", "cpuset-mems", "pids-limit", "blkio-weight", "kernel-memory",
                         "kernel-memory-tcp", "cpu-rt-period", "cpu-rt-runtime", "l3-cache-schema", "mem-bw-schema"),
                 Set.of(), Map.of("r", "resources"));
-        Container c = Container.load(root, a.positional("update", 0, "container id"));
+        Container c = Container.load(root, a.positional("update", 0, "container id"), caller);
         Resources r;
         if (a.value("resources") != null) {
             String text;
             try {
-                text = a.value("resources").equals("-") ? new String(System.in.readAllBytes(), StandardCharsets.UTF_8)
-                        : Files.readString(Path.of(a.value("resources")));
+                text = a.value("resources").equals("-") ? new String(caller.in().readAllBytes(), StandardCharsets.UTF_8)
+                        : Files.readString(caller.resolve(a.value("resources")));
             } catch (IOException e) {
                 throw new RuntimeError("cannot read --resources: " + e.getMessage());
             }
@@ -404,7 +422,7 @@ public final class Main {
 
     private int spec(List<String> rest) throws Args.UsageError, RuntimeError {
         Args a = Args.parse("spec", rest, Set.of("rootless"), Set.of("bundle"), Set.of(), Map.of("b", "bundle"));
-        Path dir = Path.of(a.value("bundle") == null ? "." : a.value("bundle"));
+        Path dir = caller.resolve(a.value("bundle") == null ? "." : a.value("bundle"));
         Path config = dir.resolve("config.json");
         if (Files.exists(config)) {
             throw new RuntimeError("File " + config + " exists. Remove it first");

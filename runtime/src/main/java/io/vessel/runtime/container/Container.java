@@ -31,13 +31,15 @@ public final class Container {
 
     private final Path dir;
     private final ContainerState state;
+    private final Caller caller; // whose cwd, stdio and signals the operations use
     private Spec spec; // parsed on first use, or kept from create
     private ControlGroup cgroup; // loaded on first use
 
-    private Container(Path dir, ContainerState state, Spec spec) {
+    private Container(Path dir, ContainerState state, Spec spec, Caller caller) {
         this.dir = dir;
         this.state = state;
         this.spec = spec;
+        this.caller = caller;
     }
 
     public ContainerState state() {
@@ -104,6 +106,11 @@ public final class Container {
 
     /** Loads an existing container; fails with "does not exist" if there is none. */
     public static Container load(Path root, String id) throws RuntimeError {
+        return load(root, id, Caller.process());
+    }
+
+    /** Loads an existing container whose operations act for {@code caller} (hooks, warnings, launchers). */
+    public static Container load(Path root, String id, Caller caller) throws RuntimeError {
         checkId(id);
         Path dir = root.resolve(id);
         String text;
@@ -113,7 +120,7 @@ public final class Container {
             throw new RuntimeError("container \"" + id + "\" does not exist");
         }
         try {
-            return new Container(dir, ContainerState.parse(text), null);
+            return new Container(dir, ContainerState.parse(text), null, caller);
         } catch (IllegalArgumentException e) {
             throw new RuntimeError("container \"" + id + "\" has a damaged state file: " + e.getMessage());
         }
@@ -145,6 +152,11 @@ public final class Container {
 
     /** Every container under root whose state can be read, by id. */
     public static List<Container> list(Path root) {
+        return list(root, Caller.process());
+    }
+
+    /** Every container under root whose state can be read, by id, acting for {@code caller}. */
+    public static List<Container> list(Path root, Caller caller) {
         List<Container> out = new ArrayList<>();
         if (!java.nio.file.Files.isDirectory(root)) {
             return out;
@@ -152,7 +164,7 @@ public final class Container {
         try (DirectoryStream<Path> ds = java.nio.file.Files.newDirectoryStream(root)) {
             for (Path p : ds) {
                 try {
-                    out.add(load(root, p.getFileName().toString()));
+                    out.add(load(root, p.getFileName().toString(), caller));
                 } catch (RuntimeError ignored) {
                     // a container being created, or a foreign directory
                 }
@@ -242,7 +254,7 @@ public final class Container {
      * process, which waits for {@link #start()}. On failure nothing is left behind.
      */
     public static Created create(Path root, String id, Path bundle, CreateOptions o) throws RuntimeError {
-        return create(root, id, bundle, o, null);
+        return create(root, id, bundle, o, Caller.process());
     }
 
     /**
@@ -252,6 +264,15 @@ public final class Container {
      * descriptors are the starter's to honour or ignore.
      */
     public static Created create(Path root, String id, Path bundle, CreateOptions o, LauncherStarter starter)
+            throws RuntimeError {
+        return create(root, id, bundle, o, Caller.process().withStarter(starter));
+    }
+
+    /**
+     * Create for {@code caller}: hooks run in its working directory and write to its stdio, a
+     * relayed terminal uses its stdio and signals, and its starter (if any) starts the launcher.
+     */
+    public static Created create(Path root, String id, Path bundle, CreateOptions o, Caller caller)
             throws RuntimeError {
         checkId(id);
         bundle = bundle.toAbsolutePath().normalize();
@@ -288,11 +309,11 @@ public final class Container {
         Creation c = null;
         try {
             if (ownTerminal) {
-                terminal = TerminalRelay.open(root);
+                terminal = TerminalRelay.open(root, caller);
                 o = o.withConsoleSocket(terminal.socketPath());
             }
-            c = new Creation(dir, id, bundle, rootfs, spec, o, terminal,
-                    starter != null ? starter : (plan, stdio) -> Launcher.launch(plan, stdio, root));
+            c = new Creation(dir, id, bundle, rootfs, spec, o, terminal, caller,
+                    caller.starter() != null ? caller.starter() : (plan, stdio) -> Launcher.launch(plan, stdio, root));
             return c.run(configText);
         } catch (RuntimeError | RuntimeException e) {
             if (terminal != null) {
@@ -327,13 +348,15 @@ public final class Container {
         final CreateOptions o;
         final TerminalRelay terminal;
         final LauncherStarter starter;
+        final Caller caller;
         ControlGroup cgroup;
         int pid;
         Launcher.Session session;
 
         Creation(Path dir, String id, Path bundle, Path rootfs, Spec spec, CreateOptions o, TerminalRelay terminal,
-                 LauncherStarter starter) {
+                 Caller caller, LauncherStarter starter) {
             this.starter = starter;
+            this.caller = caller;
             this.dir = dir;
             this.id = id;
             this.bundle = bundle;
@@ -375,7 +398,7 @@ public final class Container {
                 session.waitFor();
             }
             Trace.mark("created");
-            return new Created(new Container(dir, state, spec), session, terminal);
+            return new Created(new Container(dir, state, spec, caller), session, terminal);
         }
 
         /** Reads the launcher's messages until the init waits for start. */
@@ -388,8 +411,8 @@ public final class Container {
                     pid = Integer.parseInt(text.substring(4).trim());
                 } else if (text.equals("hooks")) {
                     String st = hookState(id, "creating", pid, bundle, spec.annotations());
-                    HookRunner.run("prestart", spec.hooks().prestart(), st);
-                    HookRunner.run("createRuntime", spec.hooks().createRuntime(), st);
+                    HookRunner.run("prestart", spec.hooks().prestart(), st, caller);
+                    HookRunner.run("createRuntime", spec.hooks().createRuntime(), st, caller);
                     s.reply("ok " + hookState(id, "created", pid, bundle, spec.annotations()));
                 } else if (text.equals("ready")) {
                     return;
@@ -507,10 +530,10 @@ public final class Container {
         Spec spec = spec();
         try {
             HookRunner.run("poststart", spec.hooks().poststart(),
-                    hookState(id(), "running", state.pid(), Path.of(state.bundle()), state.annotations()));
+                    hookState(id(), "running", state.pid(), Path.of(state.bundle()), state.annotations()), caller);
         } catch (RuntimeError e) {
             // The spec: a failing poststart hook is logged, and the container keeps running.
-            System.err.println("vessel-runtime: warning: " + e.getMessage());
+            caller.err().println("vessel-runtime: warning: " + e.getMessage());
         }
     }
 
@@ -605,9 +628,9 @@ public final class Container {
         if (spec != null) {
             try {
                 HookRunner.run("poststop", spec.hooks().poststop(),
-                        hookState(id(), "stopped", 0, Path.of(state.bundle()), state.annotations()));
+                        hookState(id(), "stopped", 0, Path.of(state.bundle()), state.annotations()), caller);
             } catch (RuntimeError e) {
-                System.err.println("vessel-runtime: warning: " + e.getMessage());
+                caller.err().println("vessel-runtime: warning: " + e.getMessage());
             }
         }
     }
@@ -715,7 +738,8 @@ public final class Container {
         Launcher.Session sess = null;
         try {
             Launcher.Stdio stdio = new Launcher.Stdio(o.stdin(), o.stdout(), o.stderr(), o.preserveFds());
-            sess = starter != null ? starter.start(plan, stdio) : Launcher.launch(plan, stdio, dir.getParent());
+            LauncherStarter how = starter != null ? starter : caller.starter();
+            sess = how != null ? how.start(plan, stdio) : Launcher.launch(plan, stdio, dir.getParent());
             int pid = 0;
             for (String text = sess.next(); text != null; text = sess.next()) {
                 if (text.startsWith("pid ")) {
@@ -734,7 +758,7 @@ public final class Container {
                 return 0;
             }
             ProcStat st = ProcStat.read(pid);
-            return waitForLauncher(sess, pid, st == null ? 0 : st.startTime());
+            return waitForLauncher(sess, pid, st == null ? 0 : st.startTime(), caller.signals());
         } catch (IOException e) {
             throw new RuntimeError("exec in container \"" + id() + "\" failed: " + e.getMessage(), e);
         } finally {
@@ -749,7 +773,13 @@ public final class Container {
      * runtime gets to that process; returns the process's status in the shell's convention.
      */
     public static int waitForLauncher(Launcher.Session launcher, int pid, long startTime) throws RuntimeError {
-        Runnable restore = ForwardSignals.install(sig -> {
+        return waitForLauncher(launcher, pid, startTime, ForwardSignals::install);
+    }
+
+    /** As above, with the signals to forward coming from {@code signals} (a caller's, not this process's). */
+    public static int waitForLauncher(Launcher.Session launcher, int pid, long startTime, Caller.SignalSource signals)
+            throws RuntimeError {
+        Runnable restore = signals.forward(sig -> {
             try {
                 Signaller.signal(sig, new Signaller.Target(pid, startTime));
             } catch (IOException ignored) {

@@ -30,23 +30,29 @@ public final class TerminalRelay implements AutoCloseable {
 
     private final Path socketPath;
     private final Fd listener;
+    private final Caller caller;
+    private volatile boolean closed;
     private final CompletableFuture<Fd> master;
     private String savedMode;
     private Thread output;
     private Runnable restoreWinch = () -> { };
 
-    private TerminalRelay(Path socketPath, Fd listener) {
+    private TerminalRelay(Path socketPath, Fd listener, Caller caller) {
         this.socketPath = socketPath;
         this.listener = listener;
+        this.caller = caller;
         this.master = CompletableFuture.supplyAsync(this::acceptMaster,
                 r -> Thread.ofPlatform().daemon().name("console-socket").start(r));
     }
 
-    /** Listens on a console socket in {@code dir}. */
-    static TerminalRelay open(Path dir) throws IOException {
-        Path path = dir.resolve(".console-" + ProcessHandle.current().pid() + ".sock");
+    /** Tells apart the relays of one process (the service relays for several callers at once). */
+    private static final java.util.concurrent.atomic.AtomicLong SERIAL = new java.util.concurrent.atomic.AtomicLong();
+
+    /** Listens on a console socket in {@code dir}, for {@code caller}'s stdio. */
+    static TerminalRelay open(Path dir, Caller caller) throws IOException {
+        Path path = dir.resolve(".console-" + ProcessHandle.current().pid() + "-" + SERIAL.incrementAndGet() + ".sock");
         java.nio.file.Files.deleteIfExists(path);
-        return new TerminalRelay(path, Sockets.listen(path.toString()));
+        return new TerminalRelay(path, Sockets.listen(path.toString()), caller);
     }
 
     String socketPath() {
@@ -78,25 +84,51 @@ public final class TerminalRelay implements AutoCloseable {
             stty("raw", "-echo");
         }
         resize(pty);
-        restoreWinch = installWinch(pty);
-        Thread.ofPlatform().daemon().name("terminal-in").start(() -> pump(new FileInputStream(FileDescriptor.in), pty));
+        restoreWinch = caller.signals().forward(sig -> {
+            if (sig == io.vessel.linux.Signals.parse("WINCH")) {
+                resize(pty);
+            }
+        });
+        Thread.ofPlatform().daemon().name("terminal-in").start(() -> pump(pty));
         output = Thread.ofPlatform().daemon().name("terminal-out").start(() -> drain(pty));
     }
 
-    private static void pump(InputStream in, Fd pty) {
+    /** How often the input relay looks whether the relay has closed while the caller types nothing. */
+    private static final int INPUT_POLL_MILLIS = 200;
+
+    /**
+     * Caller's stdin to the container's terminal. It polls, rather than blocks in read, so that it
+     * stops when the relay closes: in the service the caller's descriptors close with its request,
+     * and a read left waiting would take the next keystroke from whatever reuses the number.
+     */
+    private void pump(Fd pty) {
         byte[] buf = new byte[4096];
         try {
-            for (int n; (n = in.read(buf)) > 0; ) {
+            while (!closed) {
+                int ev = io.vessel.linux.LocalService.poll(caller.stdin(), io.vessel.linux.LocalService.POLLIN,
+                        INPUT_POLL_MILLIS);
+                if (ev == 0) {
+                    continue;
+                }
+                if (closed) {
+                    return;
+                }
+                int n = Files.read(caller.stdin(), buf);
+                if (n <= 0) {
+                    break;
+                }
                 Files.write(pty.num(), java.util.Arrays.copyOf(buf, n));
             }
-            Files.write(pty.num(), new byte[]{EOT});
+            if (!closed) {
+                Files.write(pty.num(), new byte[]{EOT});
+            }
         } catch (IOException ignored) {
             // the container went away, or our stdin did
         }
     }
 
-    private static void drain(Fd pty) {
-        OutputStream out = new FileOutputStream(FileDescriptor.out);
+    private void drain(Fd pty) {
+        OutputStream out = caller.out();
         byte[] buf = new byte[8192];
         try {
             for (int n; (n = Files.read(pty.num(), buf)) > 0; ) {
@@ -106,7 +138,7 @@ public final class TerminalRelay implements AutoCloseable {
         } catch (ErrnoException e) {
             // EIO: every process of the container has closed the terminal
             if (e.errno() != Errno.EIO) {
-                System.err.println("vessel-runtime: terminal: " + e.getMessage());
+                caller.err().println("vessel-runtime: terminal: " + e.getMessage());
             }
         } catch (IOException ignored) {
             // our stdout went away
@@ -114,7 +146,7 @@ public final class TerminalRelay implements AutoCloseable {
     }
 
     /** Copies our terminal's size to the container's (nothing when stdin is not a terminal). */
-    private static void resize(Fd pty) {
+    private void resize(Fd pty) {
         String size = stty("size");
         if (size == null) {
             return;
@@ -127,23 +159,16 @@ public final class TerminalRelay implements AutoCloseable {
         }
     }
 
-    @SuppressWarnings("removal")
-    private static Runnable installWinch(Fd pty) {
-        try {
-            sun.misc.Signal winch = new sun.misc.Signal("WINCH");
-            sun.misc.SignalHandler old = sun.misc.Signal.handle(winch, s -> resize(pty));
-            return () -> sun.misc.Signal.handle(winch, old);
-        } catch (IllegalArgumentException e) {
-            return () -> { };
-        }
-    }
-
-    /** Runs stty on our stdin; its output, or null when stdin is not a terminal. */
-    private static String stty(String... args) {
+    /** Runs stty on the caller's stdin; its output, or null when that is not a terminal. */
+    private String stty(String... args) {
         java.util.List<String> cmd = new java.util.ArrayList<>(java.util.List.of("stty"));
         cmd.addAll(java.util.List.of(args));
         try {
-            Process p = new ProcessBuilder(cmd).redirectInput(ProcessBuilder.Redirect.INHERIT)
+            // The caller's terminal is reopened through /proc when it is not our own stdin: a
+            // terminal's mode and size belong to the device, not to the descriptor.
+            ProcessBuilder.Redirect in = caller.stdin() == 0 ? ProcessBuilder.Redirect.INHERIT
+                    : ProcessBuilder.Redirect.from(new java.io.File("/proc/self/fd/" + caller.stdin()));
+            Process p = new ProcessBuilder(cmd).redirectInput(in)
                     .redirectError(ProcessBuilder.Redirect.DISCARD).start();
             String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
             return p.waitFor() == 0 ? out : null;
@@ -158,6 +183,7 @@ public final class TerminalRelay implements AutoCloseable {
     /** Waits briefly for the last output, puts our terminal back as it was, closes everything. */
     @Override
     public void close() {
+        closed = true;
         if (output != null) {
             try {
                 output.join(2000);

@@ -145,9 +145,9 @@ class ProcessTest extends FeatureSupport {
                 + " trap 'echo got-term >> /tmp/log; exit 0' TERM; while true; do sleep 0.05; done";
         int pid = createStarted("/bin/sh", "-c", script);
         rt.run("kill", id, "USR1").ok();
-        waitFor(() -> exec("cat /tmp/log 2>/dev/null").contains("got-usr1"));
+        waitFor(() -> exec("cat /tmp/log 2>/dev/null; true").contains("got-usr1"));
         rt.run("kill", id, "SIGHUP").ok();
-        waitFor(() -> exec("cat /tmp/log 2>/dev/null").contains("got-hup"));
+        waitFor(() -> exec("cat /tmp/log 2>/dev/null; true").contains("got-hup"));
         rt.run("exec", "-d", id, "/bin/sleep", "1000").ok();
         assertTrue(JsonNode.parse("ps", rt.run("ps", "--format", "json", id).ok().out()).elements().size() >= 2);
         rt.run("kill", id, "15").ok();

@@ -6,8 +6,6 @@ import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.net.StandardProtocolFamily;
-import java.net.UnixDomainSocketAddress;
 import java.nio.channels.Channels;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.ServerSocketChannel;
@@ -15,6 +13,7 @@ import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.HashMap;
 import java.util.Locale;
 import java.util.Map;
@@ -55,11 +54,12 @@ public final class UnixHttpServer implements AutoCloseable {
         if (Files.exists(socket, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
             throw new IOException("API socket " + socket + " already exists: another VMM may be using it; remove it or choose another path");
         }
-        ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+        ServerSocketChannel server;
         try {
-            server.bind(UnixDomainSocketAddress.of(socket));
+            server = io.vessel.linux.UnixListener.listen(socket, PosixFilePermissions.fromString("rw-------"), false);
+        } catch (java.nio.file.FileAlreadyExistsException e) {
+            throw new IOException("API socket " + socket + " already exists: another VMM may be using it; remove it or choose another path");
         } catch (IOException | RuntimeException e) {
-            server.close();
             throw new IOException("cannot listen on API socket " + socket + ": " + e.getMessage(), e);
         }
         UnixHttpServer s = new UnixHttpServer(socket, server, handler);

@@ -36,6 +36,18 @@ public final class Layout {
     public static final long KVM_IDENTITY_MAP = 0xFFFB_C000L, KVM_TSS = 0xFFFB_D000L;
     /** The LAPIC's default base (Intel SDM vol. 3, 11.4.1) and the IOAPIC's (82093AA datasheet). */
     public static final long LAPIC_BASE = 0xFEE0_0000L, IOAPIC_BASE = 0xFEC0_0000L;
+    /**
+     * The virtio-mmio transports' register windows: one page each ({@code MmioTransport.WINDOW_SIZE}),
+     * one after the other from here, in the 32-bit MMIO hole above RAM's end (GuestMemory.MMIO_HOLE_START)
+     * and far below the IOAPIC and LAPIC.
+     */
+    public static final long VIRTIO_MMIO_BASE = 0xD000_0000L, VIRTIO_MMIO_STRIDE = 0x1000;
+    /**
+     * The GSIs of the virtio-mmio devices, one each from here: 0-4 belong to the PIT, keyboard, cascade
+     * and COM2/COM1 of the PC/AT assignment; KVM's IOAPIC has 24 pins (KVM_IOAPIC_NUM_PINS), so 19 devices fit.
+     */
+    public static final int VIRTIO_FIRST_GSI = 5, IOAPIC_PINS = 24;
+    public static final int VIRTIO_MAX_DEVICES = IOAPIC_PINS - VIRTIO_FIRST_GSI;
     /** The most E820 entries the zero page holds (boot_params.e820_table[E820_MAX_ENTRIES_ZEROPAGE]). */
     public static final int E820_MAX_ENTRIES = 128;
 

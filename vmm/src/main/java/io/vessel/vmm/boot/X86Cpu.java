@@ -67,7 +67,18 @@ public final class X86Cpu {
     public static List<CpuidEntry> cpuid(List<CpuidEntry> supported, int index, int count, Set<CpuFeature> hidden) {
         int coreBits = 32 - Integer.numberOfLeadingZeros(Math.max(count - 1, 0));
         List<CpuidEntry> out = new ArrayList<>(supported.size());
+        int maxBasicLeaf = 0;
+        boolean v2 = false;
         for (CpuidEntry e : supported) {
+            if (e.function() == 0) {
+                maxBasicLeaf = e.eax();
+            }
+            v2 |= e.function() == LEAF_TOPOLOGY_V2;
+        }
+        for (CpuidEntry e : supported) {
+            if (e.function() == LEAF_TOPOLOGY || e.function() == LEAF_TOPOLOGY_V2) {
+                continue; // KVM reports only what the host has (here: subleaf 0, all zero); rebuilt below
+            }
             CpuidEntry c = switch (e.function()) {
                 case LEAF_FEATURES -> {
                     int ebx = (e.ebx() & 0x0000_FFFF) | (index << 24) | (count << 16);
@@ -75,16 +86,31 @@ public final class X86Cpu {
                     yield e.withEbx(ebx).withEcx(e.ecx() | ECX_HYPERVISOR).withEdx(edx);
                 }
                 case LEAF_CACHE -> e.withEax((e.eax() & 0x03FF_FFFF) | ((count - 1) << 26) & 0xFC00_0000);
-                case LEAF_TOPOLOGY, LEAF_TOPOLOGY_V2 -> switch (e.index()) {
-                    case 0 -> e.withEax(0).withEbx(1).withEcx(TOPOLOGY_LEVEL_SMT << 8).withEdx(index);
-                    case 1 -> e.withEax(coreBits).withEbx(count).withEcx(1 | TOPOLOGY_LEVEL_CORE << 8).withEdx(index);
-                    default -> e.withEax(0).withEbx(0).withEcx(e.index()).withEdx(index);
-                };
                 default -> e;
             };
             out.add(hide(c, hidden));
         }
+        if (Integer.compareUnsigned(maxBasicLeaf, LEAF_TOPOLOGY) >= 0) {
+            out.addAll(topology(LEAF_TOPOLOGY, index, count, coreBits));
+        }
+        if (v2) {
+            out.addAll(topology(LEAF_TOPOLOGY_V2, index, count, coreBits));
+        }
         return out;
+    }
+
+    /**
+     * The extended topology leaf (0xB, or 0x1F) of vCPU {@code index}: subleaf 0 the SMT level (one
+     * thread per core, shift 0), subleaf 1 the core level ({@code count} cores, shift {@code coreBits}),
+     * subleaf 2 the invalid level that ends the enumeration; EDX the x2APIC ID in each (Intel SDM
+     * vol. 2A, CPUID leaf 0BH).
+     */
+    private static List<CpuidEntry> topology(int leaf, int index, int count, int coreBits) {
+        int flags = CpuidEntry.FLAG_SIGNIFICANT_INDEX;
+        return List.of(
+                new CpuidEntry(leaf, 0, flags, 0, 1, TOPOLOGY_LEVEL_SMT << 8, index),
+                new CpuidEntry(leaf, 1, flags, coreBits, count, 1 | TOPOLOGY_LEVEL_CORE << 8, index),
+                new CpuidEntry(leaf, 2, flags, 0, 0, 2, index));
     }
 
     private static CpuidEntry hide(CpuidEntry e, Set<CpuFeature> hidden) {

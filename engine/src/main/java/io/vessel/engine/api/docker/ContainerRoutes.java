@@ -554,8 +554,47 @@ final class ContainerRoutes {
 
     // ---------------------------------------------------------------- lifecycle verbs
 
-    private void start(HttpRequest req, HttpExchange ex) throws IOException {
-        ex.empty(containers.start(req.param("id")) ? Status.NO_CONTENT : Status.NOT_MODIFIED);
+    private void start(HttpRequest req, HttpExchange ex) throws Exception {
+        String id = req.param("id");
+        boolean started;
+        try {
+            started = containers.start(id);
+        } catch (IOException | RuntimeException e) {
+            // --rm applies to a container that could not start too, as dockerd does (docker run waits for "removed")
+            try {
+                Containers.Inspect in = containers.inspect(id);
+                if (in.lifecycle().autoRemove() && !in.state().running()) {
+                    containers.remove(in.id(), true, true);
+                }
+            } catch (IOException | RuntimeException removedAlready) {
+                e.addSuppressed(removedAlready);
+            }
+            throw startFailure(e);
+        }
+        ex.empty(started ? Status.NO_CONTENT : Status.NOT_MODIFIED);
+    }
+
+    /**
+     * The errno texts a failed start reports as Go spells them (lowercase), as in dockerd's messages:
+     * the docker CLI reads them to exit 127 (command not found) or 126 (not executable).
+     */
+    private static final Map<String, String> GO_ERRNO_TEXT = Map.of(
+            "No such file or directory", "no such file or directory",
+            "Permission denied", "permission denied",
+            "Is a directory", "is a directory");
+
+    private static Exception startFailure(Exception e) {
+        if (e instanceof ApiException || e instanceof NoSuchFileException || e instanceof IllegalStateException
+                || e instanceof IllegalArgumentException) {
+            return e;
+        }
+        String m = e.getMessage() == null ? e.toString() : e.getMessage();
+        for (Map.Entry<String, String> t : GO_ERRNO_TEXT.entrySet()) {
+            if (m.contains(t.getKey())) {
+                return ApiException.badRequest("failed to start the container: " + m.replace(t.getKey(), t.getValue()));
+            }
+        }
+        return e;
     }
 
     private static Integer timeout(HttpRequest req) {

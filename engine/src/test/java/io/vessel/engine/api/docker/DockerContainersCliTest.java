@@ -166,6 +166,10 @@ class DockerContainersCliTest {
         assertEquals("out\n", failed.out());
         assertTrue(failed.err().contains("err"), failed.err());
         assertEquals("", docker("ps", "-aq", "--filter", "ancestor=busybox", "--filter", "status=exited").ok().out());
+        Result missing = docker("run", "--rm", "--name", "nocmd", "busybox", "/no/such/command");
+        assertEquals(127, missing.exit(), missing.err());
+        assertTrue(missing.err().contains("/no/such/command"), missing.err());
+        assertEquals("", docker("ps", "-aq", "--filter", "name=nocmd").ok().out(), "--rm removed it");
     }
 
     @Test
@@ -260,6 +264,52 @@ class DockerContainersCliTest {
                 "die late", "destroy late")) {
             assertTrue(events.contains(want + "\n"), "no event \"" + want + "\" in:\n" + events);
         }
+    }
+
+    @Test
+    void signalsTerminalLogsAndExecErrors() throws Exception {
+        String trap = "trap 'echo got USR1; exit 9' USR1; echo ready; while true; do sleep 0.1; done";
+        docker("run", "-d", "--name", "sig", "busybox", "sh", "-c", trap).ok();
+        assertTrue(eventually(10, () -> docker("logs", "sig").out().equals("ready\n")));
+        docker("kill", "-s", "USR1", "sig").ok();
+        assertEquals("9\n", docker("wait", "sig").ok().out());
+        assertTrue(docker("logs", "sig").ok().out().contains("got USR1\n"));
+        Result notRunning = docker("kill", "sig");
+        assertNotEquals(0, notRunning.exit());
+        assertTrue(notRunning.err().contains("is not running"), notRunning.err());
+        Result execStopped = docker("exec", "sig", "true");
+        assertNotEquals(0, execStopped.exit());
+        assertTrue(execStopped.err().contains("is not running"), execStopped.err());
+
+        docker("start", "sig").ok();
+        assertTrue(eventually(10, () -> docker("logs", "--tail", "1", "sig").out().equals("ready\n")));
+        docker("stop", "-s", "USR1", "-t", "10", "sig").ok();
+        assertEquals("9", docker("inspect", "-f", "{{.State.ExitCode}}", "sig").ok().out().trim(),
+                "stopped by the signal asked for, not SIGKILL");
+        docker("rm", "sig").ok();
+
+        docker("run", "-d", "-t", "--name", "tty", "busybox", "echo", "hi").ok();
+        assertEquals("0\n", docker("wait", "tty").ok().out());
+        assertEquals("hi\r\n", docker("logs", "tty").ok().out(), "a terminal's output is raw, with its CR");
+        assertEquals("true", docker("inspect", "-f", "{{.Config.Tty}}", "tty").ok().out().trim());
+        docker("rm", "tty").ok();
+    }
+
+    @Test
+    void logRotation() throws Exception {
+        docker("run", "--name", "chatty", "--log-opt", "max-size=1k", "--log-opt", "max-file=2", "busybox", "sh", "-c",
+                "i=0; while [ $i -lt 200 ]; do i=$((i+1)); echo line$i; done").ok();
+        String logs = docker("logs", "chatty").ok().out();
+        assertTrue(logs.endsWith("line199\nline200\n"), logs);
+        assertFalse(logs.startsWith("line1\n"), "the oldest lines were rotated away: " + logs.length() + " bytes kept");
+        assertTrue(logs.length() < 2048, "at most two files of about 1 KiB of entries: " + logs.length());
+        assertEquals("json-file 1024 2", docker("inspect", "-f",
+                "{{.HostConfig.LogConfig.Type}} {{index .HostConfig.LogConfig.Config \"max-size\"}} "
+                        + "{{index .HostConfig.LogConfig.Config \"max-file\"}}", "chatty").ok().out().trim());
+        Result bad = docker("run", "--rm", "--log-driver", "syslog", "busybox", "true");
+        assertEquals(125, bad.exit());
+        assertTrue(bad.err().contains("syslog"), bad.err());
+        docker("rm", "chatty").ok();
     }
 
     @Test
@@ -420,6 +470,11 @@ class DockerContainersCliTest {
         error(conflict, 409, "already in use");
         error(RawClient.exchange(socket, "DELETE /v1.47/containers/tolerant HTTP/1.1\r\nHost: d\r\nConnection: close\r\n\r\n"),
                 409, "stop it before removing");
+        error(post("/v1.47/containers/tolerant/wait?condition=sometime", ""), 400, "invalid condition");
+        error(RawClient.exchange(socket, "GET /v1.47/containers/json?filters=%7B%22bogus%22%3A%5B%221%22%5D%7D HTTP/1.1\r\n"
+                + "Host: d\r\nConnection: close\r\n\r\n"), 400, "invalid filter 'bogus'");
+        error(post("/v1.47/containers/tolerant/exec", "{\"Cmd\": []}"), 400, "No exec command specified");
+        error(post("/v1.47/exec/nosuchexec/start", "{}"), 404, "No such exec instance");
         docker("rm", "-f", "tolerant").ok();
         assertEquals("", docker("ps", "-aq", "--filter", "name=tolerant").ok().out(), "the daemon still serves");
     }

@@ -12,6 +12,12 @@ import java.util.ArrayDeque;
  * An 8250/16550A UART as PCs have on COM1: what the guest transmits goes to an OutputStream, what
  * is queued with {@link #receive} (or pumped from an InputStream) is what it reads. The registers
  * are those of the National Semiconductor PC16550D datasheet; no baud rate is simulated.
+ *
+ * <p>Interrupts are edges on the IRQ line (an irqfd): one when received data arrives or remains
+ * after a read, when the transmitter empties after a write, and when the driver enables either
+ * interrupt while its condition already holds. IIR names the highest-priority cause (received data,
+ * then THR empty; reading IIR clears THR empty), so Linux's 8250 driver, which loops on IIR until
+ * "no interrupt", sees every cause behind one edge.
  */
 public final class Serial8250 implements PioDevice {
     /** COM1's port base and ISA IRQ (the PC/AT assignment), and its eight registers. */
@@ -134,8 +140,15 @@ public final class Serial8250 implements PioDevice {
                 } else {
                     int was = ier;
                     ier = v & IER_MASK;
+                    boolean raise = false;
                     if ((ier & IER_THR_EMPTY) != 0 && (was & IER_THR_EMPTY) == 0) {
-                        thrEmptyPending = true;
+                        thrEmptyPending = true; // the holding register is always empty: say so at once
+                        raise = true;
+                    }
+                    if ((ier & IER_RX_DATA) != 0 && (was & IER_RX_DATA) == 0 && !rx.isEmpty()) {
+                        raise = true; // data already waiting when the driver starts listening
+                    }
+                    if (raise) {
                         irq.trigger();
                     }
                 }
