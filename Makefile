@@ -52,11 +52,11 @@ build/lib/vessel-runtime.jar: $(SOURCES)
 	$(MVN) $(MVN_FLAGS) -Dmaven.test.skip=true package
 	cp cli/target/lib/*.jar build/lib/
 	cp cli/target/vessel-cli-*.jar build/lib/vessel-cli.jar
-	@rm -f build/vessel-runtime.aot build/vessel.aot
+	@rm -f build/vessel-runtime.aot build/vessel.aot build/vessel-daemon.aot
 
 # The JDK 25 AOT cache: classes loaded and linked by a training run of a real container's life.
 build/vessel-runtime.aot: build/lib/vessel-runtime.jar build/vessel-launch
-	@scripts/aot-train.sh build || { echo "vessel: AOT training failed; running without the cache" >&2; rm -f $@ build/vessel.aot; }
+	@scripts/aot-train.sh build || { echo "vessel: AOT training failed; running without the cache" >&2; rm -f $@ build/vessel.aot build/vessel-daemon.aot; }
 
 test: deps
 	@scripts/install-deps.sh --test

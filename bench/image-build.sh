@@ -9,6 +9,7 @@ runs=${RUNS:-10}
 work=$(mktemp -d /tmp/vessel-bench-build.XXXXXX)
 export CONTAINERS_CONF=$work/podman/containers.conf CONTAINERS_STORAGE_CONF=$work/podman/storage.conf
 cleanup() {
+    "$here/vessel" --root "$work/vroot" daemon --stop 2>/dev/null || true
     podman rmi --all --force >/dev/null 2>&1 || true
     podman system reset --force >/dev/null 2>&1 || true
     grep -o " $work[^ ]*" /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l 2>/dev/null || true

@@ -10,6 +10,8 @@ work=$(mktemp -d /tmp/vessel-bench-pull.XXXXXX)
 reg_pid=""
 cleanup() {
     [ -z "$reg_pid" ] || kill "$reg_pid" 2>/dev/null || true
+    "$here/vessel" --root "$work/vroot" daemon --stop 2>/dev/null || true
+    grep -o " $work[^ ]*" /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -45,9 +47,12 @@ skopeo copy -q --dest-tls-verify=false "oci:$work/src:bench" "docker://127.0.0.1
 ref=127.0.0.1:$port/bench:1
 
 vessel="$here/vessel"
-"$vessel" --version >/dev/null   # builds on first use, outside the measurement
+# builds on first use and starts the root's daemon, outside the measurement; between runs the image
+# is removed and its blobs and layers collected, so each pull downloads and unpacks it all again
+"$vessel" --root "$work/vroot" version >/dev/null
 hyperfine -w 1 -r "$runs" --export-json "$work/result.json" \
-    -n vessel --prepare "rm -rf $work/vroot" "$vessel --root $work/vroot pull -q $ref" \
+    -n vessel --prepare "$vessel --root $work/vroot rmi -f $ref >/dev/null 2>&1; $vessel --root $work/vroot image prune -a -f >/dev/null" \
+    "$vessel --root $work/vroot pull -q $ref" \
     -n skopeo+umoci --prepare "rm -rf $work/oci $work/bundle" \
     "skopeo copy -q --src-tls-verify=false docker://$ref oci:$work/oci:1 && umoci unpack --image $work/oci:1 $work/bundle" \
     >/dev/null

@@ -3,6 +3,6 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 "$here/../scripts/install-deps.sh" --test
-for b in ${BENCH:-runtime-startup image-pull image-build vm-boot}; do
+for b in ${BENCH:-runtime-startup image-pull image-build docker-run vm-boot}; do
     "$here/$b.sh"
 done

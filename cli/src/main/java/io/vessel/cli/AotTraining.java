@@ -5,12 +5,16 @@ import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The training run for the {@code vessel} command's JDK 25 AOT cache (scripts/aot-train.sh): the
- * common verbs, one after another in one JVM, in a throw-away state directory, so that the classes
- * they load and link (and the FFM call sites they bind) are ready in the cache at the next start.
+ * The training run for the {@code vessel} command's JDK 25 AOT caches (scripts/aot-train.sh): the
+ * common verbs, one after another in this JVM, against the daemon that the first of them starts
+ * (as a process of its own, through {@code vessel.command}) in a throw-away root. This JVM's cache
+ * gets the client's classes; the daemon's run, stopped by the script, makes the daemon's. Two
+ * caches, because a JVM loads every class of its AOT cache at start: the daemon's thousands of
+ * classes would slow every command's start-up.
  */
 public final class AotTraining {
     private AotTraining() {
@@ -27,44 +31,60 @@ public final class AotTraining {
                 CMD ["cat", "/t"]
                 """);
         Files.writeString(ctx.resolve("f"), "f\n");
+        Files.writeString(ctx.resolve(".dockerignore"), "ignored\n");
+        Files.writeString(ctx.resolve("ignored"), "not sent\n");
         String root = work.resolve("root").toString();
         PrintStream quiet = new PrintStream(OutputStream.nullOutputStream());
+        // The first command starts the root's daemon, a process of its own (its classes go to its own
+        // cache: see scripts/aot-train.sh); this JVM's cache holds the client's classes only, so that a
+        // command's start-up loads no daemon class.
         List<List<String>> runs = List.of(
                 List.of("version"),
+                List.of("version", "--format", "json"),
+                List.of("info"),
                 List.of("run", "--rm", "busybox", "true"),
+                List.of("run", "-d", "--name", "trained", "busybox", "sleep", "30"),
+                List.of("ps"),
+                List.of("ps", "-a", "--format", "json"),
+                List.of("exec", "trained", "true"),
+                List.of("logs", "trained"),
+                List.of("stop", "-t", "0", "trained"),
+                List.of("rm", "trained"),
                 List.of("images"),
+                List.of("images", "--format", "json"),
                 List.of("build", "-t", "trained:1", ctx.toString()),
-                List.of("build", "-t", "trained:1", ctx.toString()),
+                List.of("build", "-q", "-t", "trained:1", ctx.toString()),
                 List.of("volume", "create", "trained"),
                 List.of("run", "--rm", "-v", "trained:/v", "trained:1"),
                 List.of("volume", "ls"),
+                List.of("volume", "inspect", "trained"),
+                List.of("network", "ls"),
                 List.of("save", "-o", work.resolve("t.tar").toString(), "trained:1"),
                 List.of("rmi", "trained:1"),
                 List.of("load", "-i", work.resolve("t.tar").toString()),
                 List.of("inspect", "trained:1"),
-                List.of("ps", "-a"),
+                List.of("system", "df"),
+                List.of("events", "--since", "0", "--until", "1"),
                 List.of("volume", "rm", "trained"));
         for (List<String> r : runs) {
             run(root, quiet, r);
         }
-        // A push and a pull, so that the HTTP client's classes are in the cache too.
+        // A push and a pull (the image removed and its blobs collected in between), so that the
+        // registry client's classes and the progress display are in the caches too.
         try (TrainingRegistry registry = new TrainingRegistry()) {
             String remote = registry.address() + "/trained:1";
-            run(root, quiet, List.of("tag", "busybox", remote));
+            run(root, quiet, List.of("tag", "trained:1", remote));
             run(root, quiet, List.of("push", remote));
-            run(root, quiet, List.of("rmi", remote));
-            run(work.resolve("root2").toString(), quiet, List.of("pull", remote));
+            run(root, quiet, List.of("rmi", "trained:1", remote));
+            run(root, quiet, List.of("image", "prune", "-a", "-f"));
+            run(root, quiet, List.of("pull", remote));
         }
         run(root, quiet, List.of("image", "prune", "-a"));
-        // the default bridge and the nftables table the runs made for this root, deleted
-        String run = System.getenv("VESSEL_RUN");
-        io.vessel.engine.network.Networks.open(io.vessel.engine.network.NetworksConfig.fromEnvironment(Path.of(root),
-                run == null || run.isEmpty() ? io.vessel.engine.EngineConfig.DEFAULT_RUN : Path.of(run), true))
-                .dismantle();
+        run(root, quiet, List.of("system", "prune", "-f"));
     }
 
     private static void run(String root, PrintStream quiet, List<String> args) {
-        List<String> argv = new java.util.ArrayList<>(List.of("--root", root));
+        List<String> argv = new ArrayList<>(List.of("--root", root));
         argv.addAll(args);
         int status = new Main(quiet, quiet).run(argv);
         if (status != 0) {

@@ -58,4 +58,32 @@ final class Units {
         }
         return days / 365 + " years ago";
     }
+
+    /** Binary units as docker's info prints memory ("15.5GiB"). */
+    static String binarySize(long bytes) {
+        String[] units = {"B", "KiB", "MiB", "GiB", "TiB"};
+        double v = bytes;
+        int u = 0;
+        while (v >= 1024 && u < units.length - 1) {
+            v /= 1024;
+            u++;
+        }
+        String n = String.format(Locale.ROOT, "%.4g", v);
+        if (n.contains(".")) {
+            n = n.replaceAll("0+$", "").replaceAll("\\.$", "");
+        }
+        return n + units[u];
+    }
+
+    /** docker's --format CreatedAt: {@code 2024-05-01 10:00:00 +0000 UTC}. */
+    static String timestamp(Instant t) {
+        return java.time.format.DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss Z 'UTC'", Locale.ROOT)
+                .format(t.atOffset(java.time.ZoneOffset.UTC));
+    }
+
+    /** Event times as docker events prints them: RFC 3339 with nine fraction digits. */
+    static String nanoTimestamp(Instant t) {
+        return java.time.format.DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm:ss.nnnnnnnnnXXX", Locale.ROOT)
+                .format(t.atOffset(java.time.ZoneOffset.UTC));
+    }
 }

@@ -25,7 +25,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The README's commands, end to end: {@code ./vessel} as a user runs it (the script, the JVM, the
- * runtime, real containers), each test class with a state directory of its own.
+ * runtime, real containers), each test class with a state directory of its own and so a daemon of
+ * its own, which the first command starts and the last stops.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class VesselCommandTest {
@@ -50,8 +51,12 @@ class VesselCommandTest {
         if (state == null) {
             return;
         }
-        for (String id : vessel("ps", "-aq", "--no-trunc").out().lines().filter(s -> !s.isBlank()).toList()) {
-            vessel("rm", "-f", "-v", id);
+        try {
+            for (String id : vessel("ps", "-aq", "--no-trunc").out().lines().filter(s -> !s.isBlank()).toList()) {
+                vessel("rm", "-f", "-v", id);
+            }
+        } finally {
+            vessel("daemon", "--stop"); // the daemon the first command started
         }
         // the default bridge and nftables table that containers made for this state directory's root
         io.vessel.engine.network.Networks.open(io.vessel.engine.network.NetworksConfig.fromEnvironment(

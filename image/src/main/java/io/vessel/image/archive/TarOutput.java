@@ -14,7 +14,7 @@ import java.util.Map;
  * calls give the same bytes: archives and layers made with it are reproducible. Closes nothing but
  * what {@link #finish()} says.
  */
-final class TarOutput {
+public final class TarOutput {
     private static final int BLOCK = 512;
     private static final int NAME_LEN = 100;
     /** GNU tar and Docker pad the archive to 20 blocks; readers accept any multiple of 512. */
@@ -23,22 +23,22 @@ final class TarOutput {
     private final OutputStream out;
     private long written;
 
-    TarOutput(OutputStream out) {
+    public TarOutput(OutputStream out) {
         this.out = out;
     }
 
     /** A directory; {@code name} without a trailing slash (one is added). */
-    void directory(String name, int mode, long mtime) throws IOException {
+    public void directory(String name, int mode, long mtime) throws IOException {
         header(name.endsWith("/") ? name : name + "/", '5', mode, 0, mtime, "");
     }
 
-    void file(String name, int mode, long mtime, byte[] data) throws IOException {
+    public void file(String name, int mode, long mtime, byte[] data) throws IOException {
         header(name, '0', mode, data.length, mtime, "");
         body(data, data.length);
     }
 
     /** A regular file of exactly {@code size} bytes read from {@code data}. */
-    void file(String name, int mode, long mtime, long size, InputStream data) throws IOException {
+    public void file(String name, int mode, long mtime, long size, InputStream data) throws IOException {
         header(name, '0', mode, size, mtime, "");
         byte[] buffer = new byte[64 * 1024];
         long left = size;
@@ -56,17 +56,17 @@ final class TarOutput {
         pad(size);
     }
 
-    void symlink(String name, String target, long mtime) throws IOException {
+    public void symlink(String name, String target, long mtime) throws IOException {
         header(name, '2', 0777, 0, mtime, target);
     }
 
     /** A hard link to the earlier member {@code target}. */
-    void hardlink(String name, String target, long mtime) throws IOException {
+    public void hardlink(String name, String target, long mtime) throws IOException {
         header(name, '1', 0644, 0, mtime, target);
     }
 
     /** The end-of-archive marker (two zero blocks), padded to a whole record; flushes but does not close. */
-    void finish() throws IOException {
+    public void finish() throws IOException {
         write(new byte[2 * BLOCK], 2 * BLOCK);
         int rem = (int) (written % RECORD);
         if (rem != 0) {
