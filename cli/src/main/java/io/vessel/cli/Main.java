@@ -357,6 +357,31 @@ public final class Main {
         return false;
     }
 
+    /**
+     * {@code docker KIND inspect NAME...}: each object from {@code collection/NAME} (e.g. {@code /volumes/}), printed
+     * as {@link #printInspect} does; a name the daemon refuses is reported and makes the status 1, the others still print.
+     */
+    int inspectEach(String kind, String collection, List<String> args) throws UsageError, IOException {
+        String upper = kind.toUpperCase(java.util.Locale.ROOT);
+        Flags f = new Flags(kind + " inspect", false).value("format", (char) 0, "json").parse(args);
+        if (help(f, kind + " inspect " + upper + " [" + upper + "...]")) {
+            return 0;
+        }
+        f.arg(0, "at least 1 argument");
+        List<Object> docs = new ArrayList<>();
+        int status = 0;
+        for (String n : f.positional()) {
+            try {
+                docs.add(client().get(collection + io.vessel.cli.client.Query.segment(n)).value());
+            } catch (ApiError e) {
+                err().println("Error response from daemon: " + e.getMessage());
+                status = 1;
+            }
+        }
+        printInspect(docs, f.value("format"));
+        return status;
+    }
+
     /** Inspect documents as a JSON array, docker's default, or one per line with {@code --format json}. */
     void printInspect(List<Object> docs, String format) throws UsageError {
         if (format != null && Formats.json(format)) {

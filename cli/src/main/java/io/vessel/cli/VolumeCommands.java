@@ -102,23 +102,7 @@ final class VolumeCommands {
     }
 
     private int inspect(List<String> rest) throws UsageError, IOException {
-        Flags f = new Flags("volume inspect", false).value("format", (char) 0, "json").parse(rest);
-        if (main.help(f, "volume inspect VOLUME [VOLUME...]")) {
-            return 0;
-        }
-        f.arg(0, "at least 1 argument");
-        List<Object> docs = new ArrayList<>();
-        int status = 0;
-        for (String n : f.positional()) {
-            try {
-                docs.add(main.client().get("/volumes/" + Query.segment(n)).value());
-            } catch (ApiError e) {
-                main.err().println("Error response from daemon: " + e.getMessage());
-                status = 1;
-            }
-        }
-        main.printInspect(docs, f.value("format"));
-        return status;
+        return main.inspectEach("volume", "/volumes/", rest);
     }
 
     private int remove(List<String> rest) throws UsageError, IOException {
