@@ -217,6 +217,25 @@ static char id[21];
  */
 #define BENCH_REQUEST (512 * 1024)
 #define BENCH_IN_FLIGHT 4
+/*
+ * Publishes the batch, notifies, and polls the used index: QEMU's microvm does not deliver this
+ * guest's virtio-mmio interrupts (its IOAPIC never sees the line), so the benchmark, which must run
+ * the same on both VMMs, does without them. The spin lasts as long as the batch's I/O.
+ */
+static void submit_and_poll(struct vdev *d) {
+	struct queue *q = d->q;
+	q->avail.used_event = (uint16_t)(d->avail_idx + 0x8000); /* no interrupt for this batch */
+	barrier();
+	q->avail.idx = d->avail_idx;
+	mfence();
+	if (need_event(q->used.avail_event, d->avail_idx, d->last_notified)) wr(d, QUEUE_NOTIFY, 0);
+	d->last_notified = d->avail_idx;
+	volatile uint16_t *used_idx = &q->used.idx;
+	while (*used_idx != d->avail_idx) __asm__ volatile("pause" ::: "memory");
+	d->used_seen = d->avail_idx;
+	d->next_desc = 0;
+}
+
 static uint8_t bench_data[BENCH_IN_FLIGHT][BENCH_REQUEST] __attribute__((aligned(4096)));
 
 static void blk_bench(struct vdev *d, uint64_t capacity) {
@@ -236,7 +255,7 @@ static void blk_bench(struct vdev *d, uint64_t capacity) {
 			next += count;
 			bytes += count * SECTOR;
 		}
-		submit_and_wait(d);
+		submit_and_poll(d);
 		for (int i = 0; i < n; i++) ok &= status[i] == BLK_S_OK;
 	}
 	puts_("BLK BENCH DONE "); putdec(bytes); puts_(" bytes\n");
