@@ -86,6 +86,7 @@ public final class Vm implements AutoCloseable {
      * On failure nothing is left: no fds, mappings or threads.
      */
     public static Vm create(VmConfig config) throws IOException {
+        Trace.mark("configuration read, creating the VM");
         Kvm kvm = Kvm.open();
         Trace.mark("/dev/kvm opened");
         Vm vm = null;

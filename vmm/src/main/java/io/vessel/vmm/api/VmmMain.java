@@ -67,6 +67,7 @@ public final class VmmMain {
             }
             vm.close();
         }, "vessel-vmm-shutdown"));
+        Trace.mark("VMM and API objects made");
         if (configFile != null) {
             try {
                 api.applyConfigFile(configFile.toString(), java.nio.file.Files.readString(configFile));
