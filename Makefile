@@ -15,7 +15,7 @@ SOURCES := $(shell find linux image runtime vmm engine cli -name '*.java' -path 
 
 all: build
 
-build: deps build/java build/lib/vessel-runtime.jar build/vessel-launch build/vessel-runtime build/vessel-monitor build/vessel-runtime.aot build/guests/test-guest.elf
+build: deps build/java build/lib/vessel-runtime.jar build/vessel-launch build/vessel-runtime build/vessel-monitor build/vessel-runtime.aot build/guests/test-guest.elf build/vessel-vmm.aot
 
 build/java: scripts/jdk.sh
 	@mkdir -p build
@@ -28,6 +28,10 @@ build/vessel-launch: native/vessel-launch.c native/Makefile
 	@mkdir -p build
 	$(MAKE) -s -C native vessel-launch
 	cp native/vessel-launch $@
+
+# vessel-vmm's AOT cache: a training run boots the test guest (scripts/aot-train-vmm.sh).
+build/vessel-vmm.aot: build/lib/vessel-runtime.jar build/guests/test-guest.elf scripts/vmm-jvm-flags.sh
+	@scripts/aot-train-vmm.sh build || { echo "vessel: vessel-vmm AOT training failed; it runs without the cache" >&2; rm -f $@; }
 
 # The VMM's test guests (native/guests): a freestanding x86-64 ELF with PVH and 64-bit entries,
 # and the same program as a bzImage.
@@ -52,7 +56,7 @@ build/lib/vessel-runtime.jar: $(SOURCES)
 	$(MVN) $(MVN_FLAGS) -Dmaven.test.skip=true package
 	cp cli/target/lib/*.jar build/lib/
 	cp cli/target/vessel-cli-*.jar build/lib/vessel-cli.jar
-	@rm -f build/vessel-runtime.aot build/vessel.aot build/vessel-daemon.aot
+	@rm -f build/vessel-runtime.aot build/vessel.aot build/vessel-daemon.aot build/vessel-vmm.aot
 
 # The JDK 25 AOT cache: classes loaded and linked by a training run of a real container's life.
 build/vessel-runtime.aot: build/lib/vessel-runtime.jar build/vessel-launch
@@ -79,6 +83,10 @@ install: build
 	install -m 0644 build/java $(PREFIX)/lib/vessel/java
 	install -d $(PREFIX)/lib/vessel/scripts
 	install -m 0755 scripts/jdk.sh scripts/aot-train.sh scripts/make-rootfs.sh $(PREFIX)/lib/vessel/scripts/
+	install -m 0755 scripts/aot-train-vmm.sh $(PREFIX)/lib/vessel/scripts/
+	install -m 0644 scripts/vmm-jvm-flags.sh $(PREFIX)/lib/vessel/scripts/
+	install -d $(PREFIX)/lib/vessel/guests
+	install -m 0644 build/guests/test-guest.elf $(PREFIX)/lib/vessel/guests/
 	@# the cache is bound to the jars' paths and times: train it where they now are
 	$(PREFIX)/lib/vessel/scripts/aot-train.sh $(PREFIX)/lib/vessel || true
 	@# vessel-runtime is the C front end (a link, so that it finds its cold path beside itself);
@@ -92,13 +100,17 @@ install: build
 	sed -e 's|^here=""  .*|here=$(PREFIX)/lib/vessel|' -e 's|^lib=.*|lib=$$here|' \
 	    -e 's|^if \[ ! -f "$$lib/lib/vessel-cli.jar" \].*|if false; then|' vessel > $(PREFIX)/bin/vessel
 	chmod 0755 $(PREFIX)/bin/vessel
+	$(PREFIX)/lib/vessel/scripts/aot-train-vmm.sh $(PREFIX)/lib/vessel || true
+	sed -e 's|^here=""  .*|here=$(PREFIX)/lib/vessel|' -e 's|^lib=.*|lib=$$here|' \
+	    -e 's|^if \[ ! -f "$$lib/lib/vessel-vmm.jar" \].*|if false; then|' vessel-vmm > $(PREFIX)/bin/vessel-vmm
+	chmod 0755 $(PREFIX)/bin/vessel-vmm
 	install -d $(SYSTEMD_UNIT_DIR)
 	sed -e 's|/usr/local/|$(PREFIX)/|g' packaging/vessel.service > $(SYSTEMD_UNIT_DIR)/vessel.service
 	chmod 0644 $(SYSTEMD_UNIT_DIR)/vessel.service
 	@if [ -d /run/systemd/system ]; then systemctl daemon-reload || true; fi
 
 uninstall:
-	rm -rf $(PREFIX)/lib/vessel $(PREFIX)/bin/vessel-runtime $(PREFIX)/bin/vessel $(SYSTEMD_UNIT_DIR)/vessel.service
+	rm -rf $(PREFIX)/lib/vessel $(PREFIX)/bin/vessel-runtime $(PREFIX)/bin/vessel $(PREFIX)/bin/vessel-vmm $(SYSTEMD_UNIT_DIR)/vessel.service
 
 clean:
 	rm -rf build

@@ -1,65 +1,121 @@
 #!/usr/bin/env bash
-# VM launch to power-off: Vessel's VMM (vessel-vmm --no-api --config-file) against
-# `qemu-system-x86_64 -M microvm -enable-kvm` booting the same test guest (native/guests: the PVH
-# ELF, loaded by QEMU with -kernel), which checks its boot state and exits through port 0x501
-# (QEMU: -device isa-debug-exit,iobase=0x501). RUNS runs each with hyperfine (median wall time),
-# the median peak RSS of 5 runs each (/usr/bin/time), and Vessel's ratios to QEMU.
-# Needs /dev/kvm, hyperfine, qemu-system-x86 (make bench installs them), gcc, a JDK 25 and Maven.
+# Vessel's VMM (./vessel-vmm --no-api --config-file) against `qemu-system-x86_64 -M microvm
+# -enable-kvm`, booting the same test guest (native/guests/test-guest.elf through its PVH entry),
+# each timed from outside the same way by bench/vmtime.c:
+#  - launch → first instruction: the guest's first instruction is followed by a newline on COM1;
+#    vmtime timestamps the first byte of the VMM's stdout (the console) from before fork;
+#  - launch → power-off: the guest checks its boot state and exits through the debug port
+#    (QEMU: isa-debug-exit at 0x501); vmtime timestamps the VMM's exit (wait4), teardown included;
+#  - peak RSS: ru_maxrss of those boot runs;
+#  - virtio-blk throughput: the guest (blk_bench) reads a DISK_MIB image of random bytes
+#    sequentially in 512 KiB requests, 4 in flight, between two console markers that vmtime
+#    timestamps. If this build's vessel-vmm does not attach drives, Vessel's block runs go through
+#    `vessel vm run --disk` (the same Vm and BlockDevice; only the process's launcher differs), and
+#    the table says so.
+# RUNS runs of each kind for each VMM, alternating, medians, Vessel's ratios to QEMU. The host's load
+# is printed: on a busy host the numbers move a lot.
+# Needs /dev/kvm, qemu-system-x86 (scripts/install-deps.sh --test), gcc, a JDK 25 and Maven.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 runs=${RUNS:-10}
 mem=${MEM_MIB:-64}
-. "$here/scripts/jdk.sh"
-java="$(vessel_find_jdk)/bin/java"
+disk_mib=${DISK_MIB:-64}
+# A run that takes longer than this is a hang (a guest that never exits), not a measurement.
+timeout_s=${TIMEOUT_S:-60}
 work=$(mktemp -d /tmp/vessel-vm-bench.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
 [ -w /dev/kvm ] || { echo "vm-boot: /dev/kvm is not accessible; a VM benchmark needs KVM" >&2; exit 1; }
-for c in hyperfine qemu-system-x86_64; do
-    command -v "$c" >/dev/null || { echo "vm-boot: $c is not installed (scripts/install-deps.sh --test)" >&2; exit 1; }
-done
-make -s -C "$here/native/guests"
-guest="$here/native/guests/test-guest.elf"
-(cd "$here" && JAVA_HOME=$(dirname "$(dirname "$java")") mvn -q -B -pl vmm -am compile)
-cp="$here/vmm/target/classes:$here/linux/target/classes"
+command -v qemu-system-x86_64 >/dev/null || { echo "vm-boot: qemu-system-x86_64 is not installed (scripts/install-deps.sh --test)" >&2; exit 1; }
+make -s -C "$here" build/lib/vessel-runtime.jar build/guests/test-guest.elf build/vessel-vmm.aot
+guest="$here/build/guests/test-guest.elf"
+gcc -O2 -Wall -o "$work/vmtime" "$here/bench/vmtime.c"
+head -c $((disk_mib << 20)) /dev/urandom > "$work/disk.img"
 
-cat > "$work/vm.json" <<JSON
-{"boot-source": {"kernel_image_path": "$guest", "boot_args": "console=ttyS0 vessel-test"},
+vmm_config() { # FILE CMDLINE [DRIVE]
+    local drives=""
+    [ -n "${3:-}" ] && drives="\"drives\": [{\"drive_id\": \"bench\", \"path_on_host\": \"$3\", \"is_root_device\": false, \"is_read_only\": true}],"
+    cat > "$1" <<JSON
+{"boot-source": {"kernel_image_path": "$guest", "boot_args": "$2"}, $drives
  "machine-config": {"vcpu_count": 1, "mem_size_mib": $mem}}
 JSON
-# The vessel command is C1-only with the serial GC, like the vessel CLI: a VMM process lives short
-# and small, and C2 would only compete with the guest for the CPU.
-vessel="$java -XX:TieredStopAtLevel=1 -XX:+UseSerialGC --enable-native-access=ALL-UNNAMED -cp $cp io.vessel.vmm.api.VmmMain --no-api --config-file $work/vm.json"
-qemu="qemu-system-x86_64 -M microvm -enable-kvm -m $mem -smp 1 -nodefaults -no-user-config -nographic -serial stdio -kernel $guest -append vessel-test -device isa-debug-exit,iobase=0x501"
+}
+vmm_config "$work/boot.json" "vessel-test"
+vmm_config "$work/blk.json" "vessel-test blk_bench" "$work/disk.img"
+# QEMU: ioapic2=off puts the virtio-mmio transports on the first IOAPIC (the guest drives only
+# that one), the last of 8 transports (0xfeb00e00, IRQ 5+7) holding the only device; the guest
+# finds it on the command line as Linux would; force-legacy=false gives virtio 1 (version 2).
+qemu=(qemu-system-x86_64 -M microvm,ioapic2=off -enable-kvm -m "$mem" -smp 1 -nodefaults -no-user-config
+      -nographic -serial stdio -kernel "$guest" -device isa-debug-exit,iobase=0x501)
+qemu_blk=(-global virtio-mmio.force-legacy=false -drive "file=$work/disk.img,if=none,id=d,format=raw,readonly=on"
+          -device virtio-blk-device,drive=d)
+qemu_blk_cmdline="vessel-test blk_bench virtio_mmio.device=512@0xfeb00e00:12"
+vessel=("$here/vessel-vmm" --no-api)
+vessel_blk_fallback=("$here/vessel" vm run --kernel "$guest" --cmdline "vessel-test blk_bench"
+                     --disk "$work/disk.img,ro" --memory "${mem}M")
 
-# Each must boot the guest to its verdict before it is timed: QEMU's exit status through
-# isa-debug-exit is (status << 1) | 1, so a passing guest exits QEMU with 1.
-declare -A cmd=([vessel]="$vessel" [qemu]="$qemu") want=([vessel]=0 [qemu]=1)
-for v in vessel qemu; do
-    set +e
-    out=$(${cmd[$v]} 2>"$work/$v.err"); rc=$?
-    set -e
-    if [ "$rc" != "${want[$v]}" ] || ! grep -q "RESULT PASS" <<<"$out"; then
-        echo "vm-boot: $v did not boot the test guest to a pass (exit $rc):" >&2
-        tail -5 <<<"$out" >&2; tail -5 "$work/$v.err" >&2
-        exit 1
+# One measured run: KIND (boot|blk) VMM (vessel|qemu); appends vmtime's line to $work/KIND-VMM.
+# QEMU's exit status through isa-debug-exit is (status << 1) | 1, so a passing guest exits QEMU with 1.
+vessel_blk_via=vessel-vmm
+run_one() {
+    local kind=$1 vmm=$2 want cmd
+    case $vmm-$kind in
+        vessel-boot) cmd=("${vessel[@]}" --config-file "$work/boot.json"); want=0;;
+        vessel-blk) if [ "$vessel_blk_via" = vessel-vmm ]; then cmd=("${vessel[@]}" --config-file "$work/blk.json");
+                    else cmd=("${vessel_blk_fallback[@]}"); fi; want=0;;
+        qemu-boot) cmd=("${qemu[@]}" -append vessel-test); want=1;;
+        qemu-blk) cmd=("${qemu[@]}" "${qemu_blk[@]}" -append "$qemu_blk_cmdline"); want=1;;
+    esac
+    local line
+    line=$(timeout "$timeout_s" "$work/vmtime" "$work/console" "${cmd[@]}" 2>"$work/stderr") || true
+    if [[ "$line" != *"status=$want"* ]] || ! grep -q "RESULT PASS" "$work/console"; then
+        echo "vm-boot: $vmm ($kind) did not run the test guest to a pass: ${line:-timed out after ${timeout_s}s}" >&2
+        tail -5 "$work/console" "$work/stderr" >&2
+        return 1
     fi
+    if [ "$kind" = blk ] && [[ "$line" != *blk_ms=* ]]; then
+        return 2
+    fi
+    echo "$line" >> "$work/$kind-$vmm"
+}
+
+# Warm-up (caches, page cache of the image and the jars), and which path Vessel's block runs take.
+for vmm in vessel qemu; do run_one boot $vmm; done
+run_one blk qemu
+rc=0
+run_one blk vessel || rc=$?
+case $rc in
+    0) ;;
+    2) vessel_blk_via="vessel vm run"; run_one blk vessel;;
+    *) exit 1;;
+esac
+rm -f "$work"/boot-* "$work"/blk-*
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+for i in $(seq "$runs"); do
+    for vmm in vessel qemu; do run_one boot $vmm; run_one blk $vmm; done
 done
+load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
 median() { sort -n | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
-declare -A t rss
-for v in vessel qemu; do
-    hyperfine -N -i -w 2 -r "$runs" --output=null --export-json "$work/$v.json" "${cmd[$v]}" >/dev/null 2>&1
-    t[$v]=$(grep -o '"median": *[0-9.e-]*' "$work/$v.json" | head -1 | sed 's/.*: *//' | awk '{printf "%.1f", $1*1000}')
-    rss[$v]=$(for i in 1 2 3 4 5; do
-        { /usr/bin/time -f %M ${cmd[$v]} 2>&1 >/dev/null || true; } | tail -1
-    done | median)
+field() { grep -o "$1=[0-9.]*" "$2" | cut -d= -f2; }
+declare -A first exit_ rss mbs
+for vmm in vessel qemu; do
+    first[$vmm]=$(field first_ms "$work/boot-$vmm" | median)
+    exit_[$vmm]=$(field exit_ms "$work/boot-$vmm" | median)
+    rss[$vmm]=$(field rss_kib "$work/boot-$vmm" | median)
+    mbs[$vmm]=$(paste -d' ' <(field blk_bytes "$work/blk-$vmm") <(field blk_ms "$work/blk-$vmm") \
+        | awk '{printf "%.1f\n", $1 / 1048576 / ($2 / 1000)}' | median)
 done
-
-printf '\n%-8s %22s %16s %12s %12s\n' vmm "launch→exit median (ms)" "peak RSS (KiB)" "time/qemu" "RSS/qemu"
-for v in vessel qemu; do
-    tr=$(awk -v a="${t[$v]}" -v b="${t[qemu]}" 'BEGIN {printf "%.2fx", a/b}')
-    rr=$(awk -v a="${rss[$v]}" -v b="${rss[qemu]}" 'BEGIN {printf "%.2fx", a/b}')
-    printf '%-8s %22s %16s %12s %12s\n' "$v" "${t[$v]}" "${rss[$v]}" "$tr" "$rr"
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2fx", a / b}'; }
+printf '\n%-8s %18s %18s %16s %16s\n' vmm "launch→1st insn ms" "launch→exit ms" "peak RSS KiB" "blk MiB/s"
+for vmm in vessel qemu; do
+    printf '%-8s %18s %18s %16s %16s\n' "$vmm" "${first[$vmm]}" "${exit_[$vmm]}" "${rss[$vmm]}" "${mbs[$vmm]}"
 done
-echo "($runs runs each, the test guest with $mem MiB and 1 vCPU, $(nproc) CPUs, $(uname -r), KVM: $([ -d /sys/module/kvm_pvm ] && echo "PVM, guest ring 0 emulated" || echo hardware))"
+printf '%-8s %18s %18s %16s %16s\n' "ratio" "$(ratio "${first[vessel]}" "${first[qemu]}")" \
+    "$(ratio "${exit_[vessel]}" "${exit_[qemu]}")" "$(ratio "${rss[vessel]}" "${rss[qemu]}")" \
+    "$(ratio "${mbs[vessel]}" "${mbs[qemu]}")"
+echo "targets: times and RSS at most 0.50x of QEMU's, throughput at least 1.00x"
+echo "($runs runs of each kind per VMM, medians; the test guest with $mem MiB and 1 vCPU; a ${disk_mib} MiB image read in"
+echo " 512 KiB requests, 4 in flight; Vessel's block runs through $vessel_blk_via; $(nproc) CPUs, load $load_before → $load_after;"
+echo " $(uname -r), KVM: $([ -d /sys/module/kvm_pvm ] && echo "PVM, the guest's ring-0 code emulated for both" || echo hardware);" \
+     "$(qemu-system-x86_64 --version | head -1))"

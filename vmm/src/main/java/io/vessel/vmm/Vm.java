@@ -98,7 +98,9 @@ public final class Vm implements AutoCloseable {
      * On failure nothing is left: no fds, mappings or threads.
      */
     public static Vm create(VmConfig config) throws IOException {
+        Trace.mark("configuration read, creating the VM");
         Kvm kvm = Kvm.open();
+        Trace.mark("/dev/kvm opened");
         Vm vm = null;
         try {
             kvm.require(Capability.PIT2);
@@ -112,6 +114,7 @@ public final class Vm implements AutoCloseable {
                         + " (about 0.5 M instructions/s), so expect minutes where a hardware host takes milliseconds");
             }
             VmFd vmFd = kvm.createVm();
+            Trace.mark("VM created");
             GuestMemory memory;
             try {
                 memory = GuestMemory.x86(config.memoryBytes());
@@ -119,8 +122,10 @@ public final class Vm implements AutoCloseable {
                 vmFd.close();
                 throw e;
             }
+            Trace.mark("guest RAM mapped");
             vm = new Vm(kvm, vmFd, memory, config);
             vm.build(config);
+            Trace.mark("vCPUs created and configured");
             return vm;
         } catch (IOException | RuntimeException e) {
             if (vm != null) {
@@ -144,6 +149,7 @@ public final class Vm implements AutoCloseable {
         vmFd.createIrqchip();
         vmFd.createPit2();
         vmFd.registerMemory(memory, false);
+        Trace.mark("irqchip, PIT and memory slots set up");
         loop = EventLoop.start("vm-events", e -> requestExit(new VmExit.Crashed("device event loop: " + e)));
         serialIrq = keep(IrqFd.register(vmFd, Serial8250.COM1_IRQ));
         pioBus.register(Serial8250.COM1_BASE, Serial8250.PORT_COUNT, serial);
@@ -160,7 +166,9 @@ public final class Vm implements AutoCloseable {
             boot = new BootSource(boot.kernel(), boot.initrd(), addKernelParameter(boot.cmdline(), d.cmdlineFragment()),
                     boot.preferPvh(), boot.rsdp());
         }
+        Trace.mark("devices attached");
         plan = bootWithAcpi(boot, config.vcpus(), virtio);
+        Trace.mark("kernel and ACPI tables loaded");
         List<CpuidEntry> supported = kvm.supportedCpuid();
         for (int i = 0; i < config.vcpus(); i++) {
             var fd = vmFd.createVcpu(i);
@@ -352,6 +360,7 @@ public final class Vm implements AutoCloseable {
         for (Vcpu v : vcpus) {
             v.start();
         }
+        Trace.mark("vCPU threads started");
     }
 
     /** Pauses every vCPU and waits until all are out of the guest. */
@@ -391,7 +400,12 @@ public final class Vm implements AutoCloseable {
 
     /** Records how the VM ended (the first report wins) and stops every vCPU. */
     void requestExit(VmExit why) {
-        exit.complete(why);
+        if (exit.complete(why) && Trace.on()) {
+            if (bootTimer.firstWriteNanos() != 0) {
+                Trace.at("guest's first instruction (boot timer)", bootTimer.firstWriteNanos());
+            }
+            Trace.mark("guest ended: " + why);
+        }
         for (Vcpu v : vcpus) {
             v.request(Vcpu.State.STOPPED);
         }
@@ -450,6 +464,7 @@ public final class Vm implements AutoCloseable {
         vmFd.close();
         memory.close();
         kvm.close();
+        Trace.mark("VM closed (threads joined, fds and guest RAM released)");
         if (interrupted) {
             Thread.currentThread().interrupt();
         }

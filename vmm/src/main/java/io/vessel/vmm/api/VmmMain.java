@@ -1,5 +1,6 @@
 package io.vessel.vmm.api;
 
+import io.vessel.vmm.Trace;
 import io.vessel.vmm.VmExit;
 
 import java.nio.file.Path;
@@ -22,6 +23,7 @@ public final class VmmMain {
     }
 
     public static void main(String[] args) throws Exception {
+        Trace.mark("main");
         Path socket = null;
         Path configFile = null;
         boolean noApi = false;
@@ -65,6 +67,7 @@ public final class VmmMain {
             }
             vm.close();
         }, "vessel-vmm-shutdown"));
+        Trace.mark("VMM and API objects made");
         if (configFile != null) {
             try {
                 api.applyConfigFile(configFile.toString(), java.nio.file.Files.readString(configFile));
@@ -72,7 +75,9 @@ public final class VmmMain {
                 fail(configFile + ": " + e.getMessage());
             }
         }
+        Trace.mark("configuration applied, VM running");
         VmExit exit = ended.join();
+        Trace.mark("VM ended, exiting");
         System.out.flush();
         System.exit(status(exit));
     }
