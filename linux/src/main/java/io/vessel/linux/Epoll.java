@@ -18,7 +18,8 @@ import static io.vessel.linux.Native.C_POINTER;
  */
 public final class Epoll implements AutoCloseable {
     /** include/uapi/linux/eventpoll.h. */
-    public static final int EPOLLIN = 0x001, EPOLLOUT = 0x004, EPOLLERR = 0x008, EPOLLHUP = 0x010;
+    public static final int EPOLLIN = 0x001, EPOLLOUT = 0x004, EPOLLERR = 0x008, EPOLLHUP = 0x010,
+            EPOLLRDHUP = 0x2000, EPOLLET = 1 << 31;
     private static final int EPOLL_CLOEXEC = 02000000;
     private static final int EPOLL_CTL_ADD = 1, EPOLL_CTL_DEL = 2, EPOLL_CTL_MOD = 3;
     /** struct epoll_event is packed on x86-64: __u32 events, __u64 data (12 bytes). */
@@ -37,6 +38,15 @@ public final class Epoll implements AutoCloseable {
 
     /** One ready descriptor: the tag it was registered with and the events (EPOLLIN...). */
     public record Event(long tag, int events) {
+        /** Whether a read would not block: data, end of stream or an error. */
+        public boolean readable() {
+            return (events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP)) != 0;
+        }
+
+        /** Whether a write would not block, or fail at once. */
+        public boolean writable() {
+            return (events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) != 0;
+        }
     }
 
     private final Fd fd;
@@ -78,6 +88,22 @@ public final class Epoll implements AutoCloseable {
 
     public void remove(int target) throws ErrnoException {
         ctl(EPOLL_CTL_DEL, "EPOLL_CTL_DEL", target, 0, 0);
+    }
+
+    /** {@link #remove}, ignoring a descriptor that is not watched (or is already closed). */
+    public void removeIfPresent(int target) {
+        try {
+            remove(target);
+        } catch (ErrnoException e) {
+            if (e.errno() != Errno.ENOENT && e.errno() != Errno.EBADF) {
+                throw new IllegalStateException(e.getMessage(), e);
+            }
+        }
+    }
+
+    /** The instance's own descriptor: readable while a watched descriptor has an event, so it nests in another loop. */
+    public int fd() {
+        return fd.num();
     }
 
     private void ctl(int op, String opName, int target, int mask, long tag) throws ErrnoException {

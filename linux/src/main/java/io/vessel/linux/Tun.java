@@ -1,10 +1,9 @@
 package io.vessel.linux;
 
+import java.io.IOException;
 import java.lang.foreign.Arena;
-import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.lang.invoke.MethodHandle;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.List;
@@ -37,7 +36,6 @@ public final class Tun {
     static final long TUNGETIFF = 0x800454d2L;
     static final int IFF_PERSIST = 0x0800;
     /** include/uapi/linux/sched.h */
-    private static final int CLONE_NEWNET = 0x40000000;
     /** struct ifreq: char ifr_name[IFNAMSIZ]; then a union whose ifr_flags is a short; 40 bytes. */
     private static final int IFNAMSIZ = 16, IFREQ_BYTES = 40, IFR_FLAGS = 16;
     private static final int O_NONBLOCK = 04000;
@@ -45,10 +43,6 @@ public final class Tun {
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9_.-]{1,15}|[A-Za-z0-9_.-]{0,13}%d[A-Za-z0-9_.-]*");
 
     private Tun() {
-    }
-
-    private static final class Setns {
-        static final MethodHandle H = Native.errnoHandle("setns", FunctionDescriptor.of(C_INT, C_INT, C_INT));
     }
 
     /** An attached tap: its descriptor (non-blocking) and the name the kernel gave it. */
@@ -132,33 +126,9 @@ public final class Tun {
      * Creates tap {@code name} inside the network namespace at {@code netns} (a pinned namespace
      * such as {@code /run/netns/NAME}, or {@code /proc/PID/ns/net}).
      */
-    public static Tap open(String name, Path netns) throws ErrnoException {
+    public static Tap open(String name, Path netns) throws IOException {
         checkName(name);
-        Object[] result = new Object[1];
-        Thread t = Thread.ofPlatform().name("tap-in-netns").daemon(true).start(() -> {
-            try (Fd ns = Files.open(netns.toString(), Files.O_RDONLY | Files.O_CLOEXEC, 0)) {
-                setns(ns.num(), netns);
-                result[0] = attach(name);
-            } catch (Throwable e) {
-                result[0] = e;
-            }
-        });
-        boolean interrupted = false;
-        while (true) {
-            try {
-                t.join(); // the thread makes a kernel object: always wait for it to hand it over
-                break;
-            } catch (InterruptedException e) {
-                interrupted = true;
-            }
-        }
-        if (interrupted) {
-            Thread.currentThread().interrupt();
-        }
-        if (result[0] instanceof Tap tap) {
-            return tap;
-        }
-        throw Native.rethrow((Throwable) result[0]);
+        return NetNamespace.call(netns, () -> attach(name));
     }
 
     /**
@@ -169,12 +139,12 @@ public final class Tun {
      *
      * @throws IllegalArgumentException naming the tap when it does not exist
      */
-    public static Tap openExisting(String name, Path netns) throws ErrnoException {
+    public static Tap openExisting(String name, Path netns) throws IOException {
         Tap tap = netns == null ? open(name) : open(name, netns);
         boolean persistent;
         try {
             persistent = tap.isPersistent();
-        } catch (ErrnoException | RuntimeException e) {
+        } catch (IOException | RuntimeException e) {
             tap.close();
             throw e;
         }
@@ -191,16 +161,6 @@ public final class Tun {
         if (name == null || !NAME.matcher(name).matches()) {
             throw new IllegalArgumentException("tap name \"" + name + "\" is not 1 to 15 of [A-Za-z0-9_.-]"
                     + " (optionally with one %d)");
-        }
-    }
-
-    private static void setns(int fd, Path netns) throws ErrnoException {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment errno = Native.errnoSegment(arena);
-            int r = (int) Setns.H.invokeExact(errno, fd, CLONE_NEWNET);
-            Native.check(r, errno, () -> "setns(\"" + netns + "\", CLONE_NEWNET)");
-        } catch (Throwable t) {
-            throw Native.rethrow(t);
         }
     }
 

@@ -26,8 +26,6 @@ public final class EventLoop implements AutoCloseable {
         void ready(int events) throws Exception;
     }
 
-    /** EPOLLET (include/uapi/linux/eventpoll.h): report readiness only when it changes. */
-    public static final int EDGE_TRIGGERED = 1 << 31;
     /** Events one epoll_wait returns at most; more simply wait for the next round. */
     private static final int BATCH = 32;
     /** The tag of the loop's own wake-up eventfd; registered descriptors get tags from 1. */
@@ -80,7 +78,7 @@ public final class EventLoop implements AutoCloseable {
 
     /**
      * Calls {@code handler} on the loop for {@code fd}'s epoll {@code events} (EPOLLIN, with
-     * {@link #EDGE_TRIGGERED} for a device that reads until EAGAIN and must not be woken again for
+     * {@link io.vessel.linux.Epoll#EPOLLET} for a device that reads until EAGAIN and must not be woken again for
      * data it left waiting on purpose, such as a tap whose frame the ring has no room for).
      */
     public void register(int fd, int events, Handler handler) throws ErrnoException {

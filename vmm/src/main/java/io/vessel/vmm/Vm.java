@@ -243,7 +243,7 @@ public final class Vm implements AutoCloseable {
     private NetDevice openNet(DeviceConfig.Net n) throws IOException {
         Tun.Tap tap = n.tap() != null ? n.tap() : keep(Tun.openExisting(n.tapName(), n.netns()));
         NetDevice net = keep(NetDevice.open(tap, NetDevice.parseMac(n.mac()), n.rx(), n.tx(), RefillTimer.shared()));
-        loop.register(net.tapFd(), Epoll.EPOLLIN | EventLoop.EDGE_TRIGGERED, events -> net.onTapReadable());
+        loop.register(net.tapFd(), Epoll.EPOLLIN | Epoll.EPOLLET, events -> net.onTapReadable());
         return net;
     }
 

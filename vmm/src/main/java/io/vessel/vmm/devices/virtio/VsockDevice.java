@@ -1,6 +1,6 @@
 package io.vessel.vmm.devices.virtio;
 
-import io.vessel.linux.EpollSet;
+import io.vessel.linux.Epoll;
 import io.vessel.linux.Errno;
 import io.vessel.linux.ErrnoException;
 import io.vessel.linux.Fd;
@@ -65,8 +65,8 @@ public final class VsockDevice implements VirtioDevice, AutoCloseable {
     static final long FIRST_LOCAL_PORT = 1L << 30;
     private static final Pattern CONNECT = Pattern.compile("CONNECT ([0-9]{1,10})");
     private static final long LISTENER_TAG = 0;
-    private static final int SOCKET_EVENTS = EpollSet.EPOLLIN | EpollSet.EPOLLOUT | EpollSet.EPOLLRDHUP
-            | EpollSet.EPOLLET;
+    private static final int SOCKET_EVENTS = Epoll.EPOLLIN | Epoll.EPOLLOUT | Epoll.EPOLLRDHUP
+            | Epoll.EPOLLET;
     private static final int MAX_EVENTS = 64;
 
     /** A connection is named by its host port and guest port. */
@@ -126,7 +126,7 @@ public final class VsockDevice implements VirtioDevice, AutoCloseable {
     private final long guestCid;
     private final Path udsPath;
     private final Fd listener;
-    private final EpollSet epoll;
+    private final Epoll epoll;
     private final Map<Long, Handshake> handshakes = new HashMap<>();
     private final Map<Key, Connection> connections = new HashMap<>();
     private final Map<Long, Connection> byTag = new HashMap<>();
@@ -138,7 +138,7 @@ public final class VsockDevice implements VirtioDevice, AutoCloseable {
     private long rstSent;
     private boolean closed;
 
-    private VsockDevice(long guestCid, Path udsPath, Fd listener, EpollSet epoll) {
+    private VsockDevice(long guestCid, Path udsPath, Fd listener, Epoll epoll) {
         this.guestCid = guestCid;
         this.udsPath = udsPath;
         this.listener = listener;
@@ -162,12 +162,12 @@ public final class VsockDevice implements VirtioDevice, AutoCloseable {
         if (Files.exists(udsPath, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
             throw new IOException("vsock socket path " + udsPath + " already exists; remove it or choose another");
         }
-        EpollSet epoll = EpollSet.create();
+        Epoll epoll = Epoll.create(MAX_EVENTS);
         Fd listener = null;
         try {
             listener = Sockets.listen(path);
             NonBlockingIo.setNonBlocking(listener.num());
-            epoll.add(listener.num(), EpollSet.EPOLLIN | EpollSet.EPOLLET, LISTENER_TAG);
+            epoll.add(listener.num(), Epoll.EPOLLIN | Epoll.EPOLLET, LISTENER_TAG);
             return new VsockDevice(guestCid, udsPath, listener, epoll);
         } catch (IOException | RuntimeException e) {
             if (listener != null) {
@@ -252,7 +252,7 @@ public final class VsockDevice implements VirtioDevice, AutoCloseable {
             forget(c);
         }
         for (Handshake h : handshakes.values()) {
-            epoll.remove(h.stream.num());
+            epoll.removeIfPresent(h.stream.num());
             h.stream.close();
         }
         handshakes.clear();
@@ -276,20 +276,20 @@ public final class VsockDevice implements VirtioDevice, AutoCloseable {
             return;
         }
         try {
-            List<EpollSet.Event> events;
+            Epoll.Event[] events;
             do {
-                events = epoll.poll(MAX_EVENTS, 0);
-                for (EpollSet.Event e : events) {
+                events = epoll.await(0);
+                for (Epoll.Event e : events) {
                     hostEvent(e);
                 }
-            } while (events.size() == MAX_EVENTS);
+            } while (events.length == MAX_EVENTS);
         } catch (ErrnoException e) {
             throw new IllegalStateException("vsock epoll set: " + e.getMessage(), e);
         }
         processRx();
     }
 
-    private void hostEvent(EpollSet.Event e) {
+    private void hostEvent(Epoll.Event e) {
         if (e.tag() == LISTENER_TAG) {
             acceptAll();
             return;
@@ -323,7 +323,7 @@ public final class VsockDevice implements VirtioDevice, AutoCloseable {
             long tag = nextTag++;
             try {
                 NonBlockingIo.setNonBlocking(stream.num());
-                epoll.add(stream.num(), EpollSet.EPOLLIN | EpollSet.EPOLLRDHUP | EpollSet.EPOLLET, tag);
+                epoll.add(stream.num(), Epoll.EPOLLIN | Epoll.EPOLLRDHUP | Epoll.EPOLLET, tag);
             } catch (ErrnoException e) {
                 stream.close();
                 continue;
@@ -365,7 +365,7 @@ public final class VsockDevice implements VirtioDevice, AutoCloseable {
 
     private void dropHandshake(Handshake h) {
         handshakes.remove(h.tag);
-        epoll.remove(h.stream.num());
+        epoll.removeIfPresent(h.stream.num());
         h.stream.close();
     }
 
@@ -374,7 +374,7 @@ public final class VsockDevice implements VirtioDevice, AutoCloseable {
         Matcher m = CONNECT.matcher(h.line.toString().strip());
         long port = m.matches() ? Long.parseLong(m.group(1)) : -1;
         if (port < 0 || port > 0xFFFF_FFFFL || context == null || !context.isValid()) {
-            epoll.remove(h.stream.num());
+            epoll.removeIfPresent(h.stream.num());
             h.stream.close(); // a bad line, or no driver to connect to: the client sees the stream close
             return;
         }
@@ -651,7 +651,7 @@ public final class VsockDevice implements VirtioDevice, AutoCloseable {
         }
         byTag.remove(c.tag);
         readable.remove(c);
-        epoll.remove(c.stream.num());
+        epoll.removeIfPresent(c.stream.num());
         c.stream.close();
     }
 
