@@ -1,5 +1,6 @@
 package io.vessel.cli.client;
 
+import io.vessel.engine.api.http.BodyStreams;
 import io.vessel.json.Json;
 import io.vessel.json.JsonException;
 import io.vessel.json.JsonNode;
@@ -37,6 +38,8 @@ public final class DockerClient {
     public static final String MIN_API = "1.41";
     /** Bytes of a response's status line and headers at most; more is not a daemon. */
     private static final int MAX_HEAD = 64 * 1024;
+    /** Longest status or header line accepted from the daemon. */
+    private static final int MAX_LINE = 4096;
     private static final int BUFFER = 16 * 1024;
 
     private final Path socket;
@@ -222,7 +225,7 @@ public final class DockerClient {
                     }
                     case Body.Bytes b -> out.write(b.data());
                     case Body.Streamed s -> {
-                        OutputStream chunks = HttpStreams.chunked(out);
+                        OutputStream chunks = BodyStreams.chunked(out);
                         s.producer().writeTo(chunks);
                         chunks.close();
                     }
@@ -265,7 +268,7 @@ public final class DockerClient {
     }
 
     private static Response readHead(BufferedInputStream in, SocketChannel ch, OutputStream raw, String method) throws IOException {
-        String status = HttpStreams.line(in);
+        String status = BodyStreams.readLine(in, MAX_LINE, "daemon's response head");
         int read = status.length();
         String[] parts = status.split(" ", 3);
         if (parts.length < 2 || !parts[0].startsWith("HTTP/1.")) {
@@ -279,7 +282,7 @@ public final class DockerClient {
         }
         Map<String, String> headers = new HashMap<>();
         while (true) {
-            String line = HttpStreams.line(in);
+            String line = BodyStreams.readLine(in, MAX_LINE, "daemon's response head");
             read += line.length() + 2;
             if (read > MAX_HEAD) {
                 throw new IOException("the daemon's response headers exceed " + MAX_HEAD + " bytes");
@@ -298,10 +301,10 @@ public final class DockerClient {
         if (code == 101 || method.equals("HEAD") || code == 204 || code == 304) {
             body = code == 101 ? in : InputStream.nullInputStream();
         } else if (te != null && te.toLowerCase(Locale.ROOT).contains("chunked")) {
-            body = HttpStreams.dechunked(in);
+            body = BodyStreams.dechunked(in, "daemon's response");
         } else if (cl != null) {
             try {
-                body = HttpStreams.bounded(in, Long.parseLong(cl.trim()));
+                body = BodyStreams.fixed(in, Long.parseLong(cl.trim()), "daemon's response");
             } catch (NumberFormatException e) {
                 throw new IOException("the daemon sent a bad Content-Length: " + cl);
             }

@@ -1,5 +1,6 @@
 package io.vessel.cli.client;
 
+import io.vessel.engine.api.http.BodyStreams;
 import org.junit.jupiter.api.Test;
 
 import java.io.ByteArrayInputStream;
@@ -56,18 +57,18 @@ class FramingTest {
     @Test
     void chunkedBodiesRoundTrip() throws IOException {
         ByteArrayOutputStream wire = new ByteArrayOutputStream();
-        OutputStream chunks = HttpStreams.chunked(wire);
+        OutputStream chunks = BodyStreams.chunked(wire);
         chunks.write("hello, ".getBytes(StandardCharsets.UTF_8));
         chunks.write(new byte[0]);
         chunks.write("world".getBytes(StandardCharsets.UTF_8));
         chunks.close();
         assertEquals("7\r\nhello, \r\n5\r\nworld\r\n0\r\n\r\n", wire.toString(StandardCharsets.US_ASCII));
-        InputStream in = HttpStreams.dechunked(new ByteArrayInputStream(
-                "7;ext=1\r\nhello, \r\n5\r\nworld\r\n0\r\nTrailer: x\r\n\r\nNEXT".getBytes(StandardCharsets.US_ASCII)));
+        InputStream in = BodyStreams.dechunked(new ByteArrayInputStream(
+                "7;ext=1\r\nhello, \r\n5\r\nworld\r\n0\r\nTrailer: x\r\n\r\nNEXT".getBytes(StandardCharsets.US_ASCII)), "response");
         assertEquals("hello, world", new String(in.readAllBytes(), StandardCharsets.UTF_8));
-        InputStream bad = HttpStreams.dechunked(new ByteArrayInputStream("zz\r\n".getBytes(StandardCharsets.US_ASCII)));
+        InputStream bad = BodyStreams.dechunked(new ByteArrayInputStream("zz\r\n".getBytes(StandardCharsets.US_ASCII)), "response");
         assertThrows(IOException.class, bad::readAllBytes);
-        InputStream cut = HttpStreams.dechunked(new ByteArrayInputStream("a\r\nabc".getBytes(StandardCharsets.US_ASCII)));
+        InputStream cut = BodyStreams.dechunked(new ByteArrayInputStream("a\r\nabc".getBytes(StandardCharsets.US_ASCII)), "response");
         assertThrows(EOFException.class, cut::readAllBytes);
     }
 

@@ -8,10 +8,12 @@ import java.nio.charset.StandardCharsets;
 
 /**
  * The framings of HTTP/1.1 message bodies (RFC 9112 §6–7): a body of a declared length and a
- * chunked body, read from the connection without reading past their end (the next request on a
- * kept-alive connection follows them), and a chunked writer for streamed responses.
+ * chunked body, read from the connection without reading past their end (the next message on a
+ * kept-alive connection follows them), and a chunked writer. Both ends use them: the daemon's
+ * server for requests and responses, the CLI's client for its requests and the daemon's answers;
+ * {@code what} names the body in errors ("request body", "daemon's response").
  */
-final class BodyStreams {
+public final class BodyStreams {
     /** Longest chunk-size line accepted (hex size plus extensions). */
     private static final int MAX_CHUNK_LINE = 4096;
     /** Longest trailer section accepted after the last chunk. */
@@ -20,14 +22,37 @@ final class BodyStreams {
     private BodyStreams() {
     }
 
+    /** A body that is not valid HTTP framing: a bad chunk size, a chunk without its CRLF, too many trailers. */
+    public static final class MalformedBody extends IOException {
+        MalformedBody(String message) {
+            super(message);
+        }
+    }
+
     /** The first {@code length} bytes of {@code in}; a connection closed before them is an error. */
-    static final class Fixed extends InputStream {
+    public static InputStream fixed(InputStream in, long length, String what) {
+        return new Fixed(in, length, what);
+    }
+
+    /** A chunked body read from {@code in}, de-chunked; trailers are read and dropped. */
+    public static InputStream dechunked(InputStream in, String what) {
+        return new Chunked(in, what);
+    }
+
+    /** A writer of chunks to {@code out}; its {@code close} writes the last chunk and leaves {@code out} open. */
+    public static OutputStream chunked(OutputStream out) {
+        return new ChunkedOutput(out);
+    }
+
+    private static final class Fixed extends InputStream {
         private final InputStream in;
+        private final String what;
         private long remaining;
 
-        Fixed(InputStream in, long length) {
+        Fixed(InputStream in, long length, String what) {
             this.in = in;
             this.remaining = length;
+            this.what = what;
         }
 
         @Override
@@ -46,7 +71,7 @@ final class BodyStreams {
             }
             int n = in.read(b, off, (int) Math.min(len, remaining));
             if (n < 0) {
-                throw new EOFException("the connection closed " + remaining + " bytes before the end of the request body");
+                throw new EOFException("the connection closed " + remaining + " bytes before the end of the " + what);
             }
             remaining -= n;
             return n;
@@ -58,14 +83,15 @@ final class BodyStreams {
         }
     }
 
-    /** A chunked body, de-chunked; trailers are read and dropped. */
-    static final class Chunked extends InputStream {
+    private static final class Chunked extends InputStream {
         private final InputStream in;
+        private final String what;
         private long chunkLeft;
         private boolean done;
 
-        Chunked(InputStream in) {
+        Chunked(InputStream in, String what) {
             this.in = in;
+            this.what = what;
         }
 
         @Override
@@ -92,7 +118,7 @@ final class BodyStreams {
             }
             int n = in.read(b, off, (int) Math.min(len, chunkLeft));
             if (n < 0) {
-                throw new EOFException("the connection closed inside a chunk of the request body");
+                throw new EOFException("the connection closed inside a chunk of the " + what);
             }
             chunkLeft -= n;
             if (chunkLeft == 0) {
@@ -106,7 +132,7 @@ final class BodyStreams {
             int semi = line.indexOf(';');
             String hex = (semi >= 0 ? line.substring(0, semi) : line).trim();
             if (hex.isEmpty() || hex.length() > 15 || !hex.chars().allMatch(c -> Character.digit(c, 16) >= 0)) {
-                throw new ApiException(Status.BAD_REQUEST, "malformed chunk size in the request body: \"" + line + "\"");
+                throw new MalformedBody("malformed chunk size in the " + what + ": \"" + line + "\"");
             }
             return Long.parseLong(hex, 16);
         }
@@ -115,7 +141,7 @@ final class BodyStreams {
             int cr = in.read();
             int lf = in.read();
             if (cr != '\r' || lf != '\n') {
-                throw new ApiException(Status.BAD_REQUEST, "a chunk of the request body does not end with CRLF");
+                throw new MalformedBody("a chunk of the " + what + " does not end with CRLF");
             }
         }
 
@@ -128,7 +154,7 @@ final class BodyStreams {
                 }
                 total += line.length();
                 if (total > MAX_TRAILERS) {
-                    throw new ApiException(Status.HEADERS_TOO_LARGE, "the request's trailers exceed " + MAX_TRAILERS + " bytes");
+                    throw new MalformedBody("the " + what + "'s trailers exceed " + MAX_TRAILERS + " bytes");
                 }
             }
         }
@@ -138,7 +164,7 @@ final class BodyStreams {
      * Reads a CRLF-terminated line (a bare LF is tolerated, as most servers do) of at most
      * {@code max} bytes, as ISO-8859-1. Returns null at a clean end of stream before any byte.
      */
-    static String readLineOrNull(InputStream in, int max, String what) throws IOException {
+    public static String readLineOrNull(InputStream in, int max, String what) throws IOException {
         byte[] buf = new byte[Math.min(max, 256)];
         int n = 0;
         while (true) {
@@ -165,7 +191,7 @@ final class BodyStreams {
         }
     }
 
-    static String readLine(InputStream in, int max, String what) throws IOException {
+    public static String readLine(InputStream in, int max, String what) throws IOException {
         String line = readLineOrNull(in, max, what);
         if (line == null) {
             throw new EOFException("the connection closed before the " + what);
@@ -174,7 +200,7 @@ final class BodyStreams {
     }
 
     /** A line longer than its limit; the caller chooses the status (414 for a request line, 431 for headers). */
-    static final class LineTooLong extends IOException {
+    public static final class LineTooLong extends IOException {
         final String what;
         final int max;
 
@@ -185,8 +211,7 @@ final class BodyStreams {
         }
     }
 
-    /** Writes a chunked body; {@link #close} writes the last chunk but leaves the connection open. */
-    static final class ChunkedOutput extends OutputStream {
+    private static final class ChunkedOutput extends OutputStream {
         private static final byte[] CRLF = {'\r', '\n'};
         private final OutputStream out;
         private boolean closed;
@@ -203,7 +228,7 @@ final class BodyStreams {
         @Override
         public void write(byte[] b, int off, int len) throws IOException {
             if (closed) {
-                throw new IOException("the response body is already complete");
+                throw new IOException("the chunked body is already complete");
             }
             if (len == 0) {
                 return; // a zero-length chunk would end the body

@@ -109,7 +109,7 @@ public final class HttpExchange {
         }
         writeHead(status);
         out.flush();
-        OutputStream raw = chunked ? new BodyStreams.ChunkedOutput(out) : new NonClosing(out);
+        OutputStream raw = chunked ? BodyStreams.chunked(out) : new NonClosing(out);
         bodyStream = new OutputStream() {
             @Override
             public void write(int b) throws IOException {

@@ -215,7 +215,9 @@ public final class HttpServer implements AutoCloseable {
             if (t instanceof Error err && !(t instanceof OutOfMemoryError) && !(t instanceof StackOverflowError)) {
                 throw err;
             }
-            ApiException api = t instanceof ApiException a ? a : errors.apply(t);
+            ApiException api = t instanceof ApiException a ? a
+                    : malformedBody(t) instanceof BodyStreams.MalformedBody m ? ApiException.badRequest(m.getMessage())
+                    : errors.apply(t);
             if (api.status() >= Status.INTERNAL_ERROR) {
                 log.problem(request + ": " + t);
             }
@@ -252,11 +254,21 @@ public final class HttpServer implements AutoCloseable {
             if (c instanceof EOFException || c instanceof java.net.SocketException) {
                 return false;
             }
-            if (c instanceof ApiException a && (a.getMessage().contains("chunk") || a.status() == Status.PAYLOAD_TOO_LARGE)) {
+            if (c instanceof BodyStreams.MalformedBody || c instanceof ApiException a && a.status() == Status.PAYLOAD_TOO_LARGE) {
                 return false;
             }
         }
         return true;
+    }
+
+    /** The broken framing of the request body behind {@code t}, if that is what failed: the client's fault (400). */
+    private static BodyStreams.MalformedBody malformedBody(Throwable t) {
+        for (Throwable c = t; c != null; c = c.getCause()) {
+            if (c instanceof BodyStreams.MalformedBody m) {
+                return m;
+            }
+        }
+        return null;
     }
 
     private static void sendError(HttpExchange ex, ApiException e) throws IOException {
@@ -352,7 +364,7 @@ public final class HttpServer implements AutoCloseable {
             if (codings.length != 1 || !codings[0].trim().equalsIgnoreCase("chunked")) {
                 throw new ApiException(Status.NOT_IMPLEMENTED, "unsupported Transfer-Encoding \"" + te + "\"; only chunked is");
             }
-            body = new BodyStreams.Chunked(in);
+            body = BodyStreams.dechunked(in, "request body");
         } else if (!lengths.isEmpty()) {
             String first = lengths.getFirst().trim();
             for (String l : lengths) {
@@ -364,7 +376,7 @@ public final class HttpServer implements AutoCloseable {
                 throw ApiException.badRequest("malformed Content-Length \"" + printable(first) + "\"");
             }
             length = Long.parseLong(first);
-            body = new BodyStreams.Fixed(in, length);
+            body = BodyStreams.fixed(in, length, "request body");
         } else {
             body = InputStream.nullInputStream();
             length = 0;
