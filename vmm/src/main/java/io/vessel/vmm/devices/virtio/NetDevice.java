@@ -316,9 +316,7 @@ public final class NetDevice implements VirtioDevice, AutoCloseable {
             if (delivered && queue.needsNotification()) {
                 ctx.signalUsed(RX_QUEUE);
             }
-        } catch (VirtioException e) {
-            ctx.needsReset("virtio-net receive: " + e.getMessage());
-        } catch (GuestMemoryException e) {
+        } catch (VirtioException | GuestMemoryException e) {
             ctx.needsReset("virtio-net receive: " + e.getMessage());
         } catch (ErrnoException e) {
             rxDropped++; // the tap failed (its link deleted under us): nothing to deliver
@@ -438,9 +436,7 @@ public final class NetDevice implements VirtioDevice, AutoCloseable {
             if (completed && queue.needsNotification()) {
                 ctx.signalUsed(TX_QUEUE);
             }
-        } catch (VirtioException e) {
-            ctx.needsReset("virtio-net transmit: " + e.getMessage());
-        } catch (GuestMemoryException e) {
+        } catch (VirtioException | GuestMemoryException e) {
             ctx.needsReset("virtio-net transmit: " + e.getMessage());
         }
     }

@@ -429,9 +429,7 @@ public final class VsockDevice implements VirtioDevice, AutoCloseable {
             if (completed && queue.needsNotification()) {
                 ctx.signalUsed(TX_QUEUE);
             }
-        } catch (VirtioException e) {
-            ctx.needsReset("virtio-vsock tx: " + e.getMessage());
-        } catch (GuestMemoryException e) {
+        } catch (VirtioException | GuestMemoryException e) {
             ctx.needsReset("virtio-vsock tx: " + e.getMessage());
         }
     }
@@ -690,9 +688,7 @@ public final class VsockDevice implements VirtioDevice, AutoCloseable {
             if (delivered && queue.needsNotification()) {
                 ctx.signalUsed(RX_QUEUE);
             }
-        } catch (VirtioException e) {
-            ctx.needsReset("virtio-vsock rx: " + e.getMessage());
-        } catch (GuestMemoryException e) {
+        } catch (VirtioException | GuestMemoryException e) {
             ctx.needsReset("virtio-vsock rx: " + e.getMessage());
         }
     }
