@@ -5,7 +5,6 @@ import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
-import java.nio.charset.StandardCharsets;
 
 import static io.vessel.linux.Native.C_INT;
 import static io.vessel.linux.Native.C_LONG;
@@ -22,8 +21,6 @@ public final class LocalService {
     private static final int SOL_SOCKET = 1, SO_PEERCRED = 17;
     /** struct ucred: pid, uid, gid, three ints. */
     private static final long UCRED_SIZE = 12;
-    /** sockaddr_un: sun_family (2 bytes) then sun_path[108]. */
-    private static final int SUN_PATH_MAX = 108;
     /** poll(2) event bits, from asm-generic/poll.h. */
     public static final short POLLIN = 0x1, POLLHUP = 0x10, POLLERR = 0x8, POLLNVAL = 0x20;
 
@@ -31,9 +28,6 @@ public final class LocalService {
     }
 
     private static final class H {
-        static final MethodHandle SOCKET = Native.errnoHandle("socket", FunctionDescriptor.of(C_INT, C_INT, C_INT, C_INT));
-        static final MethodHandle BIND = Native.errnoHandle("bind", FunctionDescriptor.of(C_INT, C_INT, C_POINTER, C_INT));
-        static final MethodHandle LISTEN = Native.errnoHandle("listen", FunctionDescriptor.of(C_INT, C_INT, C_INT));
         static final MethodHandle GETSOCKOPT = Native.errnoHandle("getsockopt",
                 FunctionDescriptor.of(C_INT, C_INT, C_INT, C_INT, C_POINTER, C_POINTER));
         static final MethodHandle POLL = Native.errnoHandle("poll", FunctionDescriptor.of(C_INT, C_POINTER, C_LONG, C_INT));
@@ -45,33 +39,7 @@ public final class LocalService {
 
     /** A SOCK_SEQPACKET socket bound to {@code path} and listening, close-on-exec. */
     public static Fd listenSeqpacket(String path, int backlog) throws ErrnoException {
-        byte[] p = path.getBytes(StandardCharsets.UTF_8);
-        if (p.length >= SUN_PATH_MAX) {
-            throw new ErrnoException("bind(\"" + path + "\"): path longer than sun_path", Errno.ENAMETOOLONG);
-        }
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment errno = Native.errnoSegment(arena);
-            int s = (int) H.SOCKET.invokeExact(errno, Sockets.AF_UNIX, Sockets.SOCK_SEQPACKET | Sockets.SOCK_CLOEXEC, 0);
-            Native.check(s, errno, () -> "socket(AF_UNIX, SOCK_SEQPACKET)");
-            Fd fd = Fd.adopt(s);
-            MemorySegment addr = arena.allocate(2 + SUN_PATH_MAX);
-            addr.set(ValueLayout.JAVA_SHORT, 0, (short) Sockets.AF_UNIX);
-            MemorySegment.copy(p, 0, addr, ValueLayout.JAVA_BYTE, 2, p.length);
-            int r = (int) H.BIND.invokeExact(errno, s, addr, 2 + p.length + 1);
-            String call = "bind(\"" + path + "\")";
-            if (r == 0) {
-                call = "listen(\"" + path + "\", " + backlog + ")";
-                r = (int) H.LISTEN.invokeExact(errno, s, backlog);
-            }
-            if (r < 0) {
-                int e = Native.errno(errno);
-                fd.close();
-                throw new ErrnoException(call, e);
-            }
-            return fd;
-        } catch (Throwable t) {
-            throw Native.rethrow(t);
-        }
+        return Sockets.unix(path, Sockets.SOCK_SEQPACKET, 0, backlog);
     }
 
     /** getsockopt(SO_PEERCRED): the pid, uid and gid of the peer of a connected Unix socket. */

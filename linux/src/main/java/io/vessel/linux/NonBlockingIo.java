@@ -3,9 +3,7 @@ package io.vessel.linux;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
-import java.nio.charset.StandardCharsets;
 import java.util.List;
 
 import static io.vessel.linux.Native.C_INT;
@@ -25,13 +23,10 @@ public final class NonBlockingIo {
     public static final int IOV_MAX = 1024;
     // fcntl.h
     private static final int F_GETFL = 3, F_SETFL = 4, O_NONBLOCK = 04000;
-    private static final int SOCK_NONBLOCK = 04000;
     /** shutdown(2) how: sys/socket.h. */
     public static final int SHUT_RD = 0, SHUT_WR = 1, SHUT_RDWR = 2;
     /** send(2) flag: no SIGPIPE on a closed peer, EPIPE instead. */
     private static final int MSG_NOSIGNAL = 0x4000;
-    /** sizeof(sun_path) in struct sockaddr_un. */
-    private static final int SUN_PATH = 108;
 
     private NonBlockingIo() {
     }
@@ -49,10 +44,6 @@ public final class NonBlockingIo {
                 FunctionDescriptor.of(C_INT, C_INT, C_INT, C_INT), 2);
         static final MethodHandle SHUTDOWN = Native.errnoHandle("shutdown",
                 FunctionDescriptor.of(C_INT, C_INT, C_INT));
-        static final MethodHandle SOCKET = Native.errnoHandle("socket",
-                FunctionDescriptor.of(C_INT, C_INT, C_INT, C_INT));
-        static final MethodHandle CONNECT = Native.errnoHandle("connect",
-                FunctionDescriptor.of(C_INT, C_INT, C_POINTER, C_INT));
     }
 
     /** Sets O_NONBLOCK on {@code fd}. */
@@ -148,31 +139,7 @@ public final class NonBlockingIo {
      * backlog is full fails with EAGAIN rather than making the caller wait.
      */
     public static Fd connectUnix(String path) throws ErrnoException {
-        byte[] p = path.getBytes(StandardCharsets.UTF_8);
-        String call = "connect(\"" + path + "\")";
-        if (p.length >= SUN_PATH) {
-            throw new ErrnoException(call + ": path longer than sun_path (" + (SUN_PATH - 1) + " bytes)",
-                    Errno.ENAMETOOLONG);
-        }
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment errno = Native.errnoSegment(arena);
-            int s = (int) H.SOCKET.invokeExact(errno, Sockets.AF_UNIX,
-                    Sockets.SOCK_STREAM | Sockets.SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-            Native.check(s, errno, () -> "socket(AF_UNIX, SOCK_NONBLOCK)");
-            Fd fd = Fd.adopt(s);
-            MemorySegment addr = arena.allocate(2 + SUN_PATH);
-            addr.set(ValueLayout.JAVA_SHORT, 0, (short) Sockets.AF_UNIX);
-            MemorySegment.copy(p, 0, addr, ValueLayout.JAVA_BYTE, 2, p.length);
-            int r = (int) H.CONNECT.invokeExact(errno, s, addr, 2 + p.length + 1);
-            if (r < 0) {
-                int e = Native.errno(errno);
-                fd.close();
-                throw new ErrnoException(call, e);
-            }
-            return fd;
-        } catch (Throwable t) {
-            throw Native.rethrow(t);
-        }
+        return Sockets.unix(path, Sockets.SOCK_STREAM, Sockets.SOCK_NONBLOCK, -1);
     }
 
     private static long result(long n, MemorySegment errno, String call, int fd) throws ErrnoException {

@@ -56,35 +56,47 @@ public final class Sockets {
         }
     }
 
+    /** socket(2) flag: the socket's operations do not block (O_NONBLOCK). */
+    public static final int SOCK_NONBLOCK = 04000;
+    /** Bytes in sockaddr_un's sun_path, its terminating NUL included (include/uapi/linux/un.h). */
+    private static final int SUN_PATH = 108;
+
     /** A stream socket connected to the Unix socket at {@code path}. */
     public static Fd connect(String path) throws ErrnoException {
-        return socketAt(path, false);
+        return unix(path, SOCK_STREAM, 0, -1);
     }
 
     /** A stream socket bound to {@code path} and listening (a backlog of 8). */
     public static Fd listen(String path) throws ErrnoException {
-        return socketAt(path, true);
+        return unix(path, SOCK_STREAM, 0, 8);
     }
 
-    private static Fd socketAt(String path, boolean listen) throws ErrnoException {
+    /**
+     * A close-on-exec Unix socket of {@code type} ({@link #SOCK_STREAM}, {@link #SOCK_SEQPACKET}) with
+     * {@code flags} ({@link #SOCK_NONBLOCK}), connected to {@code path}, or with {@code backlog} >= 0 bound
+     * to it and listening. The one place a sockaddr_un is made; on failure the socket is closed.
+     */
+    public static Fd unix(String path, int type, int flags, int backlog) throws ErrnoException {
+        boolean listen = backlog >= 0;
         String call = (listen ? "bind" : "connect") + "(\"" + path + "\")";
         byte[] p = path.getBytes(StandardCharsets.UTF_8);
-        if (p.length >= 108) {
-            throw new ErrnoException(call + ": path longer than sun_path", Errno.ENAMETOOLONG);
+        if (p.length >= SUN_PATH) {
+            throw new ErrnoException(call + ": path longer than sun_path (" + (SUN_PATH - 1) + " bytes)",
+                    Errno.ENAMETOOLONG);
         }
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment errno = Native.errnoSegment(arena);
-            int s = (int) H.SOCKET.invokeExact(errno, AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-            Native.check(s, errno, () -> "socket(AF_UNIX)");
+            int s = (int) H.SOCKET.invokeExact(errno, AF_UNIX, type | flags | SOCK_CLOEXEC, 0);
+            Native.check(s, errno, () -> "socket(AF_UNIX, " + type + ", 0x" + Integer.toHexString(flags) + ")");
             Fd fd = Fd.adopt(s);
-            MemorySegment addr = arena.allocate(110);
+            MemorySegment addr = arena.allocate(2 + SUN_PATH);
             addr.set(ValueLayout.JAVA_SHORT, 0, (short) AF_UNIX);
             MemorySegment.copy(p, 0, addr, ValueLayout.JAVA_BYTE, 2, p.length);
             int r = listen ? (int) H.BIND.invokeExact(errno, s, addr, 2 + p.length + 1)
                     : (int) H.CONNECT.invokeExact(errno, s, addr, 2 + p.length + 1);
             if (r == 0 && listen) {
-                call = "listen(\"" + path + "\")";
-                r = (int) H.LISTEN.invokeExact(errno, s, 8);
+                call = "listen(\"" + path + "\", " + backlog + ")";
+                r = (int) H.LISTEN.invokeExact(errno, s, backlog);
             }
             if (r < 0) {
                 int e = Native.errno(errno);
