@@ -1,11 +1,10 @@
 package io.vessel.engine.api.docker;
 
 import io.vessel.engine.Engine;
-import io.vessel.engine.EngineConfig;
+import io.vessel.engine.api.docker.TestDaemon.Result;
 import io.vessel.engine.api.Daemon;
 import io.vessel.engine.api.RawClient;
 import io.vessel.json.Json;
-import io.vessel.linux.FileTrees;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
@@ -16,14 +15,12 @@ import org.junit.jupiter.api.Timeout;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -35,85 +32,34 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @Timeout(value = 300, unit = TimeUnit.SECONDS)
 class DockerCliTest {
-    static final Path DOCKER = Path.of("/usr/local/bin/docker");
+    static final Path DOCKER = TestDaemon.DOCKER;
 
-    record Result(int exit, String out, String err) {
-        Result ok() {
-            assertEquals(0, exit, "exit status; stderr: " + err + "; stdout: " + out);
-            return this;
-        }
-
-        Result failed() {
-            assertNotEquals(0, exit, "should have failed; stdout: " + out);
-            return this;
-        }
-    }
-
+    private TestDaemon d;
     private Path dir;
     private Engine engine;
-    private Daemon daemon;
     private Path socket;
 
     @BeforeAll
     void start() throws IOException {
-        Assumptions.assumeTrue(Files.isExecutable(DOCKER), "no docker CLI at " + DOCKER);
-        Assumptions.assumeTrue("root".equals(System.getProperty("user.name")),
-                "the image store unpacks layers with their owners, which needs root");
-        dir = Files.createTempDirectory("vessel-daemon-");
-        Files.createDirectories(dir.resolve("docker-config"));
-        engine = Engine.open(new EngineConfig(dir.resolve("root"), dir.resolve("run"), dir.resolve("creds.json"), List.of()));
-        socket = dir.resolve("run/docker.sock");
-        daemon = Daemon.start(engine, List.of(socket), false, System.err);
-        engine.images().find("busybox", false, null); // Vessel's built-in image, made from /bin/busybox
+        d = TestDaemon.start("vessel-daemon-", null, false);
+        dir = d.dir;
+        engine = d.engine;
+        socket = d.socket;
     }
 
     @AfterAll
     void stop() throws IOException {
-        if (daemon != null) {
-            daemon.close();
-        }
-        if (engine != null) {
-            engine.networks().dismantle(); // the bridge and nftables table of this root, if containers made them
-        }
-        if (dir != null) {
-            for (String line : Files.readAllLines(Path.of("/proc/self/mountinfo"))) {
-                if (line.contains(dir.toString())) {
-                    io.vessel.linux.Mount.umount(line.split(" ")[4], io.vessel.linux.Mount.MNT_DETACH);
-                }
-            }
-            FileTrees.remove(dir);
+        if (d != null) {
+            d.close();
         }
     }
 
     Result docker(String... args) throws IOException, InterruptedException {
-        return dockerIn(null, args);
+        return d.docker(args);
     }
 
     Result dockerIn(Path cwd, String... args) throws IOException, InterruptedException {
-        List<String> cmd = new ArrayList<>();
-        cmd.add(DOCKER.toString());
-        cmd.addAll(List.of(args));
-        Path out = Files.createTempFile(dir, "docker", ".out");
-        Path err = Files.createTempFile(dir, "docker", ".err");
-        ProcessBuilder pb = new ProcessBuilder(cmd).redirectOutput(out.toFile()).redirectError(err.toFile())
-                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
-        if (cwd != null) {
-            pb.directory(cwd.toFile());
-        }
-        Map<String, String> env = pb.environment();
-        env.put("DOCKER_HOST", "unix://" + socket);
-        env.put("DOCKER_CONFIG", dir.resolve("docker-config").toString());
-        env.put("DOCKER_BUILDKIT", "0");
-        env.put("DOCKER_CLI_HINTS", "false");
-        Process p = pb.start();
-        if (!p.waitFor(240, TimeUnit.SECONDS)) {
-            p.destroyForcibly().waitFor();
-            throw new IOException("docker " + String.join(" ", args) + " did not finish: " + Files.readString(err));
-        }
-        Result r = new Result(p.exitValue(), Files.readString(out), Files.readString(err));
-        Files.delete(out);
-        Files.delete(err);
-        return r;
+        return d.run(cwd, null, TestDaemon.docker(List.of(args)));
     }
 
     @Test

@@ -1,11 +1,9 @@
 package io.vessel.engine.api.docker;
 
 import io.vessel.engine.Engine;
-import io.vessel.engine.EngineConfig;
-import io.vessel.engine.api.Daemon;
+import io.vessel.engine.api.docker.TestDaemon.Result;
 import io.vessel.engine.api.RawClient;
 import io.vessel.json.JsonNode;
-import io.vessel.linux.FileTrees;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
@@ -14,13 +12,10 @@ import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.Timeout;
 
 import java.io.IOException;
-import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -36,106 +31,35 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @Timeout(value = 300, unit = TimeUnit.SECONDS)
 class DockerContainersCliTest {
-    static final Path DOCKER = Path.of("/usr/local/bin/docker");
+    static final Path DOCKER = TestDaemon.DOCKER;
 
-    record Result(int exit, String out, String err) {
-        Result ok() {
-            assertEquals(0, exit, "exit status; stderr: " + err + "; stdout: " + out);
-            return this;
-        }
-    }
-
+    private TestDaemon d;
     private Path dir;
     private Engine engine;
-    private Daemon daemon;
     private Path socket;
 
     @BeforeAll
     void start() throws IOException {
-        Assumptions.assumeTrue(Files.isExecutable(DOCKER), "no docker CLI at " + DOCKER);
-        Assumptions.assumeTrue("root".equals(System.getProperty("user.name")),
-                "containers need root (namespaces, cgroups, mounts)");
-        String launcher = System.getProperty("vessel.launcher");
-        Assumptions.assumeTrue(launcher != null && Files.isExecutable(Path.of(launcher))
-                        && Files.isExecutable(Path.of(launcher).resolveSibling("vessel-monitor")),
-                "no vessel-launch/vessel-monitor: run 'make build' and pass -Dvessel.launcher");
-        dir = Files.createTempDirectory("vessel-dc-");
-        Files.createDirectories(dir.resolve("docker-config"));
-        engine = Engine.open(new EngineConfig(dir.resolve("root"), dir.resolve("run"), dir.resolve("creds.json"), List.of()));
-        socket = dir.resolve("run/docker.sock");
-        daemon = Daemon.start(engine, List.of(socket), false, System.err);
-        engine.images().find("busybox", false, null);
+        d = TestDaemon.start("vessel-dc-", null, true);
+        dir = d.dir;
+        engine = d.engine;
+        socket = d.socket;
     }
 
     @AfterAll
     void stop() throws Exception {
-        try {
-            if (daemon != null) {
-                for (var c : engine.containers().list()) {
-                    engine.containers().remove(c.id(), true, true);
-                }
-                daemon.close();
-                engine.networks().dismantle(); // the default bridge and nftables table of this root
-            }
-        } finally {
-            if (dir != null) {
-                for (String line : Files.readAllLines(Path.of("/proc/self/mountinfo"))) {
-                    if (line.contains(dir.toString())) {
-                        io.vessel.linux.Mount.umount(line.split(" ")[4], io.vessel.linux.Mount.MNT_DETACH);
-                    }
-                }
-                FileTrees.remove(dir);
-            }
+        if (d != null) {
+            d.close();
         }
     }
 
     Result docker(String... args) throws IOException, InterruptedException {
-        return run(null, List.of(args));
+        return d.docker(args);
     }
 
-    /** Runs a command with DOCKER_HOST set; {@code input} (may be null) is written to its stdin. */
+    /** Runs docker ARGS (or {@code script ...} as given) with DOCKER_HOST set; {@code input} (may be null) is its stdin. */
     Result run(String input, List<String> args) throws IOException, InterruptedException {
-        List<String> cmd = new ArrayList<>();
-        if (!args.getFirst().equals("script")) {
-            cmd.add(DOCKER.toString());
-        }
-        cmd.addAll(args);
-        Path out = Files.createTempFile(dir, "docker", ".out");
-        Path err = Files.createTempFile(dir, "docker", ".err");
-        ProcessBuilder pb = new ProcessBuilder(cmd).redirectOutput(out.toFile()).redirectError(err.toFile());
-        if (input == null) {
-            pb.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
-        }
-        Map<String, String> env = pb.environment();
-        env.put("DOCKER_HOST", "unix://" + socket);
-        env.put("DOCKER_CONFIG", dir.resolve("docker-config").toString());
-        env.put("DOCKER_CLI_HINTS", "false");
-        env.put("TERM", "dumb");
-        Process p = pb.start();
-        if (input != null) {
-            OutputStream in = p.getOutputStream();
-            in.write(input.getBytes(StandardCharsets.UTF_8));
-            in.flush();
-            if (!args.getFirst().equals("script")) {
-                in.close(); // a pipe's input ends; a terminal's (script's) is kept open until the process ends
-            }
-        }
-        if (!p.waitFor(120, TimeUnit.SECONDS)) {
-            p.destroyForcibly().waitFor();
-            throw new IOException(String.join(" ", args) + " did not finish: " + Files.readString(out) + " / "
-                    + Files.readString(err));
-        }
-        if (input != null) {
-            try {
-                p.getOutputStream().close();
-            } catch (IOException closedAlready) {
-                // closed after writing
-            }
-        }
-        Result r = new Result(p.exitValue(), Files.readString(out), Files.readString(err));
-        Files.delete(out);
-        Files.delete(err);
-        return r;
+        return d.run(null, input, args.getFirst().equals("script") ? args : TestDaemon.docker(args));
     }
 
     JsonNode inspect(String what) throws Exception {

@@ -1,14 +1,11 @@
 package io.vessel.engine.api.docker;
 
 import io.vessel.engine.Engine;
-import io.vessel.engine.EngineConfig;
-import io.vessel.engine.api.Daemon;
+import io.vessel.engine.api.docker.TestDaemon.Result;
 import io.vessel.engine.network.NetworksConfig;
-import io.vessel.linux.FileTrees;
 import io.vessel.linux.RtNetlink;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
@@ -25,15 +22,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -45,42 +39,21 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @Timeout(value = 300, unit = TimeUnit.SECONDS)
 class DockerNetworkCliTest {
-    record Result(int exit, String out, String err) {
-        Result ok() {
-            assertEquals(0, exit, "exit status; stderr: " + err + "; stdout: " + out);
-            return this;
-        }
-
-        Result failed() {
-            assertNotEquals(0, exit, "should have failed; stdout: " + out);
-            return this;
-        }
-    }
-
+    private TestDaemon d;
     private Path dir;
     private Engine engine;
-    private Daemon daemon;
     private Path socket;
     private NetworksConfig netConfig;
     private final SecureRandom random = new SecureRandom();
 
     @BeforeAll
     void start() throws IOException {
-        Assumptions.assumeTrue(Files.isExecutable(DockerCliTest.DOCKER), "no docker CLI at " + DockerCliTest.DOCKER);
-        Assumptions.assumeTrue("root".equals(System.getProperty("user.name")), "containers and bridges need root");
-        String launcher = System.getProperty("vessel.launcher");
-        Assumptions.assumeTrue(launcher != null && Files.isExecutable(Path.of(launcher)),
-                "no vessel-launch: run 'make build' and pass -Dvessel.launcher (see the Makefile)");
-        dir = Files.createTempDirectory("vessel-dnet-");
-        Files.createDirectories(dir.resolve("docker-config"));
         String tag = HexFormat.of().formatHex(random.generateSeed(3));
-        netConfig = new NetworksConfig(dir.resolve("root/networks"), dir.resolve("run/netns"), "vd" + tag,
-                "vessel_d" + tag, null);
-        engine = Engine.open(new EngineConfig(dir.resolve("root"), dir.resolve("run"), dir.resolve("creds.json"),
-                List.of()), netConfig);
-        socket = dir.resolve("run/docker.sock");
-        daemon = Daemon.start(engine, List.of(socket), false, System.err);
-        engine.images().find("busybox", false, null);
+        d = TestDaemon.start("vessel-dnet-", dir -> netConfig = new NetworksConfig(dir.resolve("root/networks"),
+                dir.resolve("run/netns"), "vd" + tag, "vessel_d" + tag, null), true);
+        dir = d.dir;
+        engine = d.engine;
+        socket = d.socket;
     }
 
     @AfterEach
@@ -93,52 +66,24 @@ class DockerNetworkCliTest {
 
     @AfterAll
     void stop() throws Exception {
+        if (d == null) {
+            return;
+        }
         try {
-            if (daemon != null) {
-                daemon.close();
+            d.stopDaemon();
+            try (RtNetlink rt = RtNetlink.open()) {
+                assertTrue(rt.link(netConfig.defaultBridge()).isEmpty(), "the default bridge is gone");
             }
-            if (engine != null) {
-                engine.networks().dismantle();
-                try (RtNetlink rt = RtNetlink.open()) {
-                    assertTrue(rt.link(netConfig.defaultBridge()).isEmpty(), "the default bridge is gone");
-                }
-                try (var s = Files.list(netConfig.netnsDir())) {
-                    assertEquals(List.of(), s.toList(), "no pinned namespace is left");
-                }
+            try (var s = Files.list(netConfig.netnsDir())) {
+                assertEquals(List.of(), s.toList(), "no pinned namespace is left");
             }
         } finally {
-            if (dir != null) {
-                for (String line : Files.readAllLines(Path.of("/proc/self/mountinfo"))) {
-                    if (line.contains(dir.toString())) {
-                        io.vessel.linux.Mount.umount(line.split(" ")[4], io.vessel.linux.Mount.MNT_DETACH);
-                    }
-                }
-                FileTrees.remove(dir);
-            }
+            d.close();
         }
     }
 
     Result docker(String... args) throws IOException, InterruptedException {
-        List<String> cmd = new ArrayList<>();
-        cmd.add(DockerCliTest.DOCKER.toString());
-        cmd.addAll(List.of(args));
-        Path out = Files.createTempFile(dir, "docker", ".out");
-        Path err = Files.createTempFile(dir, "docker", ".err");
-        ProcessBuilder pb = new ProcessBuilder(cmd).redirectOutput(out.toFile()).redirectError(err.toFile())
-                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
-        Map<String, String> env = pb.environment();
-        env.put("DOCKER_HOST", "unix://" + socket);
-        env.put("DOCKER_CONFIG", dir.resolve("docker-config").toString());
-        env.put("DOCKER_CLI_HINTS", "false");
-        Process p = pb.start();
-        if (!p.waitFor(120, TimeUnit.SECONDS)) {
-            p.destroyForcibly().waitFor();
-            throw new IOException("docker " + String.join(" ", args) + " did not finish: " + Files.readString(err));
-        }
-        Result r = new Result(p.exitValue(), Files.readString(out), Files.readString(err));
-        Files.delete(out);
-        Files.delete(err);
-        return r;
+        return d.docker(args);
     }
 
     @Test
