@@ -15,7 +15,7 @@ SOURCES := $(shell find linux image runtime vmm engine cli -name '*.java' -path 
 
 all: build
 
-build: deps build/java build/lib/vessel-runtime.jar build/vessel-launch build/vessel-runtime build/vessel-monitor build/vessel-runtime.aot build/guests/test-guest.elf build/vessel-vmm.aot
+build: deps build/java build/lib/vessel-runtime.jar build/vessel-launch build/vessel-runtime build/vessel-monitor build/libvessel-client.so build/vessel-runtime.aot build/guests/test-guest.elf build/vessel-vmm.aot
 
 build/java: scripts/jdk.sh
 	@mkdir -p build
@@ -51,6 +51,12 @@ build/vessel-monitor: native/vessel-monitor.c native/Makefile
 	$(MAKE) -s -C native vessel-monitor
 	cp native/vessel-monitor $@
 
+# The CLI's connection to the daemon's socket (JNI; beside vessel-launch, where the CLI looks).
+build/libvessel-client.so: native/vessel-client.c native/Makefile
+	@mkdir -p build
+	$(MAKE) -s -C native libvessel-client.so
+	cp native/libvessel-client.so $@
+
 build/lib/vessel-runtime.jar: $(SOURCES)
 	@mkdir -p build/lib
 	$(MVN) $(MVN_FLAGS) -Dmaven.test.skip=true package
@@ -59,7 +65,7 @@ build/lib/vessel-runtime.jar: $(SOURCES)
 	@rm -f build/vessel-runtime.aot build/vessel.aot build/vessel-daemon.aot build/vessel-vmm.aot
 
 # The JDK 25 AOT cache: classes loaded and linked by a training run of a real container's life.
-build/vessel-runtime.aot: build/lib/vessel-runtime.jar build/vessel-launch
+build/vessel-runtime.aot: build/lib/vessel-runtime.jar build/vessel-launch build/libvessel-client.so
 	@scripts/aot-train.sh build || { echo "vessel: AOT training failed; running without the cache" >&2; rm -f $@ build/vessel.aot build/vessel-daemon.aot; }
 
 test: deps
@@ -80,6 +86,7 @@ install: build
 	install -m 0644 build/lib/*.jar $(PREFIX)/lib/vessel/lib/
 	install -m 0755 build/vessel-launch $(PREFIX)/lib/vessel/vessel-launch
 	install -m 0755 build/vessel-monitor $(PREFIX)/lib/vessel/vessel-monitor
+	install -m 0644 build/libvessel-client.so $(PREFIX)/lib/vessel/libvessel-client.so
 	install -m 0644 build/java $(PREFIX)/lib/vessel/java
 	install -d $(PREFIX)/lib/vessel/scripts
 	install -m 0755 scripts/jdk.sh scripts/aot-train.sh scripts/make-rootfs.sh $(PREFIX)/lib/vessel/scripts/

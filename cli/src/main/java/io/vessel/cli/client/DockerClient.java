@@ -12,10 +12,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.io.OutputStream;
-import java.net.StandardProtocolFamily;
-import java.net.UnixDomainSocketAddress;
-import java.nio.channels.Channels;
-import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.HashMap;
@@ -24,8 +20,8 @@ import java.util.Map;
 import java.util.function.Consumer;
 
 /**
- * A small Docker Engine API client: HTTP/1.1 over the daemon's Unix socket with a blocking
- * {@link SocketChannel}, one connection per request. It speaks the version negotiated through
+ * A small Docker Engine API client: HTTP/1.1 over the daemon's Unix socket (a {@link Connection}),
+ * one connection per request. It speaks the version negotiated through
  * {@code /_ping} (the daemon's {@code Api-Version}, capped at {@link #MAX_API}), decodes
  * Content-Length, chunked and JSON-lines bodies, and hands over hijacked connections for attach
  * and exec. java.net.http cannot reach a Unix socket, and loading it would cost the CLI's start-up
@@ -180,7 +176,7 @@ public final class DockerClient {
                 throw new IOException("the daemon answered " + method + " " + path + " with HTTP " + r.status()
                         + " instead of taking the connection over");
             }
-            return new Hijacked(r.channel(), r.body(), r.rawOutput());
+            return new Hijacked(r.connection(), r.body(), r.rawOutput());
         } catch (IOException | RuntimeException e) {
             r.close();
             throw e;
@@ -192,9 +188,9 @@ public final class DockerClient {
      * caller through the {@link Response}, which must be closed.
      */
     public Response call(String method, String path, Map<String, String> headers, Body body) throws IOException {
-        SocketChannel ch = open();
+        Connection ch = open();
         try {
-            OutputStream raw = Channels.newOutputStream(ch);
+            OutputStream raw = ch.output();
             OutputStream out = new BufferedOutputStream(raw, BUFFER);
             StringBuilder head = new StringBuilder(256);
             head.append(method).append(' ').append(version == null ? "" : "/v" + version).append(path).append(" HTTP/1.1\r\n")
@@ -204,32 +200,13 @@ public final class DockerClient {
                 head.append("Connection: close\r\n");
             }
             headers.forEach((k, v) -> head.append(k).append(": ").append(v).append("\r\n"));
-            switch (body) {
-                case Body.Empty e -> {
-                    if (!method.equals("GET") && !method.equals("HEAD")) {
-                        head.append("Content-Length: 0\r\n");
-                    }
-                }
-                case Body.Bytes b -> head.append("Content-Type: ").append(b.contentType()).append("\r\n")
-                        .append("Content-Length: ").append(b.data().length).append("\r\n");
-                case Body.Streamed s -> head.append("Content-Type: ").append(s.contentType()).append("\r\n")
-                        .append("Transfer-Encoding: chunked\r\n");
-            }
+            body.appendHeaders(head, method);
             head.append("\r\n");
-            BufferedInputStream in = new BufferedInputStream(Channels.newInputStream(ch), BUFFER);
+            BufferedInputStream in = new BufferedInputStream(ch.input(), BUFFER);
             IOException writeFailed = null;
             try {
                 out.write(head.toString().getBytes(StandardCharsets.UTF_8));
-                switch (body) {
-                    case Body.Empty e -> {
-                    }
-                    case Body.Bytes b -> out.write(b.data());
-                    case Body.Streamed s -> {
-                        OutputStream chunks = BodyStreams.chunked(out);
-                        s.producer().writeTo(chunks);
-                        chunks.close();
-                    }
-                }
+                body.writeTo(out);
                 out.flush();
             } catch (IOException e) {
                 // the daemon may have refused the request before reading all of it: its answer says why
@@ -252,14 +229,11 @@ public final class DockerClient {
         }
     }
 
-    private SocketChannel open() throws IOException {
-        SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX);
+    private Connection open() throws IOException {
         try {
-            ch.connect(UnixDomainSocketAddress.of(socket));
-            return ch;
+            return Connection.open(socket);
         } catch (IOException e) {
-            ch.close();
-            String why = e instanceof java.net.SocketException && e.getMessage() != null ? e.getMessage() : e.toString();
+            String why = e.getMessage() != null ? e.getMessage() : e.toString();
             if (!java.nio.file.Files.exists(socket)) {
                 why = "no such socket (is the daemon running?)";
             }
@@ -267,7 +241,7 @@ public final class DockerClient {
         }
     }
 
-    private static Response readHead(BufferedInputStream in, SocketChannel ch, OutputStream raw, String method) throws IOException {
+    private static Response readHead(BufferedInputStream in, Connection ch, OutputStream raw, String method) throws IOException {
         String status = BodyStreams.readLine(in, MAX_LINE, "daemon's response head");
         int read = status.length();
         String[] parts = status.split(" ", 3);

@@ -4,7 +4,6 @@ import java.io.Closeable;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.nio.channels.SocketChannel;
 
 /**
  * A connection taken over by attach or exec start: the container's output comes in (multiplexed
@@ -12,12 +11,12 @@ import java.nio.channels.SocketChannel;
  * {@link #closeInput} half-closes so the container sees end of file on its stdin.
  */
 public final class Hijacked implements Closeable {
-    private final SocketChannel channel;
+    private final Connection connection;
     private final InputStream in;
     private final OutputStream out;
 
-    Hijacked(SocketChannel channel, InputStream in, OutputStream out) {
-        this.channel = channel;
+    Hijacked(Connection connection, InputStream in, OutputStream out) {
+        this.connection = connection;
         this.in = in;
         this.out = out;
     }
@@ -35,11 +34,11 @@ public final class Hijacked implements Closeable {
     /** Ends the container's input (a half-close: its output keeps coming). */
     public void closeInput() throws IOException {
         out.flush();
-        channel.shutdownOutput();
+        connection.shutdownOutput();
     }
 
     @Override
     public void close() throws IOException {
-        channel.close();
+        connection.close();
     }
 }

@@ -7,7 +7,6 @@ import io.vessel.json.JsonNode;
 import java.io.Closeable;
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.util.Locale;
 import java.util.Map;
@@ -21,19 +20,19 @@ public final class Response implements Closeable {
     private final int status;
     private final Map<String, String> headers;
     private final InputStream body;
-    private final SocketChannel channel;
+    private final Connection connection;
     private final java.io.OutputStream rawOutput;
 
-    Response(int status, Map<String, String> headers, InputStream body, SocketChannel channel, java.io.OutputStream rawOutput) {
+    Response(int status, Map<String, String> headers, InputStream body, Connection connection, java.io.OutputStream rawOutput) {
         this.status = status;
         this.headers = headers;
         this.body = body;
-        this.channel = channel;
+        this.connection = connection;
         this.rawOutput = rawOutput;
     }
 
-    SocketChannel channel() {
-        return channel;
+    Connection connection() {
+        return connection;
     }
 
     java.io.OutputStream rawOutput() {
@@ -91,6 +90,6 @@ public final class Response implements Closeable {
 
     @Override
     public void close() throws IOException {
-        channel.close();
+        connection.close();
     }
 }
