@@ -244,25 +244,33 @@ public final class Containers {
     private record Stored(String id, String name, Digest image, String imageName, List<String> command,
                           Instant created, Digest topChain, List<String> volumes, boolean tty, Lifecycle lifecycle,
                           String status, int pid, int exitCode, String error, Instant startedAt, Instant finishedAt,
-                          int restartCount, boolean manuallyStopped) {
+                          int restartCount, boolean manuallyStopped, boolean oomKilled) {
+        /** A new state; a start ("running") clears the OOM mark of the run before, as Docker's does. */
         Stored withState(String status, int pid, int exitCode, String error, Instant startedAt, Instant finishedAt) {
             return new Stored(id, name, image, imageName, command, created, topChain, volumes, tty, lifecycle, status,
-                    pid, exitCode, error, startedAt, finishedAt, restartCount, manuallyStopped);
+                    pid, exitCode, error, startedAt, finishedAt, restartCount, manuallyStopped,
+                    oomKilled && !status.equals("running"));
+        }
+
+        /** The run that ended had a process killed by the OOM killer. */
+        Stored withOomKilled(boolean oom) {
+            return new Stored(id, name, image, imageName, command, created, topChain, volumes, tty, lifecycle, status,
+                    pid, exitCode, error, startedAt, finishedAt, restartCount, manuallyStopped, oom);
         }
 
         Stored withName(String n) {
             return new Stored(id, n, image, imageName, command, created, topChain, volumes, tty, lifecycle, status,
-                    pid, exitCode, error, startedAt, finishedAt, restartCount, manuallyStopped);
+                    pid, exitCode, error, startedAt, finishedAt, restartCount, manuallyStopped, oomKilled);
         }
 
         Stored withRestarts(int count, boolean manual) {
             return new Stored(id, name, image, imageName, command, created, topChain, volumes, tty, lifecycle, status,
-                    pid, exitCode, error, startedAt, finishedAt, count, manual);
+                    pid, exitCode, error, startedAt, finishedAt, count, manual, oomKilled);
         }
 
         Stored withVolumes(List<String> v) {
             return new Stored(id, name, image, imageName, command, created, topChain, v, tty, lifecycle, status,
-                    pid, exitCode, error, startedAt, finishedAt, restartCount, manuallyStopped);
+                    pid, exitCode, error, startedAt, finishedAt, restartCount, manuallyStopped, oomKilled);
         }
     }
 
@@ -333,7 +341,7 @@ public final class Containers {
         Path dir = dir(id);
         Path rootfs = dir.resolve("rootfs");
         Stored s = new Stored(id, name, image.id(), r.image(), command(image, r.options()), Instant.now(),
-                image.topChainId(), List.of(), r.options().tty(), life, "created", 0, 0, null, null, null, 0, false);
+                image.topChainId(), List.of(), r.options().tty(), life, "created", 0, 0, null, null, null, 0, false, false);
         synchronized (Containers.class) {
             if (find(name) != null) {
                 throw new IllegalArgumentException("Conflict. The container name \"/" + name
@@ -485,6 +493,15 @@ public final class Containers {
         return Monitor.attach(socket, a.stdin, a.stdout, a.stderr, stdinOnce && a.stdin);
     }
 
+    /** Whether the OOM killer killed a process of the container's cgroup (false once the cgroup is gone). */
+    private boolean oomKilled(String id) {
+        try {
+            return Container.load(engine.config().runtimeRoot(), id).oomKills() > 0;
+        } catch (RuntimeError gone) {
+            return false;
+        }
+    }
+
     private void deleteRuntimeState(String id) {
         try {
             Container.load(engine.config().runtimeRoot(), id).delete(true);
@@ -522,6 +539,7 @@ public final class Containers {
     private void handleExit(String id) {
         Stored s;
         int code;
+        boolean oom;
         synchronized (lock(id)) {
             try {
                 s = readRecord(dir(id));
@@ -542,6 +560,7 @@ public final class Containers {
                 return; // still running
             }
             code = exit != null ? exit.exitCode() : 255; // the monitor died too: the status is lost
+            oom = oomKilled(id); // before the runtime's delete removes the cgroup
             deleteRuntimeState(id);
             try {
                 Mount.detachAll(dir(id).resolve("rootfs").toString());
@@ -550,7 +569,7 @@ public final class Containers {
                 // a busy mount is removed with the container
             }
             s = s.withState("exited", 0, code, exit == null ? "the container's monitor exited unexpectedly" : null,
-                    s.startedAt(), exit != null ? exit.finishedAt() : Instant.now());
+                    s.startedAt(), exit != null ? exit.finishedAt() : Instant.now()).withOomKilled(oom);
             try {
                 writeRecord(s);
             } catch (IOException e) {
@@ -558,6 +577,9 @@ public final class Containers {
             }
             exits.merge(id, 1, Integer::sum);
             removedExits.put(id, code);
+        }
+        if (oom) {
+            publish("oom", s, Map.of());
         }
         publish("die", s, Map.of("exitCode", Integer.toString(code)));
         if (s.lifecycle().autoRemove()) {
@@ -893,7 +915,8 @@ public final class Containers {
             Monitor.Exit e = Monitor.readExit(monitorPaths(s.id()).exitFile());
             finished = e != null ? e.finishedAt() : finished;
         }
-        State state = new State(live, running, live.equals("paused"), live.equals("restarting"), false,
+        boolean oom = live.equals("exited") && s.status().equals("running") ? oomKilled(s.id()) : s.oomKilled();
+        State state = new State(live, running, live.equals("paused"), live.equals("restarting"), oom,
                 live.equals("dead"), running ? s.pid() : 0, exit, s.error() == null ? "" : s.error(), s.startedAt(),
                 finished);
         List<String> env = List.of();
@@ -1595,6 +1618,7 @@ public final class Containers {
         if (s.finishedAt() != null) {
             st.put("FinishedAt", s.finishedAt().toString());
         }
+        st.put("OOMKilled", s.oomKilled());
         m.put("State", st);
         m.put("RestartCount", s.restartCount());
         m.put("ManuallyStopped", s.manuallyStopped());
@@ -1637,6 +1661,7 @@ public final class Containers {
                 st.present() && st.get("StartedAt").present() ? Instant.parse(st.get("StartedAt").string()) : null,
                 st.present() && st.get("FinishedAt").present() ? Instant.parse(st.get("FinishedAt").string()) : null,
                 n.get("RestartCount").present() ? n.get("RestartCount").intValue() : 0,
-                n.get("ManuallyStopped").present() && n.get("ManuallyStopped").bool(false));
+                n.get("ManuallyStopped").present() && n.get("ManuallyStopped").bool(false),
+                st.present() && st.get("OOMKilled").present() && st.get("OOMKilled").bool(false));
     }
 }

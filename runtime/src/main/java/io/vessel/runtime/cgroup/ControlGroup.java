@@ -86,6 +86,12 @@ public sealed interface ControlGroup permits V1ControlGroup, V2ControlGroup {
     Stats stats() throws IOException;
 
     /**
+     * How many processes of this cgroup the kernel's OOM killer has killed (v1: {@code oom_kill} of
+     * memory.oom_control; v2: of memory.events); 0 without a memory controller.
+     */
+    long oomKills() throws IOException;
+
+    /**
      * Removes the directory in every hierarchy, children first, retrying a directory the kernel
      * still finds busy for about a second; directories that are already gone are fine.
      */

@@ -155,6 +155,12 @@ final class V1ControlGroup implements ControlGroup {
     }
 
     @Override
+    public long oomKills() throws CgroupException {
+        Hierarchy memory = hierarchies.get("memory");
+        return memory == null ? 0 : memory.dir().keyed("memory.oom_control").getOrDefault("oom_kill", 0L);
+    }
+
+    @Override
     public Stats stats() throws CgroupException {
         Map<String, CgroupDir> dirs = new LinkedHashMap<>();
         hierarchies.forEach((name, h) -> dirs.put(name, h.dir()));

@@ -88,6 +88,11 @@ final class V2ControlGroup implements ControlGroup {
     }
 
     @Override
+    public long oomKills() throws CgroupException {
+        return dir().keyed("memory.events").getOrDefault("oom_kill", 0L);
+    }
+
+    @Override
     public void destroy() throws CgroupException {
         dir().removeTree();
     }

@@ -679,6 +679,15 @@ public final class Container {
         }
     }
 
+    /** How many of the container's processes the OOM killer killed; read before delete, which removes the cgroup. */
+    public long oomKills() throws RuntimeError {
+        try {
+            return cgroup().oomKills();
+        } catch (IOException e) {
+            throw new RuntimeError("cannot read the OOM kills of \"" + id() + "\": " + e.getMessage(), e);
+        }
+    }
+
     public void update(Resources r) throws RuntimeError {
         Status s = status();
         if (s == Status.STOPPED) {

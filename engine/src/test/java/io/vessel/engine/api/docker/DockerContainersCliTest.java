@@ -270,6 +270,24 @@ class DockerContainersCliTest {
         docker("volume", "rm", "optvol").ok();
     }
 
+    @Test
+    void oomKillIsReported() throws Exception {
+        long since = System.currentTimeMillis() / 1000 - 1;
+        // dd's 64 MiB buffer cannot fit under a 16 MiB limit: the kernel's OOM killer ends it
+        docker("run", "-d", "--name", "oomer", "--memory", "16m", "busybox", "dd", "if=/dev/zero", "of=/dev/null",
+                "bs=64M", "count=1").ok();
+        assertEquals("137\n", docker("wait", "oomer").ok().out());
+        assertEquals("true 137", docker("inspect", "-f", "{{.State.OOMKilled}} {{.State.ExitCode}}", "oomer").ok().out().trim());
+        String events = docker("events", "--since", Long.toString(since), "--until",
+                Long.toString(System.currentTimeMillis() / 1000 + 1), "--filter", "type=container",
+                "--format", "{{.Action}} {{.Actor.Attributes.name}}").ok().out();
+        assertTrue(events.contains("oom oomer\ndie oomer\n"), "no oom event before die in:\n" + events);
+        docker("rm", "oomer").ok();
+        docker("run", "--name", "fine", "--memory", "16m", "busybox", "true").ok();
+        assertEquals("false 0", docker("inspect", "-f", "{{.State.OOMKilled}} {{.State.ExitCode}}", "fine").ok().out().trim());
+        docker("rm", "fine").ok();
+    }
+
     /** A block device of the host for the blkio throttles, or null. */
     private static Path blockDevice() throws IOException {
         try (var names = Files.list(Path.of("/sys/block"))) {
