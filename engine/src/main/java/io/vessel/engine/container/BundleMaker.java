@@ -208,6 +208,9 @@ public final class BundleMaker {
 
             Map<String, Object> p = new LinkedHashMap<>();
             p.put("terminal", o.tty());
+            if (o.tty() && o.consoleSize() != null && o.consoleSize().height() > 0 && o.consoleSize().width() > 0) {
+                p.put("consoleSize", Map.of("height", o.consoleSize().height(), "width", o.consoleSize().width()));
+            }
             Map<String, Object> u = new LinkedHashMap<>();
             u.put("uid", user.uid());
             u.put("gid", user.gid());

@@ -35,6 +35,7 @@ import java.util.List;
  * @param ports        {@code -p}: ports published on the host
  * @param publishAll   {@code -P}: the image's EXPOSEd ports published on free host ports
  * @param dns          {@code --dns}: name servers for the container's resolv.conf instead of the host's
+ * @param consoleSize  the terminal's rows and columns at start ({@code -t}: the client's terminal), or null
  */
 public record RunOptions(List<String> cmd, List<String> entrypoint, List<String> env, String workdir, String user,
                          List<String> groupAdd, String hostname, boolean readOnly, long memory, double cpus,
@@ -42,7 +43,17 @@ public record RunOptions(List<String> cmd, List<String> entrypoint, List<String>
                          List<MountSpec> mounts, boolean tty, String network, List<Throttle> deviceReadBps,
                          List<Throttle> deviceWriteBps, long cpuShares, List<Throttle> deviceReadIops,
                          List<Throttle> deviceWriteIops, List<String> networkAliases, String ip,
-                         List<PortMapping> ports, boolean publishAll, List<String> dns) {
+                         List<PortMapping> ports, boolean publishAll, List<String> dns, ConsoleSize consoleSize) {
+    /** A terminal's size in character cells, as TIOCSWINSZ takes it (unsigned 16-bit each). */
+    public record ConsoleSize(int height, int width) {
+        public ConsoleSize {
+            if (height < 0 || height > 0xffff || width < 0 || width > 0xffff) {
+                throw new IllegalArgumentException("ConsoleSize " + height + "x" + width
+                        + " is out of range: rows and columns are 0 to 65535");
+            }
+        }
+    }
+
     /** Without CPU shares, IOPS limits and networking options (the default network). */
     public RunOptions(List<String> cmd, List<String> entrypoint, List<String> env, String workdir, String user,
                       List<String> groupAdd, String hostname, boolean readOnly, long memory, double cpus,
@@ -51,7 +62,7 @@ public record RunOptions(List<String> cmd, List<String> entrypoint, List<String>
                       List<Throttle> deviceWriteBps) {
         this(cmd, entrypoint, env, workdir, user, groupAdd, hostname, readOnly, memory, cpus, pidsLimit, capAdd,
                 capDrop, privileged, mounts, tty, network, deviceReadBps, deviceWriteBps, 0, List.of(), List.of(),
-                List.of(), null, List.of(), false, List.of());
+                List.of(), null, List.of(), false, List.of(), null);
     }
 
     public RunOptions {
@@ -137,6 +148,7 @@ public record RunOptions(List<String> cmd, List<String> entrypoint, List<String>
         private final List<PortMapping> ports = new ArrayList<>();
         private boolean publishAll;
         private final List<String> dns = new ArrayList<>();
+        private ConsoleSize consoleSize;
 
         public Builder cmd(String... c) {
             cmd = List.of(c);
@@ -304,10 +316,15 @@ public record RunOptions(List<String> cmd, List<String> entrypoint, List<String>
             return this;
         }
 
+        public Builder consoleSize(ConsoleSize size) {
+            consoleSize = size;
+            return this;
+        }
+
         public RunOptions build() {
             return new RunOptions(cmd, entrypoint, env, workdir, user, groupAdd, hostname, readOnly, memory, cpus,
                     pidsLimit, capAdd, capDrop, privileged, mounts, tty, network, readBps, writeBps, cpuShares,
-                    readIops, writeIops, networkAliases, ip, ports, publishAll, dns);
+                    readIops, writeIops, networkAliases, ip, ports, publishAll, dns, consoleSize);
         }
     }
 }

@@ -121,6 +121,14 @@ final class CreateBody {
             b.hostname(hostname);
         }
         b.tty(bool(body.get("Tty")));
+        if (has(host.get("ConsoleSize"))) {
+            List<JsonNode> size = host.get("ConsoleSize").elements();
+            if (size.size() != 2) {
+                throw new IllegalArgumentException("HostConfig.ConsoleSize must be [height, width], not " + size.size()
+                        + " numbers");
+            }
+            b.consoleSize(new RunOptions.ConsoleSize(size.get(0).intValue(), size.get(1).intValue()));
+        }
 
         // HostConfig
         for (String v : has(host.get("Binds")) ? strings(host.get("Binds")) : List.<String>of()) {

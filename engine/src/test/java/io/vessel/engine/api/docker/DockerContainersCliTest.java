@@ -242,6 +242,14 @@ class DockerContainersCliTest {
                 List.of("script", "-qfec", DOCKER + " run -it --rm busybox sh", "/dev/null"));
         assertTrue(r.out().contains("42"), r.out());
         assertEquals(3, r.exit(), r.out() + r.err());
+        // the client's terminal size at create is the container's from its first instruction
+        RawClient.Response created = post("/v1.47/containers/create?name=sized", "{\"Image\": \"busybox\", \"Tty\": true,"
+                + " \"Cmd\": [\"stty\", \"size\"], \"HostConfig\": {\"ConsoleSize\": [33, 101]}}");
+        assertEquals(201, created.status(), created.body());
+        docker("start", "sized").ok();
+        assertEquals("0\n", docker("wait", "sized").ok().out());
+        assertEquals("33 101", docker("logs", "sized").ok().out().trim());
+        docker("rm", "sized").ok();
     }
 
     @Test
@@ -391,6 +399,10 @@ class DockerContainersCliTest {
         error(post("/v1.47/containers/create", "{\"Image\": \"busybox\", \"HostConfig\": {\"RestartPolicy\": "
                 + "{\"Name\": \"sometimes\"}}}"), 400, "invalid restart policy");
         error(post("/v1.47/containers/create", "{\"Image\": \"nosuchimage:1\"}"), 404, "No such image");
+        error(post("/v1.47/containers/create", "{\"Image\": \"busybox\", \"HostConfig\": {\"ConsoleSize\": [1, 2, 3]}}"),
+                400, "ConsoleSize");
+        error(post("/v1.47/containers/create", "{\"Image\": \"busybox\", \"HostConfig\": {\"ConsoleSize\": [70000, 2]}}"),
+                400, "out of range");
         error(post("/v1.47/containers/create", "{\"Image\": \"busybox\", \"HostConfig\": {\"Binds\": [\"/x:relative\"]}}"),
                 400, "");
         // a body declared beyond the limit is refused before it is read
