@@ -333,7 +333,8 @@ final class ContainerCommands {
             return 0;
         }
         f.atMost(0);
-        boolean json = Formats.json(f.value("format"));
+        Formats.Format format = Formats.parse(f.value("format"));
+        boolean json = !format.plain();
         String limit = f.bool("latest") ? "1" : f.value("last");
         JsonNode list = main.client().get(Query.path("/containers/json").flag("all", f.bool("all") || limit != null)
                 .add("limit", limit).flag("size", f.bool("size")).add("filters", Api.filters(f.list("filter"))).toString());
@@ -377,7 +378,7 @@ final class ContainerCommands {
             }
         }
         if (json) {
-            Formats.lines(out, rows);
+            Formats.rows(out, format, rows, Map.of("ID", "CONTAINER ID"));
         } else {
             t.print(out);
         }

@@ -49,7 +49,8 @@ final class ImageCommands {
             return 0;
         }
         f.atMost(1);
-        boolean json = Formats.json(f.value("format"));
+        Formats.Format format = Formats.parse(f.value("format"));
+        boolean json = !format.plain();
         List<String> filters = new ArrayList<>(f.list("filter"));
         if (!f.positional().isEmpty()) {
             filters.add("reference=" + f.positional().getFirst());
@@ -105,7 +106,7 @@ final class ImageCommands {
             }
         }
         if (json) {
-            Formats.lines(out, rows);
+            Formats.rows(out, format, rows, Map.of("ID", "IMAGE ID"));
         } else {
             t.print(out);
         }

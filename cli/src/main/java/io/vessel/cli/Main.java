@@ -393,10 +393,13 @@ public final class Main {
         return status;
     }
 
-    /** Inspect documents as a JSON array, docker's default, or one per line with {@code --format json}. */
+    /** Inspect documents as a JSON array, docker's default, or each one as {@code --format} says. */
     void printInspect(List<Object> docs, String format) throws UsageError {
-        if (format != null && Formats.json(format)) {
-            docs.forEach(d -> out.println(Json.write(d)));
+        Formats.Format f = Formats.parse(format);
+        if (!f.plain()) {
+            for (Object d : docs) {
+                Formats.document(out, f, d);
+            }
         } else {
             out.print(Json.writePretty(docs));
         }

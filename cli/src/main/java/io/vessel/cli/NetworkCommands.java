@@ -76,7 +76,8 @@ final class NetworkCommands {
         if (main.help(f, "network ls [OPTIONS]")) {
             return 0;
         }
-        boolean json = Formats.json(f.value("format"));
+        Formats.Format format = Formats.parse(f.value("format"));
+        boolean json = !format.plain();
         boolean trunc = !f.bool("no-trunc");
         JsonNode list = main.client().get(Query.path("/networks").add("filters", Api.filters(f.list("filter"))).toString());
         Table t = new Table("NETWORK ID", "NAME", "DRIVER", "SCOPE");
@@ -103,7 +104,7 @@ final class NetworkCommands {
             }
         }
         if (json) {
-            Formats.lines(out, rows);
+            Formats.rows(out, format, rows, Map.of("ID", "NETWORK ID"));
         } else if (!f.bool("quiet")) {
             t.print(out);
         }

@@ -47,7 +47,8 @@ final class SystemCommands {
         if (main.help(f, "version [OPTIONS]")) {
             return 0;
         }
-        boolean json = Formats.json(f.value("format"));
+        Formats.Format format = Formats.parse(f.value("format"));
+        boolean json = !format.plain();
         Map<String, Object> client = new LinkedHashMap<>();
         client.put("Version", Main.VERSION);
         client.put("ApiVersion", DockerClient.MAX_API);
@@ -68,7 +69,7 @@ final class SystemCommands {
             Map<String, Object> both = new LinkedHashMap<>();
             both.put("Client", client);
             both.put("Server", server.value());
-            out.println(Json.write(both));
+            Formats.document(out, format, both);
             return 0;
         }
         printClient(client, false);
@@ -101,10 +102,11 @@ final class SystemCommands {
         if (main.help(f, "info [OPTIONS]")) {
             return 0;
         }
-        boolean json = Formats.json(f.value("format"));
+        Formats.Format format = Formats.parse(f.value("format"));
+        boolean json = !format.plain();
         JsonNode i = main.client().get("/info");
         if (json) {
-            out.println(Json.write(i.value()));
+            Formats.document(out, format, i.value());
             return 0;
         }
         out.println("Client:");
@@ -142,7 +144,8 @@ final class SystemCommands {
         if (main.help(f, "system df [OPTIONS]")) {
             return 0;
         }
-        boolean json = Formats.json(f.value("format"));
+        Formats.Format format = Formats.parse(f.value("format"));
+        boolean json = !format.plain();
         JsonNode d = main.client().get("/system/df");
         List<JsonNode> images = d.get("Images").present() ? d.get("Images").elements() : List.of();
         List<JsonNode> containers = d.get("Containers").present() ? d.get("Containers").elements() : List.of();
@@ -181,7 +184,7 @@ final class SystemCommands {
             }
         }
         if (json) {
-            Formats.lines(out, jsonRows);
+            Formats.rows(out, format, jsonRows, Map.of());
         } else {
             t.print(out);
         }
@@ -249,11 +252,16 @@ final class SystemCommands {
         if (main.help(f, "events [OPTIONS]")) {
             return 0;
         }
-        boolean json = Formats.json(f.value("format"));
+        Formats.Format format = Formats.parse(f.value("format"));
+        boolean json = !format.plain();
         main.client().messages("GET", Query.path("/events").add("since", f.value("since")).add("until", f.value("until"))
                 .add("filters", Api.filters(f.list("filter"))).toString(), Map.of(), Body.NONE, e -> {
                     if (json) {
-                        out.println(Json.write(e.value()));
+                        try {
+                            Formats.document(out, format, e.value());
+                        } catch (UsageError bad) {
+                            throw new IllegalArgumentException(bad.getMessage(), bad);
+                        }
                     } else {
                         long nanos = e.get("timeNano").longValue(e.get("time").longValue(0) * 1_000_000_000L);
                         Instant when = Instant.ofEpochSecond(nanos / 1_000_000_000L, nanos % 1_000_000_000L);

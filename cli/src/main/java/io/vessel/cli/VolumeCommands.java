@@ -61,7 +61,8 @@ final class VolumeCommands {
         if (main.help(f, "volume ls [OPTIONS]")) {
             return 0;
         }
-        boolean json = Formats.json(f.value("format"));
+        Formats.Format format = Formats.parse(f.value("format"));
+        boolean json = !format.plain();
         JsonNode r = main.client().get(Query.path("/volumes").add("filters", Api.filters(f.list("filter"))).toString());
         List<JsonNode> vols = r.get("Volumes").present() ? r.get("Volumes").elements() : List.of();
         if (f.bool("quiet")) {
@@ -82,7 +83,7 @@ final class VolumeCommands {
                 m.put("Status", "N/A");
                 rows.add(m);
             }
-            Formats.lines(out, rows);
+            Formats.rows(out, format, rows, Map.of("Name", "VOLUME NAME"));
         } else {
             Table t = new Table("DRIVER", "VOLUME NAME");
             vols.forEach(v -> t.row(v.get("Driver").string(""), v.get("Name").string("")));

@@ -132,6 +132,13 @@ class VesselCommandTest {
     void namedVolumeOutlivesItsContainer() throws Exception {
         vessel("run", "--name", "writer", "-v", "keep:/data", "busybox", "sh", "-c", "echo kept > /data/f").ok();
         assertTrue(vessel("ps", "-a").ok().out().contains("Exited (0)"));
+        // docker's Go templates, for a listing, a table and inspect
+        assertEquals("writer exited\n", vessel("ps", "-a", "--format", "{{.Names}} {{.State}}").ok().out());
+        assertEquals("NAMES    IMAGE\nwriter   busybox\n", vessel("ps", "-a", "--format", "table {{.Names}}\\t{{.Image}}").ok().out());
+        assertEquals("exited 0 keep:/data\n", vessel("inspect", "-f",
+                "{{.State.Status}} {{.State.ExitCode}} {{range .Mounts}}{{.Name}}:{{.Destination}}{{end}}", "writer").ok().out());
+        assertEquals("keep\n", vessel("volume", "ls", "--format", "{{.Name}}").ok().out());
+        assertTrue(vessel("ps", "--format", "{{.Names").err().contains("--format: template"));
         vessel("rm", "writer").ok();
         assertEquals("kept\n", vessel("run", "--rm", "-v", "keep:/data:ro", "busybox", "cat", "/data/f").ok().out());
         Result ro = vessel("run", "--rm", "-v", "keep:/data:ro", "busybox", "sh", "-c", "echo x > /data/g");
