@@ -328,7 +328,7 @@ final class ContainerCommands {
                 .bool("quiet", 'q', "only IDs").bool("no-trunc", (char) 0, "do not truncate")
                 .list("filter", 'f', "status=, name=, id=, label=, exited=, ancestor=")
                 .value("last", 'n', "the n last created").bool("latest", 'l', "the last created")
-                .bool("size", 's', "show sizes").value("format", (char) 0, "table, or json").parse(args);
+                .bool("size", 's', "show sizes").value("format", (char) 0, "table, json, or a Go template").parse(args);
         if (main.help(f, "ps [OPTIONS]")) {
             return 0;
         }

@@ -44,7 +44,7 @@ final class ImageCommands {
         Flags f = new Flags("images", false).bool("all", 'a', "show intermediate build images")
                 .bool("quiet", 'q', "only IDs").bool("no-trunc", (char) 0, "full IDs")
                 .bool("digests", (char) 0, "show digests").list("filter", 'f', "dangling=, reference=, label=, before=, since=")
-                .value("format", (char) 0, "table, or json").parse(args);
+                .value("format", (char) 0, "table, json, or a Go template").parse(args);
         if (main.help(f, "images [OPTIONS] [REPOSITORY[:TAG]]")) {
             return 0;
         }

@@ -374,7 +374,7 @@ public final class Main {
      */
     int inspectEach(String kind, String collection, List<String> args) throws UsageError, IOException {
         String upper = kind.toUpperCase(java.util.Locale.ROOT);
-        Flags f = new Flags(kind + " inspect", false).value("format", (char) 0, "json").parse(args);
+        Flags f = new Flags(kind + " inspect", false).value("format", (char) 0, "json, or a Go template").parse(args);
         if (help(f, kind + " inspect " + upper + " [" + upper + "...]")) {
             return 0;
         }
@@ -407,7 +407,7 @@ public final class Main {
 
     private int inspect(List<String> args) throws UsageError, IOException {
         Flags f = new Flags("inspect", false).value("type", (char) 0, "container, image or volume")
-                .value("format", 'f', "json").parse(args);
+                .value("format", 'f', "json, or a Go template").parse(args);
         if (help(f, "inspect [OPTIONS] NAME|ID [NAME|ID...]")) {
             return 0;
         }

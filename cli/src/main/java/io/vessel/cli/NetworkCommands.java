@@ -72,7 +72,7 @@ final class NetworkCommands {
 
     private int list(List<String> rest) throws UsageError, IOException {
         Flags f = new Flags("network ls", false).bool("quiet", 'q', "only IDs").bool("no-trunc", (char) 0, "full IDs")
-                .list("filter", 'f', "name=, id=, driver=, label=").value("format", (char) 0, "table, or json").parse(rest);
+                .list("filter", 'f', "name=, id=, driver=, label=").value("format", (char) 0, "table, json, or a Go template").parse(rest);
         if (main.help(f, "network ls [OPTIONS]")) {
             return 0;
         }

@@ -43,7 +43,7 @@ final class SystemCommands {
     }
 
     int version(List<String> args) throws UsageError, IOException {
-        Flags f = new Flags("version", false).value("format", 'f', "json").parse(args);
+        Flags f = new Flags("version", false).value("format", 'f', "json, or a Go template").parse(args);
         if (main.help(f, "version [OPTIONS]")) {
             return 0;
         }
@@ -98,7 +98,7 @@ final class SystemCommands {
     }
 
     int info(List<String> args) throws UsageError, IOException {
-        Flags f = new Flags("info", false).value("format", 'f', "json").parse(args);
+        Flags f = new Flags("info", false).value("format", 'f', "json, or a Go template").parse(args);
         if (main.help(f, "info [OPTIONS]")) {
             return 0;
         }
@@ -139,7 +139,7 @@ final class SystemCommands {
     }
 
     private int df(List<String> args) throws UsageError, IOException {
-        Flags f = new Flags("system df", false).value("format", (char) 0, "table, or json")
+        Flags f = new Flags("system df", false).value("format", (char) 0, "table, json, or a Go template")
                 .bool("verbose", 'v', "accepted: the summary is shown").parse(args);
         if (main.help(f, "system df [OPTIONS]")) {
             return 0;
@@ -248,7 +248,7 @@ final class SystemCommands {
     int events(List<String> args) throws UsageError, IOException {
         Flags f = new Flags("events", false).value("since", (char) 0, "from this time (Unix seconds or RFC 3339)")
                 .value("until", (char) 0, "up to this time, then exit").list("filter", 'f', "type=, event=, image=, container=, ...")
-                .value("format", (char) 0, "json").parse(args);
+                .value("format", (char) 0, "json, or a Go template").parse(args);
         if (main.help(f, "events [OPTIONS]")) {
             return 0;
         }

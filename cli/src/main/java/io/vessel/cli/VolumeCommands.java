@@ -56,7 +56,7 @@ final class VolumeCommands {
 
     private int list(List<String> rest) throws UsageError, IOException {
         Flags f = new Flags("volume ls", false).bool("quiet", 'q', "only names")
-                .list("filter", 'f', "name=, label=, dangling=true|false, driver=").value("format", (char) 0, "table, or json")
+                .list("filter", 'f', "name=, label=, dangling=true|false, driver=").value("format", (char) 0, "table, json, or a Go template")
                 .parse(rest);
         if (main.help(f, "volume ls [OPTIONS]")) {
             return 0;
