@@ -236,12 +236,19 @@ public final class Vm implements AutoCloseable {
     }
 
     /**
-     * The tap (handed over, or the existing one named) behind a virtio-net device, watched by the
+     * The tap (handed over, created for this VM, or the existing one named) behind a virtio-net device, watched by the
      * loop edge-triggered: the device reads until EAGAIN, or stops with a frame the ring has no
      * room for and must not be woken for it until the driver posts buffers.
      */
     private NetDevice openNet(DeviceConfig.Net n) throws IOException {
-        Tun.Tap tap = n.tap() != null ? n.tap() : keep(Tun.openExisting(n.tapName(), n.netns()));
+        Tun.Tap tap;
+        if (n.tap() != null) {
+            tap = n.tap();
+        } else if (n.create()) {
+            tap = keep(HostTaps.create(n));
+        } else {
+            tap = keep(Tun.openExisting(n.tapName(), n.netns()));
+        }
         NetDevice net = keep(NetDevice.open(tap, NetDevice.parseMac(n.mac()), n.rx(), n.tx(), RefillTimer.shared()));
         loop.register(net.tapFd(), Epoll.EPOLLIN | Epoll.EPOLLET, events -> net.onTapReadable());
         return net;
