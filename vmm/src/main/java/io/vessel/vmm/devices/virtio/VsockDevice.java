@@ -7,6 +7,7 @@ import io.vessel.linux.Fd;
 import io.vessel.linux.NonBlockingIo;
 import io.vessel.linux.Sockets;
 import io.vessel.vmm.memory.GuestMemoryException;
+import io.vessel.vmm.ratelimit.RefillTimer;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;
@@ -15,6 +16,7 @@ import java.lang.foreign.ValueLayout;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -30,7 +32,10 @@ import java.util.regex.Pattern;
  * <ul>
  * <li>Host-initiated: a host process connects to the Unix socket at {@code udsPath}, writes
  *     {@code CONNECT <port>\n}, and once the guest accepts reads {@code OK <host port>\n}; then the
- *     stream carries the connection's bytes.</li>
+ *     stream carries the connection's bytes. When the attempt fails, the process reads instead one
+ *     line {@code ERROR <why>\n} and the stream closes: a malformed CONNECT line, no driver ready,
+ *     the guest refusing (RST: nothing listens on the port), or the guest not answering within the
+ *     connect timeout (then the guest also gets RST, so a late accept does not linger).</li>
  * <li>Guest-initiated: a guest connection to host port P becomes a connection to the Unix socket
  *     {@code udsPath_P}; if nothing listens there the guest gets RST.</li>
  * </ul>
@@ -68,6 +73,12 @@ public final class VsockDevice implements VirtioDevice, AutoCloseable {
     private static final int SOCKET_EVENTS = Epoll.EPOLLIN | Epoll.EPOLLOUT | Epoll.EPOLLRDHUP
             | Epoll.EPOLLET;
     private static final int MAX_EVENTS = 64;
+    /**
+     * How long a host CONNECT waits for the guest's RESPONSE. A guest that listens answers within
+     * microseconds; one that is hung, or has nothing bound and does not answer at all, must not
+     * leave the host peer waiting forever.
+     */
+    public static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(2);
 
     /** A connection is named by its host port and guest port. */
     private record Key(long hostPort, long guestPort) {
@@ -127,6 +138,8 @@ public final class VsockDevice implements VirtioDevice, AutoCloseable {
     private final Path udsPath;
     private final Fd listener;
     private final Epoll epoll;
+    private final Duration connectTimeout;
+    private final RefillTimer timer;
     private final Map<Long, Handshake> handshakes = new HashMap<>();
     private final Map<Key, Connection> connections = new HashMap<>();
     private final Map<Long, Connection> byTag = new HashMap<>();
@@ -138,11 +151,13 @@ public final class VsockDevice implements VirtioDevice, AutoCloseable {
     private long rstSent;
     private boolean closed;
 
-    private VsockDevice(long guestCid, Path udsPath, Fd listener, Epoll epoll) {
+    private VsockDevice(long guestCid, Path udsPath, Fd listener, Epoll epoll, Duration connectTimeout, RefillTimer timer) {
         this.guestCid = guestCid;
         this.udsPath = udsPath;
         this.listener = listener;
         this.epoll = epoll;
+        this.connectTimeout = connectTimeout;
+        this.timer = timer;
     }
 
     /**
@@ -150,6 +165,18 @@ public final class VsockDevice implements VirtioDevice, AutoCloseable {
      * exist; it is removed by {@link #close}).
      */
     public static VsockDevice open(long guestCid, Path udsPath) throws IOException {
+        return open(guestCid, udsPath, DEFAULT_CONNECT_TIMEOUT, RefillTimer.shared());
+    }
+
+    /**
+     * As {@link #open(long, Path)}, with host CONNECTs the guest has not answered within
+     * {@code connectTimeout} (measured on {@code timer}) failed with an ERROR line.
+     */
+    public static VsockDevice open(long guestCid, Path udsPath, Duration connectTimeout, RefillTimer timer)
+            throws IOException {
+        if (connectTimeout.isNegative() || connectTimeout.isZero()) {
+            throw new IllegalArgumentException("vsock connect timeout " + connectTimeout + " is not positive");
+        }
         if (guestCid <= HOST_CID || guestCid >= 0xFFFF_FFFFL) {
             throw new IllegalArgumentException("guest CID " + guestCid
                     + " is reserved or out of range: use 3 to 4294967294");
@@ -168,7 +195,7 @@ public final class VsockDevice implements VirtioDevice, AutoCloseable {
             listener = Sockets.listen(path);
             NonBlockingIo.setNonBlocking(listener.num());
             epoll.add(listener.num(), Epoll.EPOLLIN | Epoll.EPOLLET, LISTENER_TAG);
-            return new VsockDevice(guestCid, udsPath, listener, epoll);
+            return new VsockDevice(guestCid, udsPath, listener, epoll, connectTimeout, timer);
         } catch (IOException | RuntimeException e) {
             if (listener != null) {
                 listener.close();
@@ -373,9 +400,12 @@ public final class VsockDevice implements VirtioDevice, AutoCloseable {
         handshakes.remove(h.tag);
         Matcher m = CONNECT.matcher(h.line.toString().strip());
         long port = m.matches() ? Long.parseLong(m.group(1)) : -1;
-        if (port < 0 || port > 0xFFFF_FFFFL || context == null || !context.isValid()) {
+        String refusal = port < 0 || port > 0xFFFF_FFFFL ? "expected CONNECT <port> with a port of 0 to 4294967295"
+                : context == null || !context.isValid() ? "the guest has no vsock driver ready" : null;
+        if (refusal != null) {
+            tellHost(h.stream, refusal);
             epoll.removeIfPresent(h.stream.num());
-            h.stream.close(); // a bad line, or no driver to connect to: the client sees the stream close
+            h.stream.close();
             return;
         }
         Key key = new Key(allocateLocalPort(port), port);
@@ -389,6 +419,33 @@ public final class VsockDevice implements VirtioDevice, AutoCloseable {
             return;
         }
         control.add(new Control(key.hostPort(), key.guestPort(), VsockPacket.OP_REQUEST, 0, c));
+        timer.schedule(connectTimeout.toNanos(), () -> connectTimedOut(c));
+    }
+
+    /** The guest let a host CONNECT wait too long: the host peer is told, the guest gets RST. */
+    private synchronized void connectTimedOut(Connection c) {
+        if (closed || connections.get(c.key) != c || c.state != State.AWAITING_RESPONSE) {
+            return; // answered, refused or gone meanwhile
+        }
+        tellHost(c.stream, "the guest did not accept the connection to vsock port " + c.key.guestPort() + " within "
+                + connectTimeout.toMillis() + " ms");
+        resetConnection(c);
+        processRx();
+    }
+
+    /**
+     * Tells a host peer why its CONNECT failed: one line, {@code ERROR <why>}, written only if the
+     * socket takes it at once (a fresh stream always has room); the caller closes the stream.
+     */
+    private static void tellHost(Fd stream, String why) {
+        byte[] line = ("ERROR " + why + "\n").getBytes(StandardCharsets.US_ASCII);
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment seg = arena.allocate(line.length);
+            MemorySegment.copy(line, 0, seg, ValueLayout.JAVA_BYTE, 0, line.length);
+            NonBlockingIo.writev(stream.num(), List.of(seg));
+        } catch (ErrnoException e) {
+            // the peer has gone already: there is nobody to tell
+        }
     }
 
     private long allocateLocalPort(long guestPort) {
@@ -516,6 +573,10 @@ public final class VsockDevice implements VirtioDevice, AutoCloseable {
                 flushToHost(c);
             }
             case VsockPacket.OP_RST -> {
+                if (c.state == State.AWAITING_RESPONSE) {
+                    tellHost(c.stream, "the guest refused the connection to vsock port " + c.key.guestPort()
+                            + " (nothing listens there)");
+                }
                 forget(c);
                 return;
             }

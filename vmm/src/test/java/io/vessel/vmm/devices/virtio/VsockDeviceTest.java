@@ -292,6 +292,67 @@ class VsockDeviceTest {
         assertEquals(0, vsock.connectionCount());
     }
 
+    /** Everything a host stream gets until its end of file, within the timeout. */
+    String hostReadToEof(Fd fd) throws Exception {
+        NonBlockingIo.setNonBlocking(fd.num());
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        long deadline = System.nanoTime() + TIMEOUT_NS;
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment buf = arena.allocate(256);
+            while (System.nanoTime() < deadline) {
+                pump();
+                long got = NonBlockingIo.read(fd.num(), buf);
+                if (got == 0) {
+                    return out.toString(StandardCharsets.US_ASCII);
+                }
+                if (got > 0) {
+                    out.write(buf.asSlice(0, got).toArray(ValueLayout.JAVA_BYTE));
+                } else {
+                    Thread.sleep(5);
+                }
+            }
+        }
+        throw new AssertionError("the host stream did not end within 5 s; it got: " + out.toString(StandardCharsets.US_ASCII));
+    }
+
+    @Test
+    void aHostConnectTheGuestNeverAnswersTimesOutWithAnErrorLineAndRstToTheGuest() throws Exception {
+        Fd host = Sockets.connect(uds.toString());
+        cleanup.add(host);
+        long start = System.nanoTime();
+        Files.write(host.num(), "CONNECT 70\n".getBytes(StandardCharsets.US_ASCII));
+        Rx request = await("REQUEST", r -> r.header().op() == VsockPacket.OP_REQUEST && r.header().dstPort() == 70);
+        long local = request.header().srcPort();
+        // the guest stays silent
+        assertEquals("ERROR the guest did not accept the connection to vsock port 70 within "
+                + VsockDevice.DEFAULT_CONNECT_TIMEOUT.toMillis() + " ms\n", hostReadToEof(host));
+        long waitedMillis = (System.nanoTime() - start) / 1_000_000;
+        assertTrue(waitedMillis >= VsockDevice.DEFAULT_CONNECT_TIMEOUT.toMillis(), "gave up after " + waitedMillis + " ms");
+        await("RST withdrawing the request", op(VsockPacket.OP_RST, local, 70));
+        assertEquals(0, vsock.connectionCount());
+        // a late RESPONSE finds no connection and is answered with RST
+        send(70, local, VsockPacket.OP_RESPONSE, 0, 65536, 0);
+        await("RST for the late RESPONSE", op(VsockPacket.OP_RST, local, 70));
+        assertEquals(0, vsock.connectionCount());
+    }
+
+    @Test
+    void aHostConnectTheGuestRefusesGetsAnErrorLine() throws Exception {
+        Fd host = Sockets.connect(uds.toString());
+        cleanup.add(host);
+        Files.write(host.num(), "CONNECT 71\n".getBytes(StandardCharsets.US_ASCII));
+        Rx request = await("REQUEST", r -> r.header().op() == VsockPacket.OP_REQUEST && r.header().dstPort() == 71);
+        send(71, request.header().srcPort(), VsockPacket.OP_RST, 0, 0, 0);
+        assertEquals("ERROR the guest refused the connection to vsock port 71 (nothing listens there)\n",
+                hostReadToEof(host));
+        assertEquals(0, vsock.connectionCount());
+
+        Fd bad = Sockets.connect(uds.toString());
+        cleanup.add(bad);
+        Files.write(bad.num(), "CONNECT 99999999999\n".getBytes(StandardCharsets.US_ASCII));
+        assertEquals("ERROR expected CONNECT <port> with a port of 0 to 4294967295\n", hostReadToEof(bad));
+    }
+
     @Test
     void hostDataToTheGuestNeverExceedsTheGuestsCredit() throws Exception {
         Object[] c = hostConnect(60, 8);
