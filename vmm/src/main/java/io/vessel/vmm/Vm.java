@@ -80,7 +80,8 @@ public final class Vm implements AutoCloseable {
     private final List<AttachedDevice> devices = new ArrayList<>();
     private EventLoop loop;
     private IrqFd serialIrq;
-    private final I8042 i8042 = new I8042(this::requestExit, () -> pulse(I8042.KEYBOARD_IRQ));
+    private IrqFd keyboardIrq;
+    private final I8042 i8042 = new I8042(this::requestExit, () -> keyboardIrq.trigger());
     private BootPlan plan;
     private Placement acpi;
     private boolean started;
@@ -152,6 +153,7 @@ public final class Vm implements AutoCloseable {
         Trace.mark("irqchip, PIT and memory slots set up");
         loop = EventLoop.start("vm-events", e -> requestExit(new VmExit.Crashed("device event loop: " + e)));
         serialIrq = keep(IrqFd.register(vmFd, Serial8250.COM1_IRQ));
+        keyboardIrq = keep(IrqFd.register(vmFd, I8042.KEYBOARD_IRQ));
         pioBus.register(Serial8250.COM1_BASE, Serial8250.PORT_COUNT, serial);
         pioBus.register(I8042.BASE, I8042.PORT_COUNT, i8042);
         pioBus.register(DebugExit.PORT, 1, new DebugExit(this::requestExit));
