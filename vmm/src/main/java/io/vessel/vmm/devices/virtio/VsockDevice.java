@@ -79,6 +79,8 @@ public final class VsockDevice implements VirtioDevice, AutoCloseable {
      * leave the host peer waiting forever.
      */
     public static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(2);
+    /** struct virtio_vsock_event { le32 id; } and its one id (virtio 1.2, 5.10.6.6). */
+    static final int EVENT_BYTES = 4, EVENT_TRANSPORT_RESET = 0;
 
     /** A connection is named by its host port and guest port. */
     private record Key(long hostPort, long guestPort) {
@@ -149,6 +151,9 @@ public final class VsockDevice implements VirtioDevice, AutoCloseable {
     private long nextLocalPort = FIRST_LOCAL_PORT;
     private DeviceContext context;
     private long rstSent;
+    /** A TRANSPORT_RESET event not yet placed: the driver had no event buffer posted. */
+    private boolean resetEventPending;
+    private long resetEventsSent;
     private boolean closed;
 
     private VsockDevice(long guestCid, Path udsPath, Fd listener, Epoll epoll, Duration connectTimeout, RefillTimer timer) {
@@ -224,6 +229,69 @@ public final class VsockDevice implements VirtioDevice, AutoCloseable {
         return connections.size();
     }
 
+    /** How many TRANSPORT_RESET events the driver has been given. */
+    public synchronized long transportResetsSent() {
+        return resetEventsSent;
+    }
+
+    /**
+     * Interrupts all communication, as after the guest moved to another host or was restored from
+     * a snapshot (virtio 1.2, 5.10.6.6): every connection is dropped without a packet (host peers
+     * see their stream end; a host CONNECT still waiting gets an ERROR line) and the driver is sent
+     * VIRTIO_VSOCK_EVENT_TRANSPORT_RESET on the event queue, upon which it resets its connected
+     * sockets, keeps its listening ones and re-reads its CID. If the driver has no event buffer
+     * posted, the event waits for one.
+     */
+    public synchronized void transportReset() {
+        if (closed) {
+            return;
+        }
+        for (Connection c : connections.values()) {
+            if (c.state == State.AWAITING_RESPONSE) {
+                tellHost(c.stream, "the vsock transport was reset before the guest answered");
+            }
+        }
+        dropAllConnections();
+        resetEventPending = true;
+        deliverEvents();
+    }
+
+    /** Places a pending TRANSPORT_RESET in the driver's next event buffer big enough, if it has posted one. */
+    private void deliverEvents() {
+        DeviceContext ctx = context;
+        if (!resetEventPending || ctx == null || !ctx.isValid() || !ctx.queue(EVENT_QUEUE).isReady()) {
+            return;
+        }
+        Virtqueue queue = ctx.queue(EVENT_QUEUE);
+        boolean used = false;
+        try {
+            while (resetEventPending) {
+                DescriptorChain chain = queue.pop();
+                if (chain == null && queue.enableNotification()) {
+                    continue; // a buffer came as notifications were turned back on
+                }
+                if (chain == null) {
+                    break; // the driver's next posted buffer notifies the queue
+                }
+                int written = 0;
+                if (chain.writableBytes() >= EVENT_BYTES) {
+                    byte[] event = new byte[EVENT_BYTES]; // the id, little-endian
+                    event[0] = (byte) EVENT_TRANSPORT_RESET;
+                    written = chain.writer(ctx.memory(), EVENT_BYTES).write(event);
+                    resetEventPending = false;
+                    resetEventsSent++;
+                }
+                queue.addUsed(chain.head(), written); // a buffer too small is handed back unused
+                used = true;
+            }
+            if (used && queue.needsNotification()) {
+                ctx.signalUsed(EVENT_QUEUE);
+            }
+        } catch (VirtioException | GuestMemoryException e) {
+            ctx.needsReset("virtio-vsock event queue: " + e.getMessage());
+        }
+    }
+
     /** How many RST packets the device sent the guest. */
     public synchronized long resetsSent() {
         return rstSent;
@@ -271,6 +339,7 @@ public final class VsockDevice implements VirtioDevice, AutoCloseable {
     @Override
     public synchronized void reset() {
         context = null;
+        resetEventPending = false; // a reset driver starts with no connections to reset
         dropAllConnections();
     }
 
@@ -294,6 +363,9 @@ public final class VsockDevice implements VirtioDevice, AutoCloseable {
         }
         if (index == RX_QUEUE || index == TX_QUEUE) {
             processRx();
+        }
+        if (index == EVENT_QUEUE) {
+            deliverEvents();
         }
     }
 
