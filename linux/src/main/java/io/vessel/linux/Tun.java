@@ -145,6 +145,7 @@ public final class Tun {
      * @throws IllegalArgumentException naming the tap when it does not exist
      */
     public static Tap openExisting(String name, Path netns) throws IOException {
+        checkNetns(netns);
         Tap tap = netns == null ? open(name) : open(name, netns);
         boolean persistent;
         try {
@@ -173,9 +174,7 @@ public final class Tun {
      */
     public static Tap create(String name, Path netns) throws IOException {
         checkName(name);
-        if (netns != null && !java.nio.file.Files.exists(netns)) {
-            throw new IllegalArgumentException("network namespace " + netns + " does not exist");
-        }
+        checkNetns(netns);
         try {
             return netns == null ? attach(name, IFF_TUN_EXCL) : NetNamespace.call(netns, () -> attach(name, IFF_TUN_EXCL));
         } catch (ErrnoException e) {
@@ -184,6 +183,12 @@ public final class Tun {
                         + (netns == null ? "" : " in network namespace " + netns) + "; choose another tap name", e);
             }
             throw e;
+        }
+    }
+
+    private static void checkNetns(Path netns) {
+        if (netns != null && !java.nio.file.Files.exists(netns)) {
+            throw new IllegalArgumentException("network namespace " + netns + " does not exist");
         }
     }
 

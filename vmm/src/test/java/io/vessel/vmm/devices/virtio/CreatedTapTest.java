@@ -134,6 +134,9 @@ class CreatedTapTest {
         e = assertThrows(IllegalArgumentException.class, () -> Vm.create(config("", List.of(
                 DeviceConfig.Net.created("vmtap1", noNetns, GUEST_MAC, null)), new ByteArrayOutputStream())).close());
         assertEquals("network namespace " + noNetns + " does not exist", e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> Vm.create(config("", List.of(
+                DeviceConfig.Net.named("vmtap1", noNetns, GUEST_MAC)), new ByteArrayOutputStream())).close());
+        assertEquals("network namespace " + noNetns + " does not exist", e.getMessage(), "also for an existing tap's namespace");
 
         try (TestNetns ns = TestNetns.create()) {
             e = assertThrows(IllegalArgumentException.class, () -> Vm.create(config("", List.of(
