@@ -312,6 +312,29 @@ class DevicesInVmTest {
         assertFalse(Files.exists(uds), "the VM left its vsock socket behind");
     }
 
+    @Test
+    void aTransportResetReachesTheGuestsDriverOnTheEventQueue() throws Exception {
+        TestGuests.assumeKvm();
+        Path uds = tmp.resolve("e.sock");
+        ByteArrayOutputStream console = new ByteArrayOutputStream();
+        VmConfig config = VmConfig.of(new BootSource(TestGuests.elf(), null, "vessel-test vsock_event", true, 0), 1, MEMORY,
+                console).withDevices(List.of(new DeviceConfig.Vsock(44, uds)));
+        try (Vm vm = Vm.create(config)) {
+            vm.start();
+            awaitConsole(console, "vsock: waiting for an event");
+            VsockDevice vsock = (VsockDevice) vm.devices().get(0).transport().device();
+            vsock.transportReset(); // what restoring a snapshot will do: all communication interrupted
+            VmExit exit = vm.awaitExit(TIMEOUT);
+            String c = text(console);
+            assertEquals(new VmExit.GuestExit(0), exit, c);
+            assertTrue(c.contains("vsock: event id 0, 4 bytes"), c);
+            assertTrue(c.contains("ok   the device reported TRANSPORT_RESET on the event queue"), c);
+            assertTrue(c.contains("ok   the guest CID read again after the reset is unchanged"), c);
+            assertFalse(c.contains("FAIL"), c);
+            assertEquals(1, vsock.transportResetsSent());
+        }
+    }
+
     private static String readLine(SocketChannel c) throws IOException {
         StringBuilder s = new StringBuilder();
         ByteBuffer one = ByteBuffer.allocate(1);
