@@ -33,6 +33,11 @@
 #define E820_RESERVED 2
 #define ACPI_SLEEP_CONTROL 0x3c0
 #define ACPI_S5_SLEEP 0x34 /* SLP_TYP 5 << 2 | SLP_EN */
+#define I8042_WRITE_COMMAND_BYTE 0x60
+#define I8042_CB_KEYBOARD_INTERRUPT 0x01 /* and no translation: scancode set 2 */
+#define I8042_STATUS_OBF 0x01
+#define KEYBOARD_GSI 1
+#define KEYS 4
 
 void putc_(char c) {
 	while (!(inb(COM1 + 5) & 0x20)) { }
@@ -144,6 +149,29 @@ static void check_memmap(const struct e820 *map, uint32_t n, uint32_t stride) {
 	check(n > 0 && low && high, "memory map has RAM at 0 and at 1 MiB");
 }
 
+static volatile uint32_t keyboard_irqs, key_count;
+static volatile uint8_t keys[KEYS];
+
+static void keyboard_handler(int vector) {
+	(void)vector;
+	keyboard_irqs++;
+	while ((inb(I8042_COMMAND) & I8042_STATUS_OBF) && key_count < KEYS) keys[key_count++] = inb(I8042_DATA);
+}
+
+/* The keyboard as Linux's atkbd takes it: IRQ 1 through the IOAPIC, the bytes read in the handler. */
+static void keys_by_interrupt(void) {
+	irq_init();
+	irq_route_gsi(KEYBOARD_GSI, keyboard_handler);
+	outb(I8042_COMMAND, I8042_WRITE_COMMAND_BYTE);
+	outb(I8042_DATA, I8042_CB_KEYBOARD_INTERRUPT);
+	puts_("waiting for keys (interrupt)\n");
+	wait_until_at_least(&key_count, KEYS);
+	puts_("keys (interrupt):");
+	for (int i = 0; i < KEYS; i++) { putc_(' '); puthex(keys[i]); }
+	puts_("\nkeyboard interrupts: "); putdec(keyboard_irqs); putc_('\n');
+	outb(DEBUG_EXIT, 0);
+}
+
 static void check_initrd(const char *cmdline, uint64_t addr, uint64_t size) {
 	const char *want = arg(cmdline, "initrd_sum=");
 	if (!want) { check(size == 0, "no initrd expected, none given"); return; }
@@ -223,6 +251,7 @@ void guest_main(int mode, uint64_t info) {
 		puts_("got input\n");
 		outb(DEBUG_EXIT, c);
 	}
+	if (arg(cmdline, "keys_irq")) keys_by_interrupt();
 	if (arg(cmdline, "keys")) {
 		puts_("waiting for keys\n");
 		puts_("keys:");

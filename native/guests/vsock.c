@@ -4,7 +4,8 @@
  * its data in one buffer. The test: connect to the host's port (vsock_port=HEX: the VMM hands
  * the stream to uds_path_<port>), send a line, expect it echoed, shut down (the host answers
  * RST); then listen on vsock_listen=HEX, accept the host's CONNECT, echo what it sends, and
- * answer its shutdown with RST.
+ * answer its shutdown with RST; with vsock_event, wait for an event on the event queue (the
+ * host resets the transport) and re-read the CID, as Linux's driver does on TRANSPORT_RESET.
  */
 #include "virtio.h"
 
@@ -24,6 +25,7 @@
 #define GUEST_BUF_ALLOC 4096
 #define LOCAL_PORT 0x4d2
 #define MAX_PACKETS 32 /* packets looked at before giving up on an answer */
+#define EVENT_TRANSPORT_RESET 0
 
 struct __attribute__((packed)) vhdr {
 	uint64_t src_cid, dst_cid;
@@ -126,6 +128,15 @@ void vsock_test(struct vdev *d, const char *cmdline) {
 		send(LOCAL_PORT, port, OP_SHUTDOWN, SHUTDOWN_BOTH, 0, 0);
 		h = expect(OP_RST, LOCAL_PORT);
 		check(h.op == OP_RST, "the host answered the guest's shutdown with RST");
+	}
+	if (arg(cmdline, "vsock_event")) {
+		puts_("vsock: waiting for an event\n");
+		struct used_elem u = wait_next_used(&ev);
+		uint32_t id = event_buf[0] | (uint32_t)event_buf[1] << 8 | (uint32_t)event_buf[2] << 16 | (uint32_t)event_buf[3] << 24;
+		puts_("vsock: event id "); putdec(id); puts_(", "); putdec(u.len); puts_(" bytes\n");
+		check(u.len == 4 && id == EVENT_TRANSPORT_RESET, "the device reported TRANSPORT_RESET on the event queue");
+		uint64_t again = vrd(d, CONFIG) | (uint64_t)vrd(d, CONFIG + 4) << 32;
+		check(again == cid, "the guest CID read again after the reset is unchanged");
 	}
 	const char *listen_arg = arg(cmdline, "vsock_listen=");
 	if (listen_arg) {

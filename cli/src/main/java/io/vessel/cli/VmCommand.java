@@ -14,7 +14,7 @@ import java.util.List;
 
 /**
  * {@code vessel vm run [--kernel K] [--initrd I] [--cmdline C] [--cpus N] [--memory M]
- * [--disk PATH[,ro]]... [--net tap=NAME|none] [--vsock CID[,PATH]] [-i] [-- COMMAND...]}: boots a micro-VM with its serial console on this
+ * [--disk PATH[,ro]]... [--net tap=NAME[,mac=MAC][,netns=NS][,create[,addr=CIDR]]|none] [--vsock CID[,PATH]] [-i] [-- COMMAND...]}: boots a micro-VM with its serial console on this
  * command's stdout (and stdin with {@code -i}) and exits with the guest's status.
  */
 final class VmCommand {
@@ -39,7 +39,9 @@ final class VmCommand {
                 .value("cpus", (char) 0, "number of vCPUs (default " + DEFAULT_CPUS + ")")
                 .value("memory", 'm', "guest RAM, e.g. 256m, 1g (default " + DEFAULT_MEMORY + ")")
                 .list("disk", (char) 0, "a raw disk image as virtio-blk, PATH or PATH,ro; the first is the root")
-                .value("net", (char) 0, "network: tap=NAME[,mac=MAC] (virtio-net on the existing tap NAME) or none (default)")
+                .value("net", (char) 0, "network: tap=NAME[,mac=MAC][,netns=NS][,create[,addr=CIDR]] (virtio-net on the tap NAME"
+                        + " in network namespace NS, a path or an 'ip netns' name; it must exist unless create, which makes it,"
+                        + " up with the host address CIDR, for the VM's lifetime) or none (default)")
                 .value("vsock", (char) 0, "virtio-vsock: CID[,PATH] (host side on the Unix socket PATH, default "
                         + VmVsock.DEFAULT_DIR + "/vsock-CID.sock)")
                 .bool("interactive", 'i', "attach stdin to the guest's console")

@@ -127,6 +127,48 @@ class VmCommandTest {
     }
 
     @Test
+    void netCreatesTheTapInANamedNamespaceForTheVmsLifetime() throws Exception {
+        assumeTrue(Files.exists(Path.of("/dev/net/tun")) && "root".equals(System.getProperty("user.name")),
+                "creating taps and network namespaces needs root and /dev/net/tun");
+        String kernel = GUESTS.resolve("test-guest.elf").toString();
+        String netns = "vessel-cli-t" + ProcessHandle.current().pid();
+        command("ip", "netns", "add", netns);
+        try {
+            command("ip", "netns", "exec", netns, "sysctl", "-qw", "net.ipv6.conf.default.disable_ipv6=1");
+            // the guest (10.79.0.2) pings the kernel at the tap's host end (10.79.0.1), which Vessel configured
+            Result r = vessel("vm", "run", "--kernel", kernel, "--memory", "64m",
+                    "--net", "tap=clitap0,netns=" + netns + ",create,addr=10.79.0.1/24,mac=06:00:0a:4f:00:02",
+                    "--cmdline", "vessel-test net_ip=0a4f0002 net_peer=0a4f0001");
+            assertEquals(0, r.exit, r.out + r.err);
+            assertTrue(r.out.contains("ok   the host answered the guest's ICMP echo request"), r.out);
+            assertTrue(r.out.contains("RESULT PASS"), r.out);
+            assertTrue(!command("ip", "-n", netns, "link", "show").contains("clitap0"), "the VM's tap outlived it");
+
+            r = vessel("vm", "run", "--kernel", kernel, "--net", "tap=clitap0,netns=vessel-no-such-ns,create");
+            assertEquals(125, r.exit);
+            assertTrue(r.err.contains("network namespace /run/netns/vessel-no-such-ns does not exist"), r.err);
+            command("ip", "-n", netns, "tuntap", "add", "dev", "taken0", "mode", "tap");
+            r = vessel("vm", "run", "--kernel", kernel, "--net", "tap=taken0,netns=" + netns + ",create");
+            assertEquals(125, r.exit);
+            assertTrue(r.err.contains("a network interface named taken0 already exists in network namespace /run/netns/"
+                    + netns), r.err);
+            assertTrue(command("ip", "-n", netns, "link", "show").contains("taken0"), "the refused VM removed taken0");
+        } finally {
+            command("ip", "netns", "del", netns);
+        }
+    }
+
+    /** Runs an iproute2 command; its output, or an exception with it. */
+    private static String command(String... cmd) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (p.waitFor() != 0) {
+            throw new IOException(String.join(" ", cmd) + " exited " + p.exitValue() + ": " + out.strip());
+        }
+        return out;
+    }
+
+    @Test
     void badNetworkAndVsockOptionsAreClearErrors() {
         String kernel = GUESTS.resolve("test-guest.elf").toString();
         Result r = vessel("vm", "run", "--kernel", kernel, "--net", "tap=vsl-nosuch0");
@@ -138,7 +180,7 @@ class VmCommandTest {
         assertTrue(r.err.contains("multicast"), r.err);
         r = vessel("vm", "run", "--kernel", kernel, "--net", "bridge=br0");
         assertEquals(125, r.exit);
-        assertTrue(r.err.contains("expected tap=NAME[,mac=MAC] or none"), r.err);
+        assertTrue(r.err.contains("expected tap=NAME[,mac=MAC][,netns=NS][,create[,addr=CIDR]] or none"), r.err);
         r = vessel("vm", "run", "--kernel", kernel, "--vsock", "2");
         assertEquals(125, r.exit);
         assertTrue(r.err.contains("guest CID 2 is reserved"), r.err);

@@ -35,6 +35,11 @@ public final class Tun {
     /** if_tun.h: _IOR('T', 210, unsigned int), and the flag a tap made by {@code ip tuntap add} carries. */
     static final long TUNGETIFF = 0x800454d2L;
     static final int IFF_PERSIST = 0x0800;
+    /**
+     * if_tun.h: with this flag TUNSETIFF fails with EBUSY when any link already has the name,
+     * instead of attaching to an existing tap (drivers/net/tun.c, tun_set_iff).
+     */
+    static final int IFF_TUN_EXCL = 0x8000;
     /** include/uapi/linux/sched.h */
     /** struct ifreq: char ifr_name[IFNAMSIZ]; then a union whose ifr_flags is a short; 40 bytes. */
     private static final int IFNAMSIZ = 16, IFREQ_BYTES = 40, IFR_FLAGS = 16;
@@ -140,6 +145,7 @@ public final class Tun {
      * @throws IllegalArgumentException naming the tap when it does not exist
      */
     public static Tap openExisting(String name, Path netns) throws IOException {
+        checkNetns(netns);
         Tap tap = netns == null ? open(name) : open(name, netns);
         boolean persistent;
         try {
@@ -157,6 +163,35 @@ public final class Tun {
         return tap;
     }
 
+    /**
+     * Creates a new tap {@code name} in the network namespace at {@code netns} (null: this
+     * thread's), refusing a name any link of that namespace already has ({@code IFF_TUN_EXCL}),
+     * so that the tap is certainly Vessel's own. It is not persistent: it disappears with the
+     * returned descriptor, also when the process is killed.
+     *
+     * @throws IllegalArgumentException naming the namespace when it does not exist, or the name
+     *         when it is taken or malformed
+     */
+    public static Tap create(String name, Path netns) throws IOException {
+        checkName(name);
+        checkNetns(netns);
+        try {
+            return netns == null ? attach(name, IFF_TUN_EXCL) : NetNamespace.call(netns, () -> attach(name, IFF_TUN_EXCL));
+        } catch (ErrnoException e) {
+            if (e.errno() == Errno.EBUSY) {
+                throw new IllegalArgumentException("a network interface named " + name + " already exists"
+                        + (netns == null ? "" : " in network namespace " + netns) + "; choose another tap name", e);
+            }
+            throw e;
+        }
+    }
+
+    private static void checkNetns(Path netns) {
+        if (netns != null && !java.nio.file.Files.exists(netns)) {
+            throw new IllegalArgumentException("network namespace " + netns + " does not exist");
+        }
+    }
+
     private static void checkName(String name) {
         if (name == null || !NAME.matcher(name).matches()) {
             throw new IllegalArgumentException("tap name \"" + name + "\" is not 1 to 15 of [A-Za-z0-9_.-]"
@@ -165,12 +200,16 @@ public final class Tun {
     }
 
     private static Tap attach(String name) throws ErrnoException {
+        return attach(name, 0);
+    }
+
+    private static Tap attach(String name, int extraFlags) throws ErrnoException {
         Fd fd = Files.open(CLONE_DEVICE, Files.O_RDWR | Files.O_CLOEXEC | O_NONBLOCK, 0);
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment ifr = arena.allocate(IFREQ_BYTES);
             byte[] n = name.getBytes(StandardCharsets.US_ASCII);
             MemorySegment.copy(n, 0, ifr, ValueLayout.JAVA_BYTE, 0, n.length);
-            ifr.set(ValueLayout.JAVA_SHORT, IFR_FLAGS, (short) (IFF_TAP | IFF_NO_PI | IFF_VNET_HDR));
+            ifr.set(ValueLayout.JAVA_SHORT, IFR_FLAGS, (short) (IFF_TAP | IFF_NO_PI | IFF_VNET_HDR | extraFlags));
             try {
                 Ioctl.ioctl(fd.num(), TUNSETIFF, ifr);
             } catch (ErrnoException e) {

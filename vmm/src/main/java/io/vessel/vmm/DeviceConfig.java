@@ -47,17 +47,27 @@ public sealed interface DeviceConfig {
     }
 
     /**
-     * virtio-net on a tap: either {@code tap}, one the caller opened (Vessel made it, possibly in
-     * a network namespace; the VM takes it over and closes it), or the existing persistent tap
-     * {@code tapName} (Firecracker's {@code host_dev_name}) in the namespace {@code netns}, null
-     * for the VMM's own. {@code mac} is the guest's unicast address ("06:00:0a:00:00:02");
-     * {@code rx}/{@code tx} throttle what the guest receives and sends.
+     * virtio-net on a tap, from one of three sources: {@code tap}, one the caller opened (the VM
+     * takes it over and closes it); the existing persistent tap {@code tapName} (Firecracker's
+     * {@code host_dev_name}); or, with {@code create}, a new tap {@code tapName} the VM makes
+     * itself, up and with {@code hostAddress} (null: none) on its host end, and which goes with
+     * the VM (and with the VMM process, however it dies: the tap is not persistent). Named taps
+     * are in the namespace {@code netns}, null for the VMM's own. {@code mac} is the guest's
+     * unicast address ("06:00:0a:00:00:02"); {@code rx}/{@code tx} throttle what the guest
+     * receives and sends.
      */
-    record Net(String tapName, Path netns, Tun.Tap tap, String mac, RateLimiter rx, RateLimiter tx)
-            implements DeviceConfig {
+    record Net(String tapName, Path netns, Tun.Tap tap, String mac, RateLimiter rx, RateLimiter tx, boolean create,
+               HostAddress hostAddress) implements DeviceConfig {
         public Net {
             if (tap == null && (tapName == null || tapName.isEmpty())) {
                 throw new IllegalArgumentException("a network device needs a tap: a tap name or an open tap");
+            }
+            if (tap != null && create) {
+                throw new IllegalArgumentException("tap " + tap.name() + " is already open; only a named tap can be created");
+            }
+            if (hostAddress != null && !create) {
+                throw new IllegalArgumentException("a host address (" + hostAddress + ") can only be given to a tap"
+                        + " Vessel creates; configure the existing tap " + tapName + " yourself");
             }
             if (tap != null) {
                 tapName = tap.name();
@@ -72,6 +82,10 @@ public sealed interface DeviceConfig {
             tx = tx == null ? RateLimiter.UNLIMITED : tx;
         }
 
+        public Net(String tapName, Path netns, Tun.Tap tap, String mac, RateLimiter rx, RateLimiter tx) {
+            this(tapName, netns, tap, mac, rx, tx, false, null);
+        }
+
         /** The existing tap {@code tapName} in namespace {@code netns} (null: the VMM's), unthrottled. */
         public static Net named(String tapName, Path netns, String mac) {
             return new Net(tapName, netns, null, mac, null, null);
@@ -82,8 +96,16 @@ public sealed interface DeviceConfig {
             return new Net(null, null, tap, mac, null, null);
         }
 
+        /**
+         * A new tap {@code tapName} the VM creates in namespace {@code netns} (null: the VMM's),
+         * brought up with {@code hostAddress} (null: none), removed when the VM ends.
+         */
+        public static Net created(String tapName, Path netns, String mac, HostAddress hostAddress) {
+            return new Net(tapName, netns, null, mac, null, null, true, hostAddress);
+        }
+
         public Net withLimiters(RateLimiter rxLimiter, RateLimiter txLimiter) {
-            return new Net(tapName, netns, tap, mac, rxLimiter, txLimiter);
+            return new Net(tapName, netns, tap, mac, rxLimiter, txLimiter, create, hostAddress);
         }
     }
 

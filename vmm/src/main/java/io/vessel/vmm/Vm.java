@@ -80,7 +80,8 @@ public final class Vm implements AutoCloseable {
     private final List<AttachedDevice> devices = new ArrayList<>();
     private EventLoop loop;
     private IrqFd serialIrq;
-    private final I8042 i8042 = new I8042(this::requestExit, () -> pulse(I8042.KEYBOARD_IRQ));
+    private IrqFd keyboardIrq;
+    private final I8042 i8042 = new I8042(this::requestExit, () -> keyboardIrq.trigger());
     private BootPlan plan;
     private Placement acpi;
     private boolean started;
@@ -152,6 +153,7 @@ public final class Vm implements AutoCloseable {
         Trace.mark("irqchip, PIT and memory slots set up");
         loop = EventLoop.start("vm-events", e -> requestExit(new VmExit.Crashed("device event loop: " + e)));
         serialIrq = keep(IrqFd.register(vmFd, Serial8250.COM1_IRQ));
+        keyboardIrq = keep(IrqFd.register(vmFd, I8042.KEYBOARD_IRQ));
         pioBus.register(Serial8250.COM1_BASE, Serial8250.PORT_COUNT, serial);
         pioBus.register(I8042.BASE, I8042.PORT_COUNT, i8042);
         pioBus.register(DebugExit.PORT, 1, new DebugExit(this::requestExit));
@@ -236,12 +238,19 @@ public final class Vm implements AutoCloseable {
     }
 
     /**
-     * The tap (handed over, or the existing one named) behind a virtio-net device, watched by the
+     * The tap (handed over, created for this VM, or the existing one named) behind a virtio-net device, watched by the
      * loop edge-triggered: the device reads until EAGAIN, or stops with a frame the ring has no
      * room for and must not be woken for it until the driver posts buffers.
      */
     private NetDevice openNet(DeviceConfig.Net n) throws IOException {
-        Tun.Tap tap = n.tap() != null ? n.tap() : keep(Tun.openExisting(n.tapName(), n.netns()));
+        Tun.Tap tap;
+        if (n.tap() != null) {
+            tap = n.tap();
+        } else if (n.create()) {
+            tap = keep(HostTaps.create(n));
+        } else {
+            tap = keep(Tun.openExisting(n.tapName(), n.netns()));
+        }
         NetDevice net = keep(NetDevice.open(tap, NetDevice.parseMac(n.mac()), n.rx(), n.tx(), RefillTimer.shared()));
         loop.register(net.tapFd(), Epoll.EPOLLIN | Epoll.EPOLLET, events -> net.onTapReadable());
         return net;

@@ -158,6 +158,26 @@ class VmTest {
     }
 
     @Test
+    void ctrlAltDelReachesTheGuestByKeyboardInterruptThroughItsIrqfd() throws Exception {
+        ByteArrayOutputStream console = new ByteArrayOutputStream();
+        try (Vm vm = Vm.create(VmConfig.of(BootSource.of(TestGuests.elf(), null, "vessel-test keys_irq"), 1, MEMORY, console))) {
+            vm.start();
+            long deadline = System.nanoTime() + TIMEOUT.toNanos();
+            while (!console.toString(StandardCharsets.UTF_8).contains("waiting for keys (interrupt)")
+                    && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+            }
+            vm.sendCtrlAltDel();
+            VmExit exit = vm.awaitExit(TIMEOUT);
+            String c = console.toString(StandardCharsets.UTF_8);
+            assertEquals(new VmExit.GuestExit(0), exit, c);
+            // the guest reads the keys only in its IRQ 1 handler: they arrived, so the interrupt did
+            assertTrue(c.contains("keys (interrupt): 0x14 0x11 0xe0 0x71"), c);
+            assertTrue(c.matches("(?s).*keyboard interrupts: [1-9].*"), c);
+        }
+    }
+
+    @Test
     void bootsWithSeveralVcpus() throws Exception {
         Outcome o = boot(BootSource.of(TestGuests.elf(), null, "vessel-test"), 2);
         assertTrue(o.console.contains("RESULT PASS"), o.console);

@@ -35,6 +35,21 @@ class VirtualMachinesTest {
                 .contains("no tap=NAME"));
         assertTrue(assertThrows(IllegalArgumentException.class, () -> VmNet.parse("tap=t,mac=06:00")).getMessage()
                 .contains("not six hex bytes"));
+        assertEquals(new VmNet("tap0", VmNet.DEFAULT_MAC, Path.of("/run/netns/blue"), false, null),
+                VmNet.parse("tap=tap0,netns=blue"));
+        assertEquals(new VmNet("tap0", VmNet.DEFAULT_MAC, Path.of("/proc/1/ns/net"), true,
+                        io.vessel.vmm.HostAddress.parse("10.0.0.1/24")),
+                VmNet.parse("tap=tap0,netns=/proc/1/ns/net,create,addr=10.0.0.1/24"));
+        assertEquals(io.vessel.vmm.DeviceConfig.Net.created("tap0", null, VmNet.DEFAULT_MAC, null),
+                VmNet.parse("create,tap=tap0").device());
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> VmNet.parse("tap=t,addr=10.0.0.1/24")).getMessage()
+                .contains("addr= needs create"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> VmNet.parse("tap=t,create,addr=10.0.0.1")).getMessage()
+                .contains("not an IPv4 address with a prefix length"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> VmNet.parse("tap=t,netns=..")).getMessage()
+                .contains("not a network namespace name or path"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> VmNet.parse("tap=t,persist")).getMessage()
+                .contains("\"persist\" is not tap=NAME, mac=MAC, netns=NS, create or addr=CIDR"));
         assertEquals(new VmVsock(3, VmVsock.defaultSocket(3)), VmVsock.parse("3"));
         assertEquals(new VmVsock(4, Path.of("/tmp/v.sock")), VmVsock.parse("4,/tmp/v.sock"));
         assertTrue(assertThrows(IllegalArgumentException.class, () -> VmVsock.parse("1")).getMessage().contains("reserved"));

@@ -167,8 +167,8 @@ public final class MicroVm implements AutoCloseable {
 
     /**
      * The devices configured through the API, given to the VM: the root drive first (it is the
-     * guest's vda, as in Firecracker), the other drives, the network interfaces on their
-     * existing taps, then vsock. An interface without {@code guest_mac} gets a locally
+     * guest's vda, as in Firecracker), the other drives, the network interfaces (on their
+     * existing taps, or on taps the VM creates), then vsock. An interface without {@code guest_mac} gets a locally
      * administered one from its position.
      */
     private VmConfig attachDevices(VmConfig config) {
@@ -178,8 +178,9 @@ public final class MicroVm implements AutoCloseable {
         int i = 0;
         for (Requests.NetworkInterface n : interfaces.values()) {
             String mac = n.guestMac() != null ? n.guestMac() : String.format("06:00:00:00:%02x:%02x", i >> 8 & 0xff, (i & 0xff) + 2);
-            devices.add(DeviceConfig.Net.named(n.hostDevName(), null, mac).withLimiters(limiter(n.rxRateLimiter()),
-                    limiter(n.txRateLimiter())));
+            DeviceConfig.Net net = n.createTap() ? DeviceConfig.Net.created(n.hostDevName(), n.netns(), mac, n.hostAddress())
+                    : DeviceConfig.Net.named(n.hostDevName(), n.netns(), mac);
+            devices.add(net.withLimiters(limiter(n.rxRateLimiter()), limiter(n.txRateLimiter())));
             i++;
         }
         if (vsock != null) {

@@ -1,6 +1,7 @@
 package io.vessel.vmm.api;
 
 import io.vessel.json.JsonNode;
+import io.vessel.vmm.HostAddress;
 import io.vessel.vmm.ratelimit.RateLimiter;
 
 import java.nio.file.Files;
@@ -113,14 +114,22 @@ public final class Requests {
         }
     }
 
-    /** PUT /network-interfaces/{iface_id}. */
+    /**
+     * PUT /network-interfaces/{iface_id}. Beyond Firecracker's fields, three of Vessel's, named
+     * with its prefix so that no Firecracker field is shadowed: {@code vessel_netns}, the network
+     * namespace the tap is in (a path such as {@code /run/netns/NAME}; default the VMM's own),
+     * {@code vessel_create_tap}, true to have the VM create the tap {@code host_dev_name} itself
+     * for its lifetime instead of attaching to an existing one, and {@code vessel_host_address}
+     * ({@code A.B.C.D/N}) to give such a tap's host end.
+     */
     public record NetworkInterface(String ifaceId, String hostDevName, String guestMac, RateLimit rxRateLimiter,
-                                   RateLimit txRateLimiter) {
+                                   RateLimit txRateLimiter, Path netns, boolean createTap, HostAddress hostAddress) {
         /** IFNAMSIZ - 1: the longest Linux interface name. */
         static final int MAX_IFNAME = 15;
 
         static NetworkInterface read(String pathId, JsonNode b) {
-            b.only("iface_id", "host_dev_name", "guest_mac", "rx_rate_limiter", "tx_rate_limiter");
+            b.only("iface_id", "host_dev_name", "guest_mac", "rx_rate_limiter", "tx_rate_limiter", "vessel_netns",
+                    "vessel_create_tap", "vessel_host_address");
             String id = checkId(pathId, b.get("iface_id"));
             String dev = b.get("host_dev_name").string();
             if (dev.isEmpty() || dev.length() > MAX_IFNAME || dev.contains("/") || dev.isBlank() || dev.contains(" ")) {
@@ -133,7 +142,27 @@ public final class Requests {
             if (mac != null && (Integer.parseInt(mac.substring(0, 2), 16) & 1) != 0) {
                 throw b.get("guest_mac").fail("must be a unicast address (first byte even), not the multicast '" + mac + "'");
             }
-            return new NetworkInterface(id, dev, mac, RateLimit.read(b.get("rx_rate_limiter")), RateLimit.read(b.get("tx_rate_limiter")));
+            Path netns = null;
+            if (b.get("vessel_netns").present()) {
+                netns = Path.of(b.get("vessel_netns").string());
+                if (!Files.exists(netns)) {
+                    throw b.get("vessel_netns").fail("names no network namespace: " + netns + " does not exist");
+                }
+            }
+            boolean create = b.get("vessel_create_tap").bool(false);
+            HostAddress address = null;
+            if (b.get("vessel_host_address").present()) {
+                if (!create) {
+                    throw b.get("vessel_host_address").fail("needs vessel_create_tap: Vessel configures only taps it creates");
+                }
+                try {
+                    address = HostAddress.parse(b.get("vessel_host_address").string());
+                } catch (IllegalArgumentException e) {
+                    throw b.get("vessel_host_address").fail(e.getMessage());
+                }
+            }
+            return new NetworkInterface(id, dev, mac, RateLimit.read(b.get("rx_rate_limiter")),
+                    RateLimit.read(b.get("tx_rate_limiter")), netns, create, address);
         }
     }
 

@@ -21,6 +21,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** Drives the control API with hand-written HTTP over its Unix socket, as Firecracker's clients do. */
 class FirecrackerApiTest {
@@ -110,6 +111,12 @@ class FirecrackerApiTest {
                 + " \"guest_mac\": \"zz:00:00:00:00:01\"}"), "guest_mac");
         assertFault(http.send("PUT", "/network-interfaces/eth0", "{\"iface_id\": \"eth0\", \"host_dev_name\": \"tap0\","
                 + " \"guest_mac\": \"01:00:5e:00:00:01\"}"), "guest_mac", "unicast");
+        assertFault(http.send("PUT", "/network-interfaces/eth0", "{\"iface_id\": \"eth0\", \"host_dev_name\": \"tap0\","
+                + " \"vessel_netns\": \"" + tmp.resolve("no-netns") + "\"}"), "vessel_netns", "does not exist");
+        assertFault(http.send("PUT", "/network-interfaces/eth0", "{\"iface_id\": \"eth0\", \"host_dev_name\": \"tap0\","
+                + " \"vessel_host_address\": \"10.0.0.1/24\"}"), "vessel_host_address", "needs vessel_create_tap");
+        assertFault(http.send("PUT", "/network-interfaces/eth0", "{\"iface_id\": \"eth0\", \"host_dev_name\": \"tap0\","
+                + " \"vessel_create_tap\": true, \"vessel_host_address\": \"10.0.0.1\"}"), "vessel_host_address", "A.B.C.D/N");
         assertFault(http.send("PUT", "/vsock", "{\"guest_cid\": 2, \"uds_path\": \"" + tmp.resolve("v.sock") + "\"}"), "guest_cid");
         assertFault(http.send("PUT", "/actions", "{\"action_type\": \"InstanceStart\"}"), "without kernel configuration");
         assertFault(http.send("PUT", "/actions", "{\"action_type\": \"Reboot\"}"), "action_type");
@@ -177,6 +184,42 @@ class FirecrackerApiTest {
         assertArrayEquals(Arrays.copyOf(image, 8 * SECTOR), Arrays.copyOf(after, 8 * SECTOR), "sectors 0-7 untouched");
         vm.close();
         assertFalse(Files.exists(tmp.resolve("v.sock")), "the vsock socket was left behind");
+    }
+
+    @Test
+    void anInterfaceOnATapTheVmCreatesInANamespace() throws Exception {
+        TestGuests.assumeKvm();
+        assumeTrue(Files.exists(Path.of("/dev/net/tun")) && "root".equals(System.getProperty("user.name")),
+                "creating taps and network namespaces needs root and /dev/net/tun");
+        String ns = "vessel-api-t" + ProcessHandle.current().pid();
+        Path netns = Path.of("/run/netns", ns);
+        command("ip", "netns", "add", ns);
+        try {
+            command("ip", "netns", "exec", ns, "sysctl", "-qw", "net.ipv6.conf.default.disable_ipv6=1");
+            assertEquals(204, http.send("PUT", "/boot-source", "{\"kernel_image_path\": \"" + TestGuests.elf()
+                    + "\", \"boot_args\": \"vessel-test net_ip=0a500002 net_peer=0a500001\"}").status());
+            assertEquals(204, http.send("PUT", "/machine-config", "{\"vcpu_count\": 1, \"mem_size_mib\": 64}").status());
+            assertEquals(204, http.send("PUT", "/network-interfaces/eth0", "{\"iface_id\": \"eth0\", \"host_dev_name\":"
+                    + " \"apitap0\", \"guest_mac\": \"06:00:0a:50:00:02\", \"vessel_netns\": \"" + netns + "\","
+                    + " \"vessel_create_tap\": true, \"vessel_host_address\": \"10.80.0.1/24\"}").status());
+            assertEquals(204, http.send("PUT", "/actions", "{\"action_type\": \"InstanceStart\"}").status());
+            assertEquals(new VmExit.GuestExit(0), ended.get(GUEST_SECONDS, TimeUnit.SECONDS), console());
+            assertTrue(console().contains("ok   the host answered the guest's ICMP echo request"), console());
+            vm.close();
+            assertFalse(command("ip", "-n", ns, "link", "show").contains("apitap0"), "the VM's tap outlived it");
+        } finally {
+            command("ip", "netns", "del", ns);
+        }
+    }
+
+    /** Runs an iproute2 command; its output, or an exception with it. */
+    private static String command(String... cmd) throws Exception {
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (p.waitFor() != 0) {
+            throw new java.io.IOException(String.join(" ", cmd) + " exited " + p.exitValue() + ": " + out.strip());
+        }
+        return out;
     }
 
     @Test

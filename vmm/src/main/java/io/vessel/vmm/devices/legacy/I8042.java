@@ -146,7 +146,7 @@ public final class I8042 implements PioDevice {
             }
             if (pending == CMD_WRITE_COMMAND_BYTE) {
                 commandByte = v;
-            } else if (pendingCommand == CMD_WRITE_OUTPUT_PORT) {
+            } else if (pending == CMD_WRITE_OUTPUT_PORT) {
                 outputPort = v;
                 if ((v & OUTPUT_PORT_RESET) == 0) {
                     exits.accept(new VmExit.Reset());

@@ -7,6 +7,7 @@ import io.vessel.linux.Fd;
 import io.vessel.linux.NonBlockingIo;
 import io.vessel.linux.Sockets;
 import io.vessel.vmm.memory.GuestMemoryException;
+import io.vessel.vmm.ratelimit.RefillTimer;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;
@@ -15,6 +16,7 @@ import java.lang.foreign.ValueLayout;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -30,7 +32,10 @@ import java.util.regex.Pattern;
  * <ul>
  * <li>Host-initiated: a host process connects to the Unix socket at {@code udsPath}, writes
  *     {@code CONNECT <port>\n}, and once the guest accepts reads {@code OK <host port>\n}; then the
- *     stream carries the connection's bytes.</li>
+ *     stream carries the connection's bytes. When the attempt fails, the process reads instead one
+ *     line {@code ERROR <why>\n} and the stream closes: a malformed CONNECT line, no driver ready,
+ *     the guest refusing (RST: nothing listens on the port), or the guest not answering within the
+ *     connect timeout (then the guest also gets RST, so a late accept does not linger).</li>
  * <li>Guest-initiated: a guest connection to host port P becomes a connection to the Unix socket
  *     {@code udsPath_P}; if nothing listens there the guest gets RST.</li>
  * </ul>
@@ -68,6 +73,14 @@ public final class VsockDevice implements VirtioDevice, AutoCloseable {
     private static final int SOCKET_EVENTS = Epoll.EPOLLIN | Epoll.EPOLLOUT | Epoll.EPOLLRDHUP
             | Epoll.EPOLLET;
     private static final int MAX_EVENTS = 64;
+    /**
+     * How long a host CONNECT waits for the guest's RESPONSE. A guest that listens answers within
+     * microseconds; one that is hung, or has nothing bound and does not answer at all, must not
+     * leave the host peer waiting forever.
+     */
+    public static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(2);
+    /** struct virtio_vsock_event { le32 id; } and its one id (virtio 1.2, 5.10.6.6). */
+    static final int EVENT_BYTES = 4, EVENT_TRANSPORT_RESET = 0;
 
     /** A connection is named by its host port and guest port. */
     private record Key(long hostPort, long guestPort) {
@@ -127,6 +140,8 @@ public final class VsockDevice implements VirtioDevice, AutoCloseable {
     private final Path udsPath;
     private final Fd listener;
     private final Epoll epoll;
+    private final Duration connectTimeout;
+    private final RefillTimer timer;
     private final Map<Long, Handshake> handshakes = new HashMap<>();
     private final Map<Key, Connection> connections = new HashMap<>();
     private final Map<Long, Connection> byTag = new HashMap<>();
@@ -136,13 +151,18 @@ public final class VsockDevice implements VirtioDevice, AutoCloseable {
     private long nextLocalPort = FIRST_LOCAL_PORT;
     private DeviceContext context;
     private long rstSent;
+    /** A TRANSPORT_RESET event not yet placed: the driver had no event buffer posted. */
+    private boolean resetEventPending;
+    private long resetEventsSent;
     private boolean closed;
 
-    private VsockDevice(long guestCid, Path udsPath, Fd listener, Epoll epoll) {
+    private VsockDevice(long guestCid, Path udsPath, Fd listener, Epoll epoll, Duration connectTimeout, RefillTimer timer) {
         this.guestCid = guestCid;
         this.udsPath = udsPath;
         this.listener = listener;
         this.epoll = epoll;
+        this.connectTimeout = connectTimeout;
+        this.timer = timer;
     }
 
     /**
@@ -150,6 +170,18 @@ public final class VsockDevice implements VirtioDevice, AutoCloseable {
      * exist; it is removed by {@link #close}).
      */
     public static VsockDevice open(long guestCid, Path udsPath) throws IOException {
+        return open(guestCid, udsPath, DEFAULT_CONNECT_TIMEOUT, RefillTimer.shared());
+    }
+
+    /**
+     * As {@link #open(long, Path)}, with host CONNECTs the guest has not answered within
+     * {@code connectTimeout} (measured on {@code timer}) failed with an ERROR line.
+     */
+    public static VsockDevice open(long guestCid, Path udsPath, Duration connectTimeout, RefillTimer timer)
+            throws IOException {
+        if (connectTimeout.isNegative() || connectTimeout.isZero()) {
+            throw new IllegalArgumentException("vsock connect timeout " + connectTimeout + " is not positive");
+        }
         if (guestCid <= HOST_CID || guestCid >= 0xFFFF_FFFFL) {
             throw new IllegalArgumentException("guest CID " + guestCid
                     + " is reserved or out of range: use 3 to 4294967294");
@@ -168,7 +200,7 @@ public final class VsockDevice implements VirtioDevice, AutoCloseable {
             listener = Sockets.listen(path);
             NonBlockingIo.setNonBlocking(listener.num());
             epoll.add(listener.num(), Epoll.EPOLLIN | Epoll.EPOLLET, LISTENER_TAG);
-            return new VsockDevice(guestCid, udsPath, listener, epoll);
+            return new VsockDevice(guestCid, udsPath, listener, epoll, connectTimeout, timer);
         } catch (IOException | RuntimeException e) {
             if (listener != null) {
                 listener.close();
@@ -195,6 +227,69 @@ public final class VsockDevice implements VirtioDevice, AutoCloseable {
     /** How many connections are open (for tests and metrics). */
     public synchronized int connectionCount() {
         return connections.size();
+    }
+
+    /** How many TRANSPORT_RESET events the driver has been given. */
+    public synchronized long transportResetsSent() {
+        return resetEventsSent;
+    }
+
+    /**
+     * Interrupts all communication, as after the guest moved to another host or was restored from
+     * a snapshot (virtio 1.2, 5.10.6.6): every connection is dropped without a packet (host peers
+     * see their stream end; a host CONNECT still waiting gets an ERROR line) and the driver is sent
+     * VIRTIO_VSOCK_EVENT_TRANSPORT_RESET on the event queue, upon which it resets its connected
+     * sockets, keeps its listening ones and re-reads its CID. If the driver has no event buffer
+     * posted, the event waits for one.
+     */
+    public synchronized void transportReset() {
+        if (closed) {
+            return;
+        }
+        for (Connection c : connections.values()) {
+            if (c.state == State.AWAITING_RESPONSE) {
+                tellHost(c.stream, "the vsock transport was reset before the guest answered");
+            }
+        }
+        dropAllConnections();
+        resetEventPending = true;
+        deliverEvents();
+    }
+
+    /** Places a pending TRANSPORT_RESET in the driver's next event buffer big enough, if it has posted one. */
+    private void deliverEvents() {
+        DeviceContext ctx = context;
+        if (!resetEventPending || ctx == null || !ctx.isValid() || !ctx.queue(EVENT_QUEUE).isReady()) {
+            return;
+        }
+        Virtqueue queue = ctx.queue(EVENT_QUEUE);
+        boolean used = false;
+        try {
+            while (resetEventPending) {
+                DescriptorChain chain = queue.pop();
+                if (chain == null && queue.enableNotification()) {
+                    continue; // a buffer came as notifications were turned back on
+                }
+                if (chain == null) {
+                    break; // the driver's next posted buffer notifies the queue
+                }
+                int written = 0;
+                if (chain.writableBytes() >= EVENT_BYTES) {
+                    byte[] event = new byte[EVENT_BYTES]; // the id, little-endian
+                    event[0] = (byte) EVENT_TRANSPORT_RESET;
+                    written = chain.writer(ctx.memory(), EVENT_BYTES).write(event);
+                    resetEventPending = false;
+                    resetEventsSent++;
+                }
+                queue.addUsed(chain.head(), written); // a buffer too small is handed back unused
+                used = true;
+            }
+            if (used && queue.needsNotification()) {
+                ctx.signalUsed(EVENT_QUEUE);
+            }
+        } catch (VirtioException | GuestMemoryException e) {
+            ctx.needsReset("virtio-vsock event queue: " + e.getMessage());
+        }
     }
 
     /** How many RST packets the device sent the guest. */
@@ -244,6 +339,7 @@ public final class VsockDevice implements VirtioDevice, AutoCloseable {
     @Override
     public synchronized void reset() {
         context = null;
+        resetEventPending = false; // a reset driver starts with no connections to reset
         dropAllConnections();
     }
 
@@ -267,6 +363,9 @@ public final class VsockDevice implements VirtioDevice, AutoCloseable {
         }
         if (index == RX_QUEUE || index == TX_QUEUE) {
             processRx();
+        }
+        if (index == EVENT_QUEUE) {
+            deliverEvents();
         }
     }
 
@@ -373,9 +472,12 @@ public final class VsockDevice implements VirtioDevice, AutoCloseable {
         handshakes.remove(h.tag);
         Matcher m = CONNECT.matcher(h.line.toString().strip());
         long port = m.matches() ? Long.parseLong(m.group(1)) : -1;
-        if (port < 0 || port > 0xFFFF_FFFFL || context == null || !context.isValid()) {
+        String refusal = port < 0 || port > 0xFFFF_FFFFL ? "expected CONNECT <port> with a port of 0 to 4294967295"
+                : context == null || !context.isValid() ? "the guest has no vsock driver ready" : null;
+        if (refusal != null) {
+            tellHost(h.stream, refusal);
             epoll.removeIfPresent(h.stream.num());
-            h.stream.close(); // a bad line, or no driver to connect to: the client sees the stream close
+            h.stream.close();
             return;
         }
         Key key = new Key(allocateLocalPort(port), port);
@@ -389,6 +491,33 @@ public final class VsockDevice implements VirtioDevice, AutoCloseable {
             return;
         }
         control.add(new Control(key.hostPort(), key.guestPort(), VsockPacket.OP_REQUEST, 0, c));
+        timer.schedule(connectTimeout.toNanos(), () -> connectTimedOut(c));
+    }
+
+    /** The guest let a host CONNECT wait too long: the host peer is told, the guest gets RST. */
+    private synchronized void connectTimedOut(Connection c) {
+        if (closed || connections.get(c.key) != c || c.state != State.AWAITING_RESPONSE) {
+            return; // answered, refused or gone meanwhile
+        }
+        tellHost(c.stream, "the guest did not accept the connection to vsock port " + c.key.guestPort() + " within "
+                + connectTimeout.toMillis() + " ms");
+        resetConnection(c);
+        processRx();
+    }
+
+    /**
+     * Tells a host peer why its CONNECT failed: one line, {@code ERROR <why>}, written only if the
+     * socket takes it at once (a fresh stream always has room); the caller closes the stream.
+     */
+    private static void tellHost(Fd stream, String why) {
+        byte[] line = ("ERROR " + why + "\n").getBytes(StandardCharsets.US_ASCII);
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment seg = arena.allocate(line.length);
+            MemorySegment.copy(line, 0, seg, ValueLayout.JAVA_BYTE, 0, line.length);
+            NonBlockingIo.writev(stream.num(), List.of(seg));
+        } catch (ErrnoException e) {
+            // the peer has gone already: there is nobody to tell
+        }
     }
 
     private long allocateLocalPort(long guestPort) {
@@ -516,6 +645,10 @@ public final class VsockDevice implements VirtioDevice, AutoCloseable {
                 flushToHost(c);
             }
             case VsockPacket.OP_RST -> {
+                if (c.state == State.AWAITING_RESPONSE) {
+                    tellHost(c.stream, "the guest refused the connection to vsock port " + c.key.guestPort()
+                            + " (nothing listens there)");
+                }
                 forget(c);
                 return;
             }

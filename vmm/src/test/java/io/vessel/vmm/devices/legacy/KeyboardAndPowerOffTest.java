@@ -67,6 +67,18 @@ class KeyboardAndPowerOffTest {
     }
 
     @Test
+    void clearingTheResetBitOfTheOutputPortResets() {
+        command(0xD1);
+        data(0x03); // reset line high: nothing happens
+        assertTrue(exits.isEmpty());
+        command(0xD0);
+        assertEquals(List.of(0x03), drain(), "the output port reads back what was written");
+        command(0xD1);
+        data(0x02);
+        assertEquals(List.of(new VmExit.Reset()), exits);
+    }
+
+    @Test
     void onlyS5OnTheSleepPortPowersOff() {
         AcpiPowerOff port = new AcpiPowerOff(exits::add);
         port.write(0, new byte[] {(byte) AcpiSleepControl.WAKE_STATUS});

@@ -275,6 +275,66 @@ class DevicesInVmTest {
         assertFalse(Files.exists(uds), "the VM left its vsock socket behind");
     }
 
+    @Test
+    void aHostConnectToAGuestThatDoesNotAnswerTimesOutWithAClearError() throws Exception {
+        TestGuests.assumeKvm();
+        Path uds = tmp.resolve("t.sock");
+        ByteArrayOutputStream console = new ByteArrayOutputStream();
+        // "echo": after setting up its devices (vsock rx buffers posted) the guest waits on its console, deaf to vsock
+        VmConfig config = VmConfig.of(new BootSource(TestGuests.elf(), null, "vessel-test echo", true, 0), 1, MEMORY, console)
+                .withDevices(List.of(new DeviceConfig.Vsock(43, uds)));
+        try (Vm vm = Vm.create(config)) {
+            vm.start();
+            awaitConsole(console, "waiting for input");
+            VsockDevice vsock = (VsockDevice) vm.devices().get(0).transport().device();
+            long start = System.nanoTime();
+            CompletableFuture<String> answer = CompletableFuture.supplyAsync(() -> {
+                try (SocketChannel c = SocketChannel.open(UnixDomainSocketAddress.of(uds))) {
+                    c.write(StandardCharsets.US_ASCII.encode("CONNECT 119\n"));
+                    String line = readLine(c);
+                    ByteBuffer rest = ByteBuffer.allocate(16);
+                    return line + (c.read(rest) < 0 ? "|EOF" : "|more");
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            });
+            assertEquals("ERROR the guest did not accept the connection to vsock port 119 within "
+                    + VsockDevice.DEFAULT_CONNECT_TIMEOUT.toMillis() + " ms|EOF", answer.get(30, TimeUnit.SECONDS));
+            assertTrue((System.nanoTime() - start) / 1_000_000 >= VsockDevice.DEFAULT_CONNECT_TIMEOUT.toMillis());
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (vsock.resetsSent() == 0 && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+            }
+            assertEquals(1, vsock.resetsSent(), "the guest got RST for the request it left unanswered");
+            assertEquals(0, vsock.connectionCount());
+            assertEquals(null, vm.awaitExit(Duration.ZERO), "the guest runs on:\n" + text(console));
+        }
+        assertFalse(Files.exists(uds), "the VM left its vsock socket behind");
+    }
+
+    @Test
+    void aTransportResetReachesTheGuestsDriverOnTheEventQueue() throws Exception {
+        TestGuests.assumeKvm();
+        Path uds = tmp.resolve("e.sock");
+        ByteArrayOutputStream console = new ByteArrayOutputStream();
+        VmConfig config = VmConfig.of(new BootSource(TestGuests.elf(), null, "vessel-test vsock_event", true, 0), 1, MEMORY,
+                console).withDevices(List.of(new DeviceConfig.Vsock(44, uds)));
+        try (Vm vm = Vm.create(config)) {
+            vm.start();
+            awaitConsole(console, "vsock: waiting for an event");
+            VsockDevice vsock = (VsockDevice) vm.devices().get(0).transport().device();
+            vsock.transportReset(); // what restoring a snapshot will do: all communication interrupted
+            VmExit exit = vm.awaitExit(TIMEOUT);
+            String c = text(console);
+            assertEquals(new VmExit.GuestExit(0), exit, c);
+            assertTrue(c.contains("vsock: event id 0, 4 bytes"), c);
+            assertTrue(c.contains("ok   the device reported TRANSPORT_RESET on the event queue"), c);
+            assertTrue(c.contains("ok   the guest CID read again after the reset is unchanged"), c);
+            assertFalse(c.contains("FAIL"), c);
+            assertEquals(1, vsock.transportResetsSent());
+        }
+    }
+
     private static String readLine(SocketChannel c) throws IOException {
         StringBuilder s = new StringBuilder();
         ByteBuffer one = ByteBuffer.allocate(1);

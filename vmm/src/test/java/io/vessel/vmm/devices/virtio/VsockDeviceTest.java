@@ -51,6 +51,7 @@ class VsockDeviceTest {
     TestDriver driver;
     TestDriver.Queue rx;
     TestDriver.Queue tx;
+    TestDriver.Queue events;
     final Map<Integer, Long> rxBuffers = new HashMap<>();
     final List<Rx> received = new ArrayList<>();
     final List<AutoCloseable> cleanup = new ArrayList<>();
@@ -67,7 +68,7 @@ class VsockDeviceTest {
         assertTrue(driver.negotiate(driver.deviceFeatures() & RING));
         rx = driver.queue(VsockDevice.RX_QUEUE, 256, RING);
         tx = driver.queue(VsockDevice.TX_QUEUE, 256, RING);
-        driver.queue(VsockDevice.EVENT_QUEUE, 256, RING);
+        events = driver.queue(VsockDevice.EVENT_QUEUE, 256, RING);
         driver.driverOk();
         assertEquals(0, driver.reg(MmioTransport.STATUS) & DeviceStatus.DEVICE_NEEDS_RESET);
         for (int i = 0; i < 64; i++) {
@@ -290,6 +291,109 @@ class VsockDeviceTest {
         await("RST", op(VsockPacket.OP_RST, local, 52));
         assertTrue(hostSeesEof(host));
         assertEquals(0, vsock.connectionCount());
+    }
+
+    /** Everything a host stream gets until its end of file, within the timeout. */
+    String hostReadToEof(Fd fd) throws Exception {
+        NonBlockingIo.setNonBlocking(fd.num());
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        long deadline = System.nanoTime() + TIMEOUT_NS;
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment buf = arena.allocate(256);
+            while (System.nanoTime() < deadline) {
+                pump();
+                long got = NonBlockingIo.read(fd.num(), buf);
+                if (got == 0) {
+                    return out.toString(StandardCharsets.US_ASCII);
+                }
+                if (got > 0) {
+                    out.write(buf.asSlice(0, got).toArray(ValueLayout.JAVA_BYTE));
+                } else {
+                    Thread.sleep(5);
+                }
+            }
+        }
+        throw new AssertionError("the host stream did not end within 5 s; it got: " + out.toString(StandardCharsets.US_ASCII));
+    }
+
+    @Test
+    void aHostConnectTheGuestNeverAnswersTimesOutWithAnErrorLineAndRstToTheGuest() throws Exception {
+        Fd host = Sockets.connect(uds.toString());
+        cleanup.add(host);
+        long start = System.nanoTime();
+        Files.write(host.num(), "CONNECT 70\n".getBytes(StandardCharsets.US_ASCII));
+        Rx request = await("REQUEST", r -> r.header().op() == VsockPacket.OP_REQUEST && r.header().dstPort() == 70);
+        long local = request.header().srcPort();
+        // the guest stays silent
+        assertEquals("ERROR the guest did not accept the connection to vsock port 70 within "
+                + VsockDevice.DEFAULT_CONNECT_TIMEOUT.toMillis() + " ms\n", hostReadToEof(host));
+        long waitedMillis = (System.nanoTime() - start) / 1_000_000;
+        assertTrue(waitedMillis >= VsockDevice.DEFAULT_CONNECT_TIMEOUT.toMillis(), "gave up after " + waitedMillis + " ms");
+        await("RST withdrawing the request", op(VsockPacket.OP_RST, local, 70));
+        assertEquals(0, vsock.connectionCount());
+        // a late RESPONSE finds no connection and is answered with RST
+        send(70, local, VsockPacket.OP_RESPONSE, 0, 65536, 0);
+        await("RST for the late RESPONSE", op(VsockPacket.OP_RST, local, 70));
+        assertEquals(0, vsock.connectionCount());
+    }
+
+    @Test
+    void aHostConnectTheGuestRefusesGetsAnErrorLine() throws Exception {
+        Fd host = Sockets.connect(uds.toString());
+        cleanup.add(host);
+        Files.write(host.num(), "CONNECT 71\n".getBytes(StandardCharsets.US_ASCII));
+        Rx request = await("REQUEST", r -> r.header().op() == VsockPacket.OP_REQUEST && r.header().dstPort() == 71);
+        send(71, request.header().srcPort(), VsockPacket.OP_RST, 0, 0, 0);
+        assertEquals("ERROR the guest refused the connection to vsock port 71 (nothing listens there)\n",
+                hostReadToEof(host));
+        assertEquals(0, vsock.connectionCount());
+
+        Fd bad = Sockets.connect(uds.toString());
+        cleanup.add(bad);
+        Files.write(bad.num(), "CONNECT 99999999999\n".getBytes(StandardCharsets.US_ASCII));
+        assertEquals("ERROR expected CONNECT <port> with a port of 0 to 4294967295\n", hostReadToEof(bad));
+    }
+
+    @Test
+    void aTransportResetDropsEveryConnectionAndTellsTheDriverOnTheEventQueue() throws Exception {
+        Fd established = (Fd) hostConnect(52, 65536)[0];
+        Fd waiting = Sockets.connect(uds.toString());
+        cleanup.add(waiting);
+        Files.write(waiting.num(), "CONNECT 53\n".getBytes(StandardCharsets.US_ASCII));
+        await("REQUEST", r -> r.header().op() == VsockPacket.OP_REQUEST && r.header().dstPort() == 53);
+        assertEquals(2, vsock.connectionCount());
+
+        vsock.transportReset();
+        assertEquals(0, vsock.connectionCount());
+        assertEquals("", hostReadToEof(established), "an established host stream just ends");
+        assertEquals("ERROR the vsock transport was reset before the guest answered\n", hostReadToEof(waiting));
+        assertEquals(0, vsock.transportResetsSent(), "no event buffer posted yet: the event waits");
+
+        long small = driver.alloc(2, 16);
+        long big = driver.alloc(8, 16);
+        memory.write(big, new byte[] {9, 9, 9, 9, 9, 9, 9, 9});
+        int smallId = events.post(List.of(), List.of(new TestDriver.Buf(small, 2)), false);
+        int bigId = events.post(List.of(), List.of(new TestDriver.Buf(big, 8)), false);
+        events.kick();
+        List<TestDriver.Used> used = events.collect();
+        assertEquals(List.of(new TestDriver.Used(smallId, 0), new TestDriver.Used(bigId, 4)), used,
+                "a buffer too small for the event is handed back unused; the next holds it");
+        assertArrayEquals(new byte[] {0, 0, 0, 0, 9, 9, 9, 9}, memory.read(big, 8), "id 0: TRANSPORT_RESET, 4 bytes");
+        assertEquals(1, vsock.transportResetsSent());
+        assertEquals(0, driver.reg(MmioTransport.STATUS) & DeviceStatus.DEVICE_NEEDS_RESET);
+
+        // with a buffer already posted the event goes at once, and the device works on afterwards
+        long next = driver.alloc(4, 16);
+        int nextId = events.post(List.of(), List.of(new TestDriver.Buf(next, 4)), false);
+        events.kick();
+        assertTrue(events.collect().isEmpty(), "no event, no used buffer");
+        vsock.transportReset();
+        assertEquals(List.of(new TestDriver.Used(nextId, 4)), events.collect());
+        assertEquals(2, vsock.transportResetsSent());
+        Fd again = (Fd) hostConnect(54, 65536)[0];
+        Files.write(again.num(), "after".getBytes(StandardCharsets.US_ASCII));
+        assertEquals("after", new String(await("RW", r -> r.header().op() == VsockPacket.OP_RW
+                && r.header().dstPort() == 54).data(), StandardCharsets.US_ASCII));
     }
 
     @Test
