@@ -1564,6 +1564,27 @@ public final class Containers {
         }
     }
 
+    /**
+     * What a container's file system is made of, for {@link ContainerFiles} (diff, commit, export):
+     * its directory, its writable layer ({@code upper}), the image's layer directories under it
+     * (top first), its image, its command and its status now.
+     */
+    record FileSystem(String id, String name, Path dir, Path upper, List<Path> lowers, Digest image, String imageName,
+                      Digest topChain, List<String> command, String status) {
+    }
+
+    FileSystem fileSystem(String what) throws IOException {
+        Stored s = require(what);
+        Path dir = dir(s.id());
+        return new FileSystem(s.id(), s.name(), dir, dir.resolve("upper"), lowers(s), s.image(), s.imageName(),
+                s.topChain(), s.command(), liveStatus(s));
+    }
+
+    /** Publishes a container event that another part of the engine caused (commit, export). */
+    void announce(String action, String what, Map<String, String> attributes) throws IOException {
+        publish(action, require(what), attributes);
+    }
+
     /** The container's OCI bundle configuration ({@code config.json}) as the runtime got it. */
     public Spec spec(String what) throws IOException {
         Stored s = require(what);
