@@ -1,6 +1,8 @@
 package io.vessel.engine.api.docker;
 
 import io.vessel.engine.ContainerFiles;
+import io.vessel.engine.Containers;
+import io.vessel.engine.container.ResourceUpdate;
 import io.vessel.engine.Engine;
 import io.vessel.engine.api.http.ApiException;
 import io.vessel.engine.api.http.HttpExchange;
@@ -36,6 +38,7 @@ final class ContainerFileRoutes {
         r.get("/containers/{id}/changes", ContainerRoutes.wrap(this::changes));
         r.get("/containers/{id}/export", ContainerRoutes.wrap(this::export));
         r.post("/commit", ContainerRoutes.wrap(this::commit));
+        r.post("/containers/{id}/update", ContainerRoutes.wrap(this::update));
     }
 
     private void changes(HttpRequest req, HttpExchange ex) throws IOException {
@@ -80,5 +83,71 @@ final class ContainerFileRoutes {
                 req.query("comment", ""), req.query("author", ""), req.queryAll("changes"),
                 req.queryBool("pause", true), config));
         ex.json(Status.CREATED, Map.of("Id", image.id().toString()));
+    }
+
+    /** HostConfig fields of an update body that Vessel does not apply: a warning each when set. */
+    private static final List<String> NOT_UPDATED = List.of("BlkioWeight", "CpuPeriod", "CpuQuota",
+            "CpuRealtimePeriod", "CpuRealtimeRuntime", "CpusetCpus", "CpusetMems", "MemoryReservation", "MemorySwap",
+            "MemorySwappiness", "KernelMemory", "KernelMemoryTCP");
+
+    /**
+     * docker update: Memory, NanoCpus and CpuShares change when not 0 (the CLI sends 0 for a flag not
+     * given), PidsLimit when present (0 or -1: unlimited), RestartPolicy when it has a Name.
+     */
+    private void update(HttpRequest req, HttpExchange ex) throws IOException {
+        JsonNode body = req.readJson("container update", false);
+        engine.containers().inspect(req.param("id")); // a 404 before the body is judged
+        Long memory = nonZero(body, "Memory");
+        Long nanoCpus = nonZero(body, "NanoCpus");
+        Long shares = nonZero(body, "CpuShares");
+        JsonNode pids = body.get("PidsLimit");
+        Long pidsLimit = pids.present() && pids.value() != null ? number(pids, "PidsLimit") : null;
+        ResourceUpdate limits = new ResourceUpdate(memory, nanoCpus, shares, pidsLimit);
+        Containers.RestartPolicy restart = null;
+        JsonNode rp = body.get("RestartPolicy");
+        if (rp.present() && rp.value() != null) {
+            if (!rp.isObject()) {
+                throw ApiException.badRequest("RestartPolicy must be an object with Name and MaximumRetryCount");
+            }
+            String name = rp.get("Name").present() && rp.get("Name").value() != null ? rp.get("Name").string() : "";
+            if (!name.isEmpty()) {
+                long max = rp.get("MaximumRetryCount").present() && rp.get("MaximumRetryCount").value() != null
+                        ? number(rp.get("MaximumRetryCount"), "RestartPolicy.MaximumRetryCount") : 0;
+                restart = new Containers.RestartPolicy(name, (int) max);
+            }
+        }
+        List<String> warnings = new ArrayList<>();
+        for (String k : NOT_UPDATED) {
+            JsonNode n = body.get(k);
+            if (n.present() && n.value() != null && !(n.value() instanceof Number x && x.longValue() == 0)
+                    && !"".equals(n.value())) {
+                warnings.add("Vessel does not update " + k + "; it was ignored");
+            }
+        }
+        if (limits.isEmpty() && restart == null && warnings.isEmpty()) {
+            throw ApiException.badRequest("container update: nothing to update: set Memory, NanoCpus, CpuShares, "
+                    + "PidsLimit or RestartPolicy");
+        }
+        engine.containers().update(req.param("id"), limits, restart);
+        ex.json(Status.OK, Map.of("Warnings", warnings));
+    }
+
+    private static Long nonZero(JsonNode body, String field) {
+        JsonNode n = body.get(field);
+        if (!n.present() || n.value() == null) {
+            return null;
+        }
+        long v = number(n, field);
+        return v == 0 ? null : v;
+    }
+
+    private static long number(JsonNode n, String field) {
+        if (!(n.value() instanceof Number x) || x instanceof java.math.BigInteger b && b.bitLength() > 63) {
+            throw ApiException.badRequest("container update: " + field + " must be an integer, not " + n.value());
+        }
+        if (x instanceof Double || x instanceof Float || x instanceof java.math.BigDecimal) {
+            throw ApiException.badRequest("container update: " + field + " must be an integer, not " + n.value());
+        }
+        return x.longValue();
     }
 }

@@ -104,6 +104,20 @@ class DockerFilesCliTest {
         assertEquals(List.of(), strayMounts());
         Files.delete(tar);
         docker("rm", "writer").ok();
+
+        // a directory replaced over the committed layer: overlayfs makes it opaque
+        docker("run", "--name", "replacer", "committed:v1", "sh", "-c",
+                "rm -rf /tmp/d && mkdir /tmp/d && echo z > /tmp/d/z").ok();
+        String replaced = docker("diff", "replacer").ok().out();
+        assertTrue(replaced.contains("C /tmp/d\n") && replaced.contains("D /tmp/d/y\n")
+                && replaced.contains("A /tmp/d/z\n"), replaced);
+        docker("export", "-o", tar.toString(), "replacer").ok();
+        String exported = list(tar);
+        assertTrue(exported.contains("tmp/d/z\n") && !exported.contains("tmp/d/y\n"), exported);
+        assertTrue(exported.contains("f\n"), "the committed layer is in the export: " + exported);
+        Files.delete(tar);
+        docker("rm", "replacer").ok();
+        docker("rmi", "committed:v1").ok();
     }
 
     @Test
@@ -147,6 +161,57 @@ class DockerFilesCliTest {
         export.failed();
         assertEquals("", docker("diff", "idle").ok().out(), "a container that ran nothing changed nothing");
         docker("rm", "idle").ok();
+    }
+
+    /** The container's limits as its cgroup has them (v1 or v2 files, whichever there are). */
+    private String limits(String container) throws Exception {
+        return docker("exec", container, "sh", "-c",
+                "cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/memory.max 2>/dev/null;"
+                        + " cat /sys/fs/cgroup/pids/pids.max /sys/fs/cgroup/pids.max 2>/dev/null;"
+                        + " cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/cpu.max 2>/dev/null;"
+                        + " cat /sys/fs/cgroup/cpu/cpu.shares /sys/fs/cgroup/cpu.weight 2>/dev/null; true")
+                .ok().out();
+    }
+
+    @Test
+    void updateLimitsAndRestartPolicy() throws Exception {
+        docker("run", "-d", "--name", "upd", "--memory", "64m", "busybox", "sleep", "1000").ok();
+        Result r = docker("update", "--memory", "32m", "--cpus", "0.5", "--pids-limit", "20", "--cpu-shares", "512",
+                "--restart", "on-failure:3", "upd").ok();
+        assertEquals("upd\n", r.out());
+        String limits = limits("upd");
+        for (String want : List.of("33554432\n", "20\n", "50000", "512\n")) {
+            assertTrue(limits.contains(want), "missing " + want.trim() + " in:\n" + limits);
+        }
+        assertEquals("33554432 500000000 512 20 on-failure 3", docker("inspect", "-f",
+                "{{.HostConfig.Memory}} {{.HostConfig.NanoCpus}} {{.HostConfig.CpuShares}} {{.HostConfig.PidsLimit}}"
+                        + " {{.HostConfig.RestartPolicy.Name}} {{.HostConfig.RestartPolicy.MaximumRetryCount}}", "upd")
+                .ok().out().strip());
+
+        // bad input: Docker's error, and the limits stay
+        Result tooLittle = docker("update", "--memory", "1k", "upd");
+        tooLittle.failed();
+        assertTrue(tooLittle.err().contains("Minimum memory limit"), tooLittle.err());
+        Result badPolicy = docker("update", "--restart", "sometimes", "upd");
+        badPolicy.failed();
+        assertTrue(badPolicy.err().contains("sometimes"), badPolicy.err());
+        Result missing = docker("update", "--memory", "32m", "no-such-container");
+        missing.failed();
+        assertTrue(missing.err().contains("No such container"), missing.err());
+        assertEquals(limits, limits("upd"));
+
+        // a stopped container keeps the update for its next start
+        docker("stop", "-t", "0", "upd").ok();
+        docker("update", "--memory", "48m", "upd").ok();
+        docker("start", "upd").ok();
+        assertTrue(limits("upd").contains("50331648\n"), limits("upd"));
+        docker("rm", "-f", "upd").ok();
+
+        docker("run", "-d", "--rm", "--name", "gone", "busybox", "sleep", "1000").ok();
+        Result rm = docker("update", "--restart", "always", "gone");
+        rm.failed();
+        assertTrue(rm.err().contains("AutoRemove"), rm.err());
+        docker("rm", "-f", "gone").ok();
     }
 
     private String list(Path tar) throws IOException, InterruptedException {
