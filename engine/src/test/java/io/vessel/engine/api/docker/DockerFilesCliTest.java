@@ -140,6 +140,42 @@ class DockerFilesCliTest {
     }
 
     @Test
+    void exportToAClientThatHangsUpLeavesNoMount() throws Exception {
+        docker("run", "--name", "big", "busybox", "sh", "-c", "head -c 4000000 /dev/urandom > /noise").ok();
+        try (io.vessel.engine.api.RawClient c = new io.vessel.engine.api.RawClient(d.socket)) {
+            c.send("GET /containers/big/export HTTP/1.1\r\nHost: docker\r\n\r\n");
+            assertEquals(200, c.readHead().status());
+            assertTrue(c.input().read(new byte[1024]) > 0, "the archive began");
+        } // hung up with most of the archive unread
+        assertTrue(eventually(() -> strayMounts().isEmpty()), "the export's mount is gone: " + strayMounts());
+        assertTrue(eventually(this::noExportDirectory), "and its directory");
+        docker("rm", "big").ok();
+        Result raw = docker("diff", "big");
+        raw.failed();
+    }
+
+    /** A commit body that is not a Config, and a tag without a repository: 400s naming what is wrong. */
+    @Test
+    void hostileCommitRequests() throws Exception {
+        docker("create", "--name", "target", "busybox", "true").ok();
+        var notJson = io.vessel.engine.api.RawClient.exchange(d.socket, "POST /commit?container=target HTTP/1.1\r\n"
+                + "Host: docker\r\nContent-Type: application/json\r\nContent-Length: 5\r\n\r\n{bad!");
+        assertEquals(400, notJson.status(), notJson.body());
+        assertTrue(notJson.body().contains("invalid JSON"), notJson.body());
+        var noRepo = io.vessel.engine.api.RawClient.exchange(d.socket, "POST /commit?container=target&tag=v1 HTTP/1.1\r\n"
+                + "Host: docker\r\nContent-Length: 0\r\n\r\n");
+        assertEquals(400, noRepo.status(), noRepo.body());
+        var badPath = io.vessel.engine.api.RawClient.exchange(d.socket, "POST /commit?container=target&repo=..%2F..%2Fx"
+                + " HTTP/1.1\r\nHost: docker\r\nContent-Length: 0\r\n\r\n");
+        assertEquals(400, badPath.status(), badPath.body());
+        var update = io.vessel.engine.api.RawClient.exchange(d.socket, "POST /containers/target/update HTTP/1.1\r\n"
+                + "Host: docker\r\nContent-Type: application/json\r\nContent-Length: 17\r\n\r\n{\"Memory\":\"lots\"}");
+        assertEquals(400, update.status(), update.body());
+        assertTrue(update.body().contains("Memory"), update.body());
+        docker("rm", "target").ok();
+    }
+
+    @Test
     void badInputChangesNothing() throws Exception {
         docker("create", "--name", "idle", "busybox", "true").ok();
         String images = docker("images", "-q", "--no-trunc").ok().out();
@@ -212,6 +248,16 @@ class DockerFilesCliTest {
         rm.failed();
         assertTrue(rm.err().contains("AutoRemove"), rm.err());
         docker("rm", "-f", "gone").ok();
+    }
+
+    private boolean noExportDirectory() throws IOException {
+        Path exports = d.dir.resolve("run/export");
+        if (!Files.exists(exports)) {
+            return true;
+        }
+        try (var s = Files.list(exports)) {
+            return s.findAny().isEmpty();
+        }
     }
 
     private String list(Path tar) throws IOException, InterruptedException {
