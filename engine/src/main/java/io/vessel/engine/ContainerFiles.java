@@ -161,39 +161,43 @@ public final class ContainerFiles {
         List<Path> entries = new ArrayList<>();
         try (DirectoryStream<Path> s = Files.newDirectoryStream(dir)) {
             s.forEach(entries::add);
+        } catch (NoSuchFileException gone) {
+            return; // removed by the running container meanwhile
         }
         for (Path p : entries) {
-            String path = rel + "/" + p.getFileName();
-            Map<String, Object> a;
             try {
-                a = Files.readAttributes(p, "unix:mode,rdev", LinkOption.NOFOLLOW_LINKS);
+                walkEntry(p, rel + "/" + p.getFileName(), lowers, out);
             } catch (NoSuchFileException gone) {
-                continue; // removed by the running container meanwhile
+                // removed by the running container meanwhile: no change to report
             }
-            int type = (Integer) a.get("mode") & S_IFMT;
-            if (type == S_IFCHR && ((Number) a.get("rdev")).longValue() == 0) {
-                out.put(path, Kind.DELETED);
-                continue;
-            }
-            Map<String, Object> lower = lowerAttributes(lowers, path);
-            if (type != S_IFDIR) {
-                out.put(path, lower == null ? Kind.ADDED : Kind.MODIFIED);
-                continue;
-            }
-            if (lower == null) {
-                out.put(path, Kind.ADDED);
-            } else if (opaque(p)) {
-                out.put(path, Kind.MODIFIED);
-                for (String name : lowerNames(lowers, path)) {
-                    if (!Files.exists(p.resolve(name), LinkOption.NOFOLLOW_LINKS)) {
-                        out.put(path + "/" + name, Kind.DELETED);
-                    }
-                }
-            } else if (metadataDiffers(p, lower)) {
-                out.put(path, Kind.MODIFIED);
-            }
-            walk(p, path, lowers, out);
         }
+    }
+
+    private void walkEntry(Path p, String path, List<Path> lowers, Map<String, Kind> out) throws IOException {
+        Map<String, Object> a = Files.readAttributes(p, "unix:mode,rdev", LinkOption.NOFOLLOW_LINKS);
+        int type = (Integer) a.get("mode") & S_IFMT;
+        if (type == S_IFCHR && ((Number) a.get("rdev")).longValue() == 0) {
+            out.put(path, Kind.DELETED);
+            return;
+        }
+        Map<String, Object> lower = lowerAttributes(lowers, path);
+        if (type != S_IFDIR) {
+            out.put(path, lower == null ? Kind.ADDED : Kind.MODIFIED);
+            return;
+        }
+        if (lower == null) {
+            out.put(path, Kind.ADDED);
+        } else if (opaque(p)) {
+            out.put(path, Kind.MODIFIED);
+            for (String name : lowerNames(lowers, path)) {
+                if (!Files.exists(p.resolve(name), LinkOption.NOFOLLOW_LINKS)) {
+                    out.put(path + "/" + name, Kind.DELETED);
+                }
+            }
+        } else if (metadataDiffers(p, lower)) {
+            out.put(path, Kind.MODIFIED);
+        }
+        walk(p, path, lowers, out);
     }
 
     private static boolean metadataDiffers(Path p, Map<String, Object> lower) throws IOException {

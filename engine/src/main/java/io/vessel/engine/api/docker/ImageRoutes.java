@@ -143,7 +143,7 @@ final class ImageRoutes {
     private void inspect(HttpRequest req, HttpExchange ex) throws IOException {
         Map<String, Object> m = new LinkedHashMap<>(engine.images().inspect(req.param("name")));
         m.put("Parent", "");
-        m.put("Comment", "");
+        m.put("Comment", newestComment(engine.images().store().resolve(req.param("name"))));
         m.put("DockerVersion", "");
         if (DockerApi.version().before(1, VIRTUAL_SIZE_DROPPED_MINOR)) {
             m.put("VirtualSize", m.get("Size"));
@@ -151,6 +151,13 @@ final class ImageRoutes {
         m.put("GraphDriver", Map.of("Name", "overlay", "Data", Map.of()));
         m.put("Metadata", Map.of("LastTagTime", "0001-01-01T00:00:00Z"));
         ex.json(Status.OK, m);
+    }
+
+    /** An image's Comment: its newest step's (what docker commit -m gave), as dockerd keeps it. */
+    private static String newestComment(Image i) {
+        var history = i.config().history();
+        String c = history.isEmpty() ? null : history.getLast().comment();
+        return c == null ? "" : c;
     }
 
     /** docker history: dockerd's HistoryResponseItem per step, newest first. */

@@ -91,6 +91,10 @@ class DockerFilesCliTest {
         JsonNode img = JsonNode.parse("inspect", docker("image", "inspect", "committed:v1").ok().out())
                 .elements().getFirst();
         assertEquals("tester", img.get("Author").string());
+        assertEquals("wrote f", img.get("Comment").string());
+        assertEquals(List.of("cat", "/f"), img.get("Config").get("Cmd").stringList());
+        assertTrue(img.get("Config").get("Env").stringList().contains("GREETING=hi"),
+                img.get("Config").get("Env").stringList().toString());
         String hist = docker("history", "--format", "{{.Comment}}", "committed:v1").ok().out();
         assertTrue(hist.startsWith("wrote f\n"), hist);
 
