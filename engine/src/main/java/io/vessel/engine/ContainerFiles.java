@@ -407,24 +407,14 @@ public final class ContainerFiles {
         JsonNode api = containers.apiConfig(fs.id()).get("Config");
         List<String> entrypoint = image.entrypoint();
         List<String> cmd = image.cmd();
-        JsonNode ep = api.get("Entrypoint");
-        JsonNode c = api.get("Cmd");
-        if (given(ep)) {
-            entrypoint = strings(ep);
-            if (entrypoint.size() == 1 && entrypoint.getFirst().isEmpty()) {
-                entrypoint = List.of(); // --entrypoint "": none
-            }
-            cmd = List.of(); // as at create: a new entrypoint drops the image's CMD
-        }
-        if (given(c) && !strings(c).isEmpty()) {
-            cmd = strings(c);
-        }
-        if (!given(ep) && !given(c) && !api.present()) {
+        if (api.get("Cmd").present()) {
+            // the Docker API's create keeps the effective command: the image's unless the client set it
+            entrypoint = given(api.get("Entrypoint")) ? strings(api.get("Entrypoint")) : List.of();
+            cmd = given(api.get("Cmd")) ? strings(api.get("Cmd")) : List.of();
+        } else if (!fs.command().equals(concat(entrypoint, cmd))) {
             // made without the Docker API: its record's command is the entrypoint and cmd together
-            if (!fs.command().equals(concat(entrypoint, cmd))) {
-                entrypoint = List.of();
-                cmd = fs.command();
-            }
+            entrypoint = List.of();
+            cmd = fs.command();
         }
         List<String> env = new ArrayList<>(image.env());
         JsonNode e = api.get("Env");

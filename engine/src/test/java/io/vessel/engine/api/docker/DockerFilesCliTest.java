@@ -132,6 +132,9 @@ class DockerFilesCliTest {
         assertEquals("running false", docker("inspect", "-f", "{{.State.Status}} {{.State.Paused}}", "live")
                 .ok().out().strip(), "unpaused after the commit");
         assertEquals("live\n", docker("run", "--rm", "committed:live", "cat", "/l").ok().out());
+        assertEquals("[sh -c echo live > /l; exec sleep 1000]",
+                docker("image", "inspect", "-f", "{{.Config.Cmd}}", "committed:live").ok().out().strip(),
+                "the container's command is the image's");
 
         Path tar = d.dir.resolve("live.tar");
         docker("export", "-o", tar.toString(), "live").ok();
