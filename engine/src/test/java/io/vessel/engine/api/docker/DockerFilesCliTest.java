@@ -45,11 +45,15 @@ class DockerFilesCliTest {
         return d.docker(args);
     }
 
-    /** The mounts in this process's table under the daemon's directory, but for the containers' own roots. */
+    /**
+     * The mounts in this process's table under the daemon's directory but for the containers' own
+     * roots ({@code <root>/containers/ID/rootfs}) and network namespaces: what an export left.
+     */
     private List<String> strayMounts() throws IOException {
+        String containers = d.dir.resolve("root/containers").toString();
         return Files.readAllLines(Path.of("/proc/self/mountinfo")).stream()
                 .map(l -> l.split(" ")[4])
-                .filter(m -> m.startsWith(d.dir.toString()) && !m.endsWith("/rootfs") && !m.contains("/netns"))
+                .filter(m -> m.startsWith(d.dir.toString()) && !m.startsWith(containers) && !m.contains("/netns"))
                 .toList();
     }
 
