@@ -134,6 +134,7 @@ final class ImageCommands {
             case "save" -> save(rest);
             case "load" -> load(rest);
             case "import" -> importImage(rest);
+            case "history" -> new FileCommands(main).history(rest);
             case "build" -> BuildCommand.run(main, rest);
             default -> throw new UsageError("unknown command \"image " + args.getFirst() + "\"");
         };

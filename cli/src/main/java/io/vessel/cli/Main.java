@@ -81,6 +81,10 @@ public final class Main {
               exec      Run a command in a running container
               start|stop|restart|kill|pause|unpause|wait|rename
               rm        Remove containers
+              diff      Show what a container changed in its file system
+              commit    Make an image from a container's changes (-c, -m, -a)
+              export    Write a container's file system as a tar archive
+              update    Change a container's limits and restart policy
               container ls|inspect|prune|...
 
             Images:
@@ -94,6 +98,7 @@ public final class Main {
               save      Write images to a tar archive (docker save) or an OCI layout
               load      Read images from a tar archive or an OCI layout
               import    Make an image from a root file system (directory or tarball)
+              history   Show an image's build steps
               image prune   Remove unused images
 
             Volumes and networks:
@@ -284,6 +289,11 @@ public final class Main {
             case "logs" -> containers.logs(rest);
             case "exec" -> containers.exec(rest);
             case "rename" -> containers.rename(rest);
+            case "diff" -> new FileCommands(this).diff(rest);
+            case "commit" -> new FileCommands(this).commit(rest);
+            case "export" -> new FileCommands(this).export(rest);
+            case "update" -> new FileCommands(this).update(rest);
+            case "history" -> new FileCommands(this).history(rest);
             case "start", "stop", "restart", "kill", "rm", "pause", "unpause", "wait" -> containers.each(cmd, rest);
             case "container" -> container(rest);
             case "images" -> images.images(rest);
@@ -312,7 +322,7 @@ public final class Main {
 
     private int container(List<String> args) throws UsageError, IOException {
         if (args.isEmpty()) {
-            throw new UsageError("\"vessel container\" needs a subcommand: run, create, ls, logs, exec, start, stop, restart, kill, rm, wait, inspect, prune");
+            throw new UsageError("\"vessel container\" needs a subcommand: run, create, ls, logs, exec, start, stop, restart, kill, rm, wait, inspect, prune, diff, commit, export, update");
         }
         List<String> rest = args.subList(1, args.size());
         return switch (args.getFirst()) {
@@ -332,7 +342,8 @@ public final class Main {
                 out.println("Total reclaimed space: " + Units.size(r.get("SpaceReclaimed").longValue(0)));
                 yield 0;
             }
-            case "run", "create", "logs", "exec", "start", "stop", "restart", "kill", "rm", "wait", "pause", "unpause", "rename" ->
+            case "run", "create", "logs", "exec", "start", "stop", "restart", "kill", "rm", "wait", "pause", "unpause", "rename",
+                 "diff", "commit", "export", "update" ->
                     dispatch(args.getFirst(), rest);
             default -> throw new UsageError("unknown command \"container " + args.getFirst() + "\"");
         };

@@ -268,6 +268,11 @@ public final class Containers {
                     pid, exitCode, error, startedAt, finishedAt, count, manual, oomKilled);
         }
 
+        Stored withLifecycle(Lifecycle l) {
+            return new Stored(id, name, image, imageName, command, created, topChain, volumes, tty, l, status,
+                    pid, exitCode, error, startedAt, finishedAt, restartCount, manuallyStopped, oomKilled);
+        }
+
         Stored withVolumes(List<String> v) {
             return new Stored(id, name, image, imageName, command, created, topChain, v, tty, lifecycle, status,
                     pid, exitCode, error, startedAt, finishedAt, restartCount, manuallyStopped, oomKilled);
@@ -1340,6 +1345,75 @@ public final class Containers {
         publish("destroy", s, Map.of());
     }
 
+    // ---------------------------------------------------------------- update
+
+    /**
+     * docker update: new limits for the container's cgroup while it runs, and in its bundle for the
+     * next start; a new restart policy (null: unchanged) in its record. Everything is checked before
+     * anything is written; a container that runs gets the limits first, so a limit its cgroup refuses
+     * changes nothing stored.
+     */
+    public void update(String what, io.vessel.engine.container.ResourceUpdate limits, RestartPolicy restart)
+            throws IOException {
+        Stored s = require(what);
+        synchronized (lock(s.id())) {
+            s = readRecord(dir(s.id()));
+            Lifecycle life = s.lifecycle();
+            if (restart != null) {
+                if (life.autoRemove() && !restart.name().equals("no")) {
+                    throw new IllegalArgumentException("Restart policy cannot be updated because AutoRemove is "
+                            + "enabled for the container");
+                }
+                life = new Lifecycle(restart, life.autoRemove(), life.openStdin(), life.stdinOnce(), life.log(),
+                        life.stopSignal(), life.stopTimeout());
+            }
+            Path bundle = dir(s.id()).resolve("config.json");
+            @SuppressWarnings("unchecked")
+            Map<String, Object> config = (Map<String, Object>) Json.parse(Files.readString(bundle));
+            if (!limits.isEmpty()) {
+                limits.applyTo(config);
+                Spec.parse(Json.write(config)); // still a bundle the runtime reads
+                String live = liveStatus(s);
+                if (live.equals("running") || live.equals("paused")) {
+                    try {
+                        Container.load(engine.config().runtimeRoot(), s.id()).update(limits.resources());
+                    } catch (RuntimeError e) {
+                        throw new IllegalArgumentException("Cannot update container " + s.id() + ": "
+                                + e.getMessage(), e);
+                    }
+                }
+                writeAtomically(bundle, Json.writePretty(config));
+            }
+            Path api = dir(s.id()).resolve(API_CONFIG);
+            if (Files.exists(api)) {
+                @SuppressWarnings("unchecked")
+                Map<String, Object> stored = (Map<String, Object>) Json.parse(Files.readString(api));
+                @SuppressWarnings("unchecked")
+                Map<String, Object> host = (Map<String, Object>) stored.computeIfAbsent("HostConfig",
+                        k -> new LinkedHashMap<>());
+                if (limits.memory() != null) {
+                    host.put("Memory", Math.max(0, limits.memory()));
+                }
+                if (limits.nanoCpus() != null) {
+                    host.put("NanoCpus", limits.nanoCpus());
+                }
+                if (limits.cpuShares() != null) {
+                    host.put("CpuShares", limits.cpuShares());
+                }
+                if (limits.pidsLimit() != null) {
+                    host.put("PidsLimit", Math.max(0, limits.pidsLimit()));
+                }
+                if (restart != null) {
+                    host.put("RestartPolicy", Map.of("Name", restart.name(),
+                            "MaximumRetryCount", restart.maximumRetryCount()));
+                }
+                writeAtomically(api, Json.writePretty(stored));
+            }
+            writeRecord(s.withLifecycle(life));
+        }
+        publish("update", s, Map.of());
+    }
+
     // ---------------------------------------------------------------- networks
 
     /** The container's attachments to bridge networks (for inspect's NetworkSettings), in order. */
@@ -1562,6 +1636,27 @@ public final class Containers {
         } catch (NoSuchFileException none) {
             return JsonNode.root(file.toString(), new LinkedHashMap<String, Object>());
         }
+    }
+
+    /**
+     * What a container's file system is made of, for {@link ContainerFiles} (diff, commit, export):
+     * its directory, its writable layer ({@code upper}), the image's layer directories under it
+     * (top first), its image, its command and its status now.
+     */
+    record FileSystem(String id, String name, Path dir, Path upper, List<Path> lowers, Digest image, String imageName,
+                      Digest topChain, List<String> command, String status) {
+    }
+
+    FileSystem fileSystem(String what) throws IOException {
+        Stored s = require(what);
+        Path dir = dir(s.id());
+        return new FileSystem(s.id(), s.name(), dir, dir.resolve("upper"), lowers(s), s.image(), s.imageName(),
+                s.topChain(), s.command(), liveStatus(s));
+    }
+
+    /** Publishes a container event that another part of the engine caused (commit, export). */
+    void announce(String action, String what, Map<String, String> attributes) throws IOException {
+        publish(action, require(what), attributes);
     }
 
     /** The container's OCI bundle configuration ({@code config.json}) as the runtime got it. */

@@ -110,6 +110,11 @@ public final class Engine {
         return new Archives(this, imageStore);
     }
 
+    /** {@code docker diff}, {@code commit} and {@code export}: what containers' file systems hold. */
+    public ContainerFiles containerFiles() {
+        return new ContainerFiles(this, containers);
+    }
+
     /** A shared hold on the store against garbage collection, for as long as content is added. */
     public interface Lease extends AutoCloseable {
         @Override

@@ -49,6 +49,7 @@ public final class DockerApi {
         new NetworkRoutes(engine).register(router);
         new ContainerRoutes(engine).register(router);
         new ExecRoutes(engine).register(router);
+        new ContainerFileRoutes(engine).register(router);
     }
 
     public Engine engine() {

@@ -1,6 +1,7 @@
 package io.vessel.engine.api.docker;
 
 import io.vessel.engine.Engine;
+import io.vessel.engine.ImageHistory;
 import io.vessel.engine.Images;
 import io.vessel.engine.api.http.ApiException;
 import io.vessel.engine.api.http.HttpExchange;
@@ -58,6 +59,7 @@ final class ImageRoutes {
         r.post("/images/load", this::load);
         r.post("/images/prune", this::prune);
         r.get("/images/{name*}/json", this::inspect);
+        r.get("/images/{name*}/history", this::history);
         r.post("/images/{name*}/tag", this::tag);
         r.post("/images/{name*}/push", this::push);
         r.get("/images/{name*}/get", this::saveOne);
@@ -141,7 +143,7 @@ final class ImageRoutes {
     private void inspect(HttpRequest req, HttpExchange ex) throws IOException {
         Map<String, Object> m = new LinkedHashMap<>(engine.images().inspect(req.param("name")));
         m.put("Parent", "");
-        m.put("Comment", "");
+        m.put("Comment", newestComment(engine.images().store().resolve(req.param("name"))));
         m.put("DockerVersion", "");
         if (DockerApi.version().before(1, VIRTUAL_SIZE_DROPPED_MINOR)) {
             m.put("VirtualSize", m.get("Size"));
@@ -149,6 +151,29 @@ final class ImageRoutes {
         m.put("GraphDriver", Map.of("Name", "overlay", "Data", Map.of()));
         m.put("Metadata", Map.of("LastTagTime", "0001-01-01T00:00:00Z"));
         ex.json(Status.OK, m);
+    }
+
+    /** An image's Comment: its newest step's (what docker commit -m gave), as dockerd keeps it. */
+    private static String newestComment(Image i) {
+        var history = i.config().history();
+        String c = history.isEmpty() ? null : history.getLast().comment();
+        return c == null ? "" : c;
+    }
+
+    /** docker history: dockerd's HistoryResponseItem per step, newest first. */
+    private void history(HttpRequest req, HttpExchange ex) throws IOException {
+        List<Map<String, Object>> out = new ArrayList<>();
+        for (ImageHistory.Entry e : ImageHistory.of(engine.images().store(), req.param("name"))) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("Id", e.id());
+            m.put("Created", e.created() == null ? 0L : e.created().getEpochSecond());
+            m.put("CreatedBy", e.createdBy());
+            m.put("Tags", e.tags().isEmpty() ? null : e.tags());
+            m.put("Size", e.size());
+            m.put("Comment", e.comment());
+            out.add(m);
+        }
+        ex.json(Status.OK, out);
     }
 
     private void tag(HttpRequest req, HttpExchange ex) throws IOException {
