@@ -41,13 +41,14 @@ final class FileCommands {
     int history(List<String> args) throws UsageError, IOException {
         Flags f = new Flags("history", false).bool("human", 'H', "sizes and dates in human-readable form (default)")
                 .bool("no-trunc", (char) 0, "full IDs and commands").bool("quiet", 'q', "only IDs")
-                .value("format", (char) 0, "table, or json").parse(args);
+                .value("format", (char) 0, "table, json, or a Go template").parse(args);
         if (main.help(f, "history [OPTIONS] IMAGE")) {
             return 0;
         }
         String image = f.arg(0, "exactly 1 argument");
         f.atMost(1);
-        boolean json = Formats.json(f.value("format"));
+        Formats.Format format = Formats.parse(f.value("format"));
+        boolean json = !format.plain();
         boolean trunc = !f.bool("no-trunc");
         JsonNode steps = main.client().get("/images/" + Query.segment(image) + "/history");
         Table t = new Table("IMAGE", "CREATED", "CREATED BY", "SIZE", "COMMENT");
@@ -80,7 +81,7 @@ final class FileCommands {
             }
         }
         if (json) {
-            Formats.lines(out, rows);
+            Formats.rows(out, format, rows, Map.of("ID", "IMAGE"));
         } else if (!f.bool("quiet")) {
             t.print(out);
         }
