@@ -1541,6 +1541,49 @@ public final class Containers {
         }
     }
 
+    /** Something done with a container's root file system, given as a host path. */
+    @FunctionalInterface
+    public interface RootAction<T> {
+        T apply(Path root) throws IOException;
+    }
+
+    /**
+     * Runs {@code action} on the container's file system as its processes see it, for the archive
+     * endpoints (docker cp, Testcontainers' file copies). A running or paused container's is reached
+     * through {@code /proc/PID/root}, so its volumes and tmpfs mounts are included. A created or
+     * exited one's is its root file system, mounted again if its exit unmounted it (it then stays
+     * mounted, as a created container's is, until the container starts or is removed); the
+     * container's lock is held meanwhile, so it does not start underneath. {@code action} must
+     * resolve container paths in the root with {@link io.vessel.engine.container.RootPath}: links
+     * there are the container's.
+     */
+    public <T> T inRoot(String what, RootAction<T> action) throws IOException {
+        Stored s = require(what);
+        Path live = liveRoot(s);
+        if (live != null) {
+            return action.apply(live);
+        }
+        synchronized (lock(s.id())) {
+            s = readRecord(dir(s.id()));
+            live = liveRoot(s);
+            if (live != null) {
+                return action.apply(live);
+            }
+            Path dir = dir(s.id());
+            Path rootfs = dir.resolve("rootfs");
+            if (Files.getAttribute(rootfs, "unix:dev").equals(Files.getAttribute(dir, "unix:dev"))) {
+                Snapshot.prepare(dir, lowers(s)).mount(rootfs, false);
+            }
+            return action.apply(rootfs);
+        }
+    }
+
+    /** {@code /proc/PID/root} of a running or paused container's first process, else null. */
+    private Path liveRoot(Stored s) {
+        String live = liveStatus(s);
+        return (live.equals("running") || live.equals("paused")) && s.pid() > 0 ? Path.of("/proc", Integer.toString(s.pid()), "root") : null;
+    }
+
     /** The container's OCI bundle configuration ({@code config.json}) as the runtime got it. */
     public Spec spec(String what) throws IOException {
         Stored s = require(what);

@@ -30,8 +30,15 @@ import java.util.regex.Pattern;
  * {@link #router()} by it; everything else is registered here.
  */
 public final class DockerApi {
-    /** Vessel's version, the {@code Version} of {@code /version}. */
+    /** Vessel's own version: the {@code Vessel} component of {@code /version}, and the {@code Server} header's. */
     public static final String VERSION = "0.1.0";
+    /**
+     * The Docker Engine release whose API Vessel serves ({@link ApiVersion#MAX}, 1.50, is Docker 28.2's):
+     * the {@code Version} of {@code /version} and the {@code ServerVersion} of {@code /info}. Clients
+     * compare it with Docker's releases (Testcontainers refuses a daemon older than 1.6.0), so
+     * Vessel's own 0.1.0 there would be read as an ancient Docker.
+     */
+    public static final String DOCKER_VERSION = "28.2.0";
     /** The version a request was made under: its path prefix's, or {@link ApiVersion#MAX} without one. */
     public static final ScopedValue<ApiVersion> REQUEST_VERSION = ScopedValue.newInstance();
 
@@ -48,6 +55,7 @@ public final class DockerApi {
         new VolumeRoutes(engine).register(router);
         new NetworkRoutes(engine).register(router);
         new ContainerRoutes(engine).register(router);
+        new ArchiveRoutes(engine.containers()).register(router);
         new ExecRoutes(engine).register(router);
     }
 

@@ -96,9 +96,11 @@ final class SystemRoutes {
         details.put("MinAPIVersion", ApiVersion.MIN.toString());
         details.put("Os", "linux");
         Map<String, Object> v = new LinkedHashMap<>();
-        v.put("Platform", Map.of("Name", "Vessel Engine"));
-        v.put("Components", List.of(Map.of("Name", "Engine", "Version", DockerApi.VERSION, "Details", details)));
-        v.put("Version", DockerApi.VERSION);
+        v.put("Platform", Map.of("Name", "Vessel Engine " + DockerApi.VERSION));
+        v.put("Components", List.of(
+                Map.of("Name", "Engine", "Version", DockerApi.DOCKER_VERSION, "Details", details),
+                Map.of("Name", "Vessel", "Version", DockerApi.VERSION, "Details", Map.of("GitCommit", ""))));
+        v.put("Version", DockerApi.DOCKER_VERSION);
         v.put("ApiVersion", ApiVersion.MAX.toString());
         v.put("MinAPIVersion", ApiVersion.MIN.toString());
         v.put("GitCommit", "");
@@ -156,7 +158,7 @@ final class SystemRoutes {
         i.put("Name", Host.hostname());
         i.put("Labels", List.of());
         i.put("ExperimentalBuild", false);
-        i.put("ServerVersion", DockerApi.VERSION);
+        i.put("ServerVersion", DockerApi.DOCKER_VERSION);
         i.put("Runtimes", Map.of("vessel", Map.of("path", "vessel-runtime")));
         i.put("DefaultRuntime", "vessel");
         i.put("Swarm", Map.of("NodeID", "", "NodeAddr", "", "LocalNodeState", "inactive", "ControlAvailable", false,
