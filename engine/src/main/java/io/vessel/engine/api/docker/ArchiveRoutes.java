@@ -9,6 +9,8 @@ import io.vessel.engine.api.http.Status;
 import io.vessel.engine.container.PathArchive;
 import io.vessel.image.layer.LayerException;
 import io.vessel.json.Json;
+import io.vessel.linux.Errno;
+import io.vessel.linux.ErrnoException;
 
 import java.io.IOException;
 import java.io.OutputStream;
@@ -71,19 +73,31 @@ final class ArchiveRoutes {
         located(id, path, () -> containers.inRoot(id, root -> {
             try {
                 PathArchive.extract(root, path, req.body());
-            } catch (LayerException e) {
-                throw ApiException.badRequest("the archive for " + path + " in container " + id + " was refused: "
-                        + e.getMessage());
-            } catch (FileSystemException e) {
-                if ("Read-only file system".equals(e.getReason())) {
+            } catch (IOException e) {
+                if (readOnly(e)) {
                     throw new ApiException(Status.FORBIDDEN, "container rootfs is marked read-only: cannot write "
                             + path + " in container " + id, e);
+                }
+                if (e instanceof LayerException) {
+                    throw ApiException.badRequest("the archive for " + path + " in container " + id + " was refused: "
+                            + e.getMessage());
                 }
                 throw e;
             }
             return null;
         }));
         ex.empty(Status.OK);
+    }
+
+    /** Whether {@code e} or a cause is EROFS: from Vessel's bindings by its errno, from the JDK by its reason (strerror). */
+    private static boolean readOnly(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof ErrnoException x && x.errno() == Errno.EROFS
+                    || t instanceof FileSystemException f && Errno.describe(Errno.EROFS).equals(f.getReason())) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static String path(HttpRequest req) {
