@@ -18,6 +18,7 @@ import io.vessel.linux.Signals;
 import io.vessel.runtime.container.Container;
 import io.vessel.runtime.container.RuntimeError;
 import io.vessel.runtime.container.Status;
+import io.vessel.runtime.spec.MountOption;
 import io.vessel.runtime.spec.Spec;
 
 import java.io.IOException;
@@ -1552,8 +1553,9 @@ public final class Containers {
      * endpoints (docker cp, Testcontainers' file copies). A running or paused container's is reached
      * through {@code /proc/PID/root}, so its volumes and tmpfs mounts are included. A created or
      * exited one's is its root file system, mounted again if its exit unmounted it (it then stays
-     * mounted, as a created container's is, until the container starts or is removed); the
-     * container's lock is held meanwhile, so it does not start underneath. {@code action} must
+     * mounted, as a created container's is, until the container starts or is removed) with its
+     * bind mounts and volumes mounted on it for the time of the action; the container's lock is
+     * held meanwhile, so it does not start underneath. {@code action} must
      * resolve container paths in the root with {@link io.vessel.engine.container.RootPath}: links
      * there are the container's.
      */
@@ -1574,8 +1576,60 @@ public final class Containers {
             if (Files.getAttribute(rootfs, "unix:dev").equals(Files.getAttribute(dir, "unix:dev"))) {
                 Snapshot.prepare(dir, lowers(s)).mount(rootfs, false);
             }
-            return action.apply(rootfs);
+            List<Path> binds = mountBinds(dir, rootfs);
+            try {
+                return action.apply(rootfs);
+            } finally {
+                for (Path b : binds.reversed()) {
+                    Mount.umount(b.toString(), Mount.MNT_DETACH);
+                }
+            }
         }
+    }
+
+    /**
+     * Bind-mounts a stopped container's bind mounts (its volumes, {@code -v} host paths and hosts
+     * files) onto its rootfs where it sees them when it runs, read-only ones read-only, so that
+     * {@link #inRoot} shows what a running container would (as dockerd does for docker cp).
+     * Missing mount points are made, as the runtime makes them at start. Returns the mounts made,
+     * in order; on a failure none is left.
+     */
+    private static List<Path> mountBinds(Path dir, Path rootfs) throws IOException {
+        Spec spec = Spec.parse(Files.readString(dir.resolve("config.json")));
+        List<Path> made = new ArrayList<>();
+        try {
+            for (Spec.Mount m : spec.mounts()) {
+                boolean bind = "bind".equals(m.type()) || m.options().contains("bind") || m.options().contains("rbind");
+                if (!bind || m.source() == null || !Files.exists(Path.of(m.source()))) {
+                    continue;
+                }
+                Path target = io.vessel.engine.container.RootPath.resolve(rootfs, m.destination());
+                if (!Files.exists(target, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                    Files.createDirectories(target.getParent());
+                    if (Files.isDirectory(Path.of(m.source()))) {
+                        Files.createDirectory(target);
+                    } else {
+                        Files.createFile(target);
+                    }
+                }
+                Mount.mount(m.source(), target.toString(), null, MountOption.MS_BIND | MountOption.MS_REC, null);
+                made.add(target);
+                if (m.options().contains("ro")) {
+                    Mount.mount(null, target.toString(), null,
+                            MountOption.MS_REMOUNT | MountOption.MS_BIND | MountOption.MS_RDONLY, null);
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            for (Path b : made.reversed()) {
+                try {
+                    Mount.umount(b.toString(), Mount.MNT_DETACH);
+                } catch (IOException ignored) {
+                    // the first failure is the one to report
+                }
+            }
+            throw e;
+        }
+        return made;
     }
 
     /** {@code /proc/PID/root} of a running or paused container's first process, else null. */

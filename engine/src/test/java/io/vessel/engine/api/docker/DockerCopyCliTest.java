@@ -113,6 +113,36 @@ class DockerCopyCliTest {
     }
 
     @Test
+    void anExitedContainersVolumesAndBindsAreCopiedToo() throws Exception {
+        Path data = Files.createDirectories(dir.resolve("bind-data"));
+        Files.writeString(data.resolve("in-bind.txt"), "bound\n");
+        Path ro = Files.createDirectories(dir.resolve("ro-data"));
+        docker("volume", "create", "cpvol").ok();
+        docker("run", "--name", "vols", "-v", data + ":/data", "-v", ro + ":/ro:ro", "-v", "cpvol:/vol", "busybox",
+                "sh", "-c", "echo in-volume > /vol/v.txt").ok();
+        String id = docker("inspect", "-f", "{{.Id}}", "vols").ok().out().trim();
+
+        docker("cp", "vols:/data/in-bind.txt", dir.resolve("b.txt").toString()).ok();
+        assertEquals("bound\n", Files.readString(dir.resolve("b.txt")));
+        docker("cp", "vols:/vol/v.txt", dir.resolve("v.txt").toString()).ok();
+        assertEquals("in-volume\n", Files.readString(dir.resolve("v.txt")));
+        Files.writeString(dir.resolve("up.txt"), "up\n");
+        docker("cp", dir.resolve("up.txt").toString(), "vols:/data/").ok();
+        assertEquals("up\n", Files.readString(data.resolve("up.txt")), "written into the bind's host directory");
+        Result refused = docker("cp", dir.resolve("up.txt").toString(), "vols:/ro/");
+        assertFalse(refused.exit() == 0, refused.out());
+        assertTrue(refused.err().contains("read-only"), refused.err());
+        try (var s = Files.list(ro)) {
+            assertEquals(0, s.count(), "nothing was written through the read-only bind");
+        }
+        for (String line : Files.readAllLines(Path.of("/proc/self/mountinfo"))) {
+            assertFalse(line.contains(id + "/rootfs/"), "the binds were unmounted after the copies: " + line);
+        }
+        docker("rm", "vols").ok();
+        docker("volume", "rm", "cpvol").ok();
+    }
+
+    @Test
     void statHeaderAndErrors() throws Exception {
         docker("run", "-d", "--name", "st", "busybox", "sleep", "1000").ok();
         docker("exec", "st", "sh", "-c", "printf 12345 > /five && chmod 4755 /five && ln -s /five /link").ok();
@@ -201,12 +231,15 @@ class DockerCopyCliTest {
     }
 
     private RawClient.Response put(String container, String path, byte[] tar) throws IOException {
+        ByteArrayOutputStream request = new ByteArrayOutputStream();
+        request.writeBytes(("PUT /v1.47/containers/" + container + "/archive?path="
+                + java.net.URLEncoder.encode(path, StandardCharsets.UTF_8) + " HTTP/1.1\r\nHost: d\r\n"
+                + "Content-Type: application/x-tar\r\nContent-Length: " + tar.length + "\r\nConnection: close\r\n\r\n")
+                .getBytes(StandardCharsets.UTF_8));
+        request.writeBytes(tar);
         try (RawClient c = new RawClient(d.socket)) {
-            c.send("PUT /v1.47/containers/" + container + "/archive?path="
-                    + java.net.URLEncoder.encode(path, StandardCharsets.UTF_8) + " HTTP/1.1\r\nHost: d\r\n"
-                    + "Content-Type: application/x-tar\r\nContent-Length: " + tar.length + "\r\nConnection: close\r\n\r\n");
-            c.send(tar);
-            return c.read();
+            // in one write: a refusal may come, and the connection close, before a separate body is sent
+            return c.send(request.toByteArray()).read();
         }
     }
 

@@ -12,10 +12,17 @@ import org.junit.jupiter.api.Timeout;
 import org.testcontainers.DockerClientFactory;
 import org.testcontainers.containers.Container.ExecResult;
 import org.testcontainers.containers.GenericContainer;
+import org.testcontainers.containers.BindMode;
 import org.testcontainers.containers.Network;
+import org.testcontainers.containers.output.OutputFrame;
+import org.testcontainers.containers.output.ToStringConsumer;
+import org.testcontainers.containers.output.WaitingConsumer;
+import org.testcontainers.containers.startupcheck.OneShotStartupCheckStrategy;
 import org.testcontainers.containers.wait.strategy.Wait;
+import org.testcontainers.images.builder.ImageFromDockerfile;
 import org.testcontainers.images.builder.Transferable;
 import org.testcontainers.utility.DockerImageName;
+import org.testcontainers.utility.MountableFile;
 
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -135,8 +142,8 @@ class TestcontainersTest {
 
             String logs = c.getLogs();
             assertTrue(logs.contains("starting\n") && logs.contains("ready\n") && logs.contains("hello there\n"), logs);
-            assertEquals("starting\nready\n", c.getLogs(org.testcontainers.containers.output.OutputFrame.OutputType.STDOUT));
-            assertEquals("hello there\n", c.getLogs(org.testcontainers.containers.output.OutputFrame.OutputType.STDERR));
+            assertEquals("starting\nready\n", c.getLogs(OutputFrame.OutputType.STDOUT));
+            assertEquals("hello there\n", c.getLogs(OutputFrame.OutputType.STDERR));
 
             ExecResult r = c.execInContainer("sh", "-c", "echo \"out $GREETING\"; echo err >&2; exit 3");
             assertEquals("out hello there\n", r.getStdout());
@@ -199,6 +206,69 @@ class TestcontainersTest {
             byte[] back = c.copyFileFromContainer("/tmp/out.txt", in -> in.readAllBytes());
             assertEquals("made inside\n", new String(back, StandardCharsets.UTF_8));
             assertArrayEquals(data, c.copyFileFromContainer("/data/in/file.txt", in -> in.readAllBytes()));
+        }
+    }
+
+    @Test
+    void oneShotContainerAndFollowedOutput() throws Exception {
+        try (GenericContainer<?> c = new GenericContainer<>(busybox)
+                .withCommand("sh", "-c", "echo one; echo two >&2; exit 0")
+                .withStartupCheckStrategy(new OneShotStartupCheckStrategy().withTimeout(Duration.ofSeconds(60)))) {
+            c.start();
+            assertEquals(0L, c.getCurrentContainerInfo().getState().getExitCodeLong());
+            assertEquals("one\n", c.getLogs(OutputFrame.OutputType.STDOUT));
+        }
+        WaitingConsumer waiting = new WaitingConsumer();
+        ToStringConsumer seen = new ToStringConsumer();
+        try (GenericContainer<?> c = new GenericContainer<>(busybox)
+                .withCommand("sh", "-c", "i=0; while [ $i -lt 3 ]; do echo tick $i; i=$((i+1)); sleep 0.2; done; exec sleep 1000")
+                .withLogConsumer(waiting.andThen(seen))) {
+            c.start();
+            waiting.waitUntil(f -> f.getUtf8String().contains("tick 2"), 30, TimeUnit.SECONDS);
+            assertTrue(seen.toUtf8String().contains("tick 0\ntick 1\ntick 2\n"), seen.toUtf8String());
+        }
+    }
+
+    @Test
+    void bindsTmpfsWorkingDirectoryAndHostDirectoryCopies() throws Exception {
+        Path shared = Files.createDirectories(d.dir.resolve("shared"));
+        Files.writeString(shared.resolve("from-host.txt"), "host side\n");
+        Path tree = Files.createDirectories(d.dir.resolve("tree/nested"));
+        Files.writeString(tree.resolve("leaf.txt"), "leaf\n");
+        try (GenericContainer<?> c = new GenericContainer<>(busybox)
+                .withFileSystemBind(shared.toString(), "/shared", BindMode.READ_WRITE)
+                .withTmpFs(java.util.Map.of("/scratch", "rw,size=1m"))
+                .withWorkingDirectory("/shared")
+                .withCopyFileToContainer(MountableFile.forHostPath(d.dir.resolve("tree")), "/copied")
+                .withCommand("sleep", "1000")) {
+            c.start();
+            ExecResult r = c.execInContainer("sh", "-c",
+                    "pwd; cat from-host.txt; cat /copied/nested/leaf.txt; echo back > /shared/from-container.txt; "
+                            + "grep ' /scratch ' /proc/mounts | cut -d' ' -f3");
+            assertEquals("/shared\nhost side\nleaf\ntmpfs\n", r.getStdout(), r.getStderr());
+            assertEquals("back\n", Files.readString(shared.resolve("from-container.txt")));
+            // what is copied out of a bind mount is the container's view of it
+            assertEquals("host side\n", c.copyFileFromContainer("/shared/from-host.txt",
+                    in -> new String(in.readAllBytes(), StandardCharsets.UTF_8)));
+        }
+    }
+
+    @Test
+    void imageFromDockerfile() throws Exception {
+        String tag = "vessel-tc/built:" + HexFormat.of().formatHex(new SecureRandom().generateSeed(3));
+        ImageFromDockerfile image = new ImageFromDockerfile(tag, false)
+                .withFileFromTransferable("greeting.txt", Transferable.of("built by vessel\n"))
+                .withDockerfileFromBuilder(b -> b.from(busybox.asCanonicalNameString())
+                        .copy("greeting.txt", "/greeting.txt")
+                        .run("echo \"ran at build\" >> /greeting.txt")
+                        .cmd("cat", "/greeting.txt")
+                        .build());
+        try (GenericContainer<?> c = new GenericContainer<>(image)
+                .withStartupCheckStrategy(new OneShotStartupCheckStrategy().withTimeout(Duration.ofSeconds(60)))) {
+            c.start();
+            assertEquals("built by vessel\nran at build\n", c.getLogs());
+        } finally {
+            d.docker("rmi", tag).ok();
         }
     }
 
