@@ -3,6 +3,7 @@ package io.vessel.engine.api.docker;
 import io.vessel.engine.Attachment;
 import io.vessel.engine.Containers;
 import io.vessel.engine.Engine;
+import io.vessel.engine.Health;
 import io.vessel.engine.api.http.ApiException;
 import io.vessel.engine.api.http.Handler;
 import io.vessel.engine.api.http.HttpExchange;
@@ -57,10 +58,12 @@ final class ContainerRoutes {
 
     private final Engine engine;
     private final Containers containers;
+    private final Health health;
 
-    ContainerRoutes(Engine engine) {
+    ContainerRoutes(Engine engine, Health health) {
         this.engine = engine;
         this.containers = engine.containers();
+        this.health = health;
     }
 
     void register(Router r) {
@@ -394,6 +397,7 @@ final class ContainerRoutes {
         state.put("Error", s.error());
         state.put("StartedAt", time(s.startedAt()));
         state.put("FinishedAt", time(s.finishedAt()));
+        health.state(in.id()).ifPresent(h -> state.put("Health", healthJson(h)));
         m.put("State", state);
         m.put("Image", in.image().toString());
         Path containerDir = engine.config().containersDir().resolve(in.id());
@@ -1026,6 +1030,24 @@ final class ContainerRoutes {
      * Copies a client's hijacked connection to an attachment and back: input on a thread of its
      * own (its end closes the process's stdin when asked), output here until the process ends it.
      */
+    /** State.Health as dockerd shows it. */
+    private static Map<String, Object> healthJson(Health.State h) {
+        List<Map<String, Object>> log = new ArrayList<>();
+        for (Health.Result r : h.log()) {
+            Map<String, Object> one = new LinkedHashMap<>();
+            one.put("Start", time(r.start()));
+            one.put("End", time(r.end()));
+            one.put("ExitCode", r.exitCode());
+            one.put("Output", r.output());
+            log.add(one);
+        }
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("Status", h.status());
+        m.put("FailingStreak", h.failingStreak());
+        m.put("Log", log);
+        return m;
+    }
+
     static void pump(HttpExchange.Hijacked h, Attachment a, boolean stdin) throws IOException {
         if (stdin) {
             Thread.ofVirtual().name("attach-stdin").start(() -> {

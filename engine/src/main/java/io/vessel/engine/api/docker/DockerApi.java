@@ -1,6 +1,7 @@
 package io.vessel.engine.api.docker;
 
 import io.vessel.engine.Engine;
+import io.vessel.engine.Health;
 import io.vessel.engine.api.http.ApiException;
 import io.vessel.engine.api.http.Handler;
 import io.vessel.engine.api.http.HttpExchange;
@@ -10,10 +11,13 @@ import io.vessel.engine.api.http.Status;
 import io.vessel.engine.build.BuildException;
 import io.vessel.engine.build.DockerfileException;
 import io.vessel.engine.volume.VolumeException;
+import io.vessel.image.oci.ImageConfig;
 import io.vessel.image.registry.RegistryException;
 import io.vessel.image.store.ImageConflictException;
 import io.vessel.image.store.ImageNotFoundException;
+import io.vessel.json.JsonNode;
 
+import java.io.IOException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.NoSuchFileException;
 import java.util.LinkedHashMap;
@@ -46,21 +50,51 @@ public final class DockerApi {
 
     private final Engine engine;
     private final Router router = new Router();
+    private final Health health;
 
-    public DockerApi(Engine engine) {
+    /** The routes over {@code engine}; the containers' health checks begin (close them with {@link #close}). */
+    public DockerApi(Engine engine) throws IOException {
         this.engine = engine;
+        this.health = new Health(engine.containers(), id -> healthCheck(engine, id));
         new SystemRoutes(engine).register(router);
         new ImageRoutes(engine).register(router);
         new BuildRoutes(engine).register(router);
         new VolumeRoutes(engine).register(router);
         new NetworkRoutes(engine).register(router);
-        new ContainerRoutes(engine).register(router);
+        new ContainerRoutes(engine, health).register(router);
         new ArchiveRoutes(engine.containers()).register(router);
         new ExecRoutes(engine).register(router);
     }
 
     public Engine engine() {
         return engine;
+    }
+
+    /** Ends the health checks. */
+    public void close() throws Exception {
+        health.close();
+    }
+
+    /**
+     * A container's health check: its Config.Healthcheck (from the create request, read as Go
+     * would) merged over its image's; null when it has none.
+     */
+    static Health.Check healthCheck(Engine engine, String id) {
+        try {
+            JsonNode hc = engine.containers().apiConfig(id).get("Config").get("Healthcheck")
+                    .goStruct("Test", "Interval", "Timeout", "StartPeriod", "StartInterval", "Retries");
+            ImageConfig.Healthcheck mine = hc.present() ? new ImageConfig.Healthcheck(hc.get("Test").stringList(),
+                    nanos(hc.get("Interval")), nanos(hc.get("Timeout")), nanos(hc.get("StartPeriod")),
+                    nanos(hc.get("StartInterval")), hc.get("Retries").present() ? hc.get("Retries").intValue() : null) : null;
+            ImageConfig image = engine.images().store().resolve(engine.containers().inspect(id).image().toString()).config();
+            return Health.Check.of(mine, image == null ? null : image.config().healthcheck());
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    private static Long nanos(JsonNode n) {
+        return n.present() ? n.longValue() : null;
     }
 
     /** The routes, for other parts of the daemon (containers, exec, networks) to add theirs. */

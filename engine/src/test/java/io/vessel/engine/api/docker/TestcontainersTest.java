@@ -9,6 +9,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.Timeout;
+import com.github.dockerjava.api.model.HealthCheck;
 import org.testcontainers.DockerClientFactory;
 import org.testcontainers.containers.Container.ExecResult;
 import org.testcontainers.containers.GenericContainer;
@@ -269,6 +270,21 @@ class TestcontainersTest {
             assertEquals("built by vessel\nran at build\n", c.getLogs());
         } finally {
             d.docker("rmi", tag).ok();
+        }
+    }
+
+    @Test
+    void healthcheckWaitStrategy() throws Exception {
+        long millis = 1_000_000L;
+        try (GenericContainer<?> c = new GenericContainer<>(busybox)
+                .withCommand("sh", "-c", "sleep 1; touch /tmp/ready; exec sleep 1000")
+                .withCreateContainerCmdModifier(cmd -> cmd.withHealthcheck(new HealthCheck()
+                        .withTest(List.of("CMD-SHELL", "test -f /tmp/ready")).withInterval(200 * millis)
+                        .withTimeout(2000 * millis).withRetries(50)))
+                .waitingFor(Wait.forHealthcheck().withStartupTimeout(Duration.ofSeconds(60)))) {
+            c.start();
+            assertEquals("healthy", c.getCurrentContainerInfo().getState().getHealth().getStatus());
+            assertTrue(c.isHealthy());
         }
     }
 
