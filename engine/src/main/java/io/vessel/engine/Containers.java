@@ -1576,7 +1576,10 @@ public final class Containers {
             if (Files.getAttribute(rootfs, "unix:dev").equals(Files.getAttribute(dir, "unix:dev"))) {
                 Snapshot.prepare(dir, lowers(s)).mount(rootfs, false);
             }
-            List<Path> binds = mountBinds(dir, rootfs);
+            String status = liveStatus(s);
+            // A running container whose /proc/PID/root could not be confirmed is read through its
+            // rootfs alone: binds mounted here could propagate into its own mounts.
+            List<Path> binds = status.equals("running") || status.equals("paused") ? List.of() : mountBinds(dir, rootfs);
             try {
                 return action.apply(rootfs);
             } finally {
@@ -1632,10 +1635,23 @@ public final class Containers {
         return made;
     }
 
-    /** {@code /proc/PID/root} of a running or paused container's first process, else null. */
+    /**
+     * {@code /proc/PID/root} of a running or paused container's first process, else null. The root
+     * found there must be the container's rootfs (the same overlay as {@code rootfs}, mounted while
+     * it runs), so that a process that took the pid of one that exited is never read as the container.
+     */
     private Path liveRoot(Stored s) {
         String live = liveStatus(s);
-        return (live.equals("running") || live.equals("paused")) && s.pid() > 0 ? Path.of("/proc", Integer.toString(s.pid()), "root") : null;
+        if (!(live.equals("running") || live.equals("paused")) || s.pid() <= 0) {
+            return null;
+        }
+        Path root = Path.of("/proc", Integer.toString(s.pid()), "root");
+        try {
+            Object dev = Files.getAttribute(root.resolve("."), "unix:dev");
+            return dev.equals(Files.getAttribute(dir(s.id()).resolve("rootfs"), "unix:dev")) ? root : null;
+        } catch (IOException | RuntimeException gone) {
+            return null;
+        }
     }
 
     /** The container's OCI bundle configuration ({@code config.json}) as the runtime got it. */

@@ -62,7 +62,7 @@ class DockerCopyCliTest {
 
     @Test
     void copyFilesAndDirectoriesBothWaysWithARunningContainer() throws Exception {
-        docker("run", "-d", "--name", "box", "busybox", "sleep", "1000").ok();
+        docker("run", "-d", "--name", "box", "--tmpfs", "/scratch", "busybox", "sleep", "1000").ok();
         Path src = Files.createDirectories(dir.resolve("src/tree/sub"));
         Files.writeString(src.resolve("a.txt"), "alpha\n");
         Path script = Files.writeString(dir.resolve("src/tree/run.sh"), "#!/bin/sh\necho run\n");
@@ -78,6 +78,12 @@ class DockerCopyCliTest {
         assertEquals("alpha\n", docker("exec", "box", "cat", "/fresh/sub/a.txt").ok().out());
         docker("cp", dir.resolve("src/tree/sub/a.txt").toString(), "box:/renamed.txt").ok();
         assertEquals("alpha\n", docker("exec", "box", "cat", "/renamed.txt").ok().out());
+        // the container's own mounts are its view: a tmpfs only it has
+        docker("cp", dir.resolve("src/tree/sub/a.txt").toString(), "box:/scratch/").ok();
+        assertEquals("alpha\n", docker("exec", "box", "cat", "/scratch/a.txt").ok().out());
+        docker("exec", "box", "sh", "-c", "echo only in tmpfs > /scratch/t.txt").ok();
+        docker("cp", "box:/scratch/t.txt", dir.resolve("t.txt").toString()).ok();
+        assertEquals("only in tmpfs\n", Files.readString(dir.resolve("t.txt")));
 
         docker("exec", "box", "sh", "-c", "mkdir -p /made/deep && echo made > /made/deep/f && ln /made/deep/f /made/hard").ok();
         Path out = Files.createDirectories(dir.resolve("out"));
