@@ -44,6 +44,9 @@ final class ContainerRoutes {
     private static final Set<String> LIST_FILTERS = Set.of("id", "name", "label", "status", "ancestor", "exited",
             "before", "since", "volume", "network", "health", "is-task");
     private static final Set<String> PRUNE_FILTERS = Set.of("until", "label");
+    /** The values of docker ps's health filter. */
+    private static final Set<String> HEALTH_FILTER_VALUES = Set.of(Health.State.STARTING, Health.State.HEALTHY,
+            Health.State.UNHEALTHY, "none");
     private static final Set<String> STATUSES = Set.of("created", "restarting", "running", "removing", "paused",
             "exited", "dead");
     /** Go's zero time, which dockerd shows for a time that has not happened (StartedAt of a created container). */
@@ -174,6 +177,13 @@ final class ContainerRoutes {
         if (f.has("since")) {
             since = reference(f.get("since").getFirst(), "since").created();
         }
+        if (f.has("health")) {
+            for (String h : f.get("health")) {
+                if (!HEALTH_FILTER_VALUES.contains(h)) {
+                    throw ApiException.badRequest("Unrecognised filter value for health: " + h);
+                }
+            }
+        }
         List<Map<String, Object>> out = new ArrayList<>();
         for (Containers.Info i : infos) {
             if (limit > 0 && out.size() >= limit) {
@@ -206,8 +216,9 @@ final class ContainerRoutes {
             if (f.has("volume") && f.get("volume").stream().noneMatch(v -> i.volumes().contains(v))) {
                 continue;
             }
-            if (f.has("health") && !f.get("health").contains("none")) {
-                continue; // no container has a health check yet
+            if (f.has("health")
+                    && !f.get("health").contains(health.state(i.id()).map(Health.State::status).orElse("none"))) {
+                continue;
             }
             if (f.has("is-task") && f.bool("is-task")) {
                 continue; // no swarm tasks
@@ -244,7 +255,9 @@ final class ContainerRoutes {
             }
             m.put("Labels", labels);
             m.put("State", status);
-            m.put("Status", statusText(in.state()));
+            m.put("Status", statusText(in.state()) + (in.state().running()
+                    ? health.state(i.id()).map(h -> h.status().equals(Health.State.STARTING) ? " (health: starting)"
+                    : " (" + h.status() + ")").orElse("") : ""));
             m.put("HostConfig", Map.of("NetworkMode", networkMode));
             m.put("NetworkSettings", Map.of("Networks", NetworkJson.settings(attached).get("Networks")));
             m.put("Mounts", mounts(i.id()));

@@ -66,6 +66,11 @@ class DockerHealthCliTest {
         assertEquals("fine\n", last.get("Output").string());
         assertEquals(0, health("hc").get("FailingStreak").intValue());
         assertTrue(d.docker("inspect", "-f", "{{.State.Health.Status}}", "hc").ok().out().equals("healthy\n"));
+        // docker ps: the status column and the health filter
+        assertTrue(d.docker("ps", "--format", "{{.Status}}", "--filter", "name=hc").ok().out().matches("Up .* \\(healthy\\)\n"));
+        assertEquals("hc\n", d.docker("ps", "--format", "{{.Names}}", "--filter", "health=healthy").ok().out());
+        assertEquals("", d.docker("ps", "-q", "--filter", "health=unhealthy").ok().out());
+        assertTrue(d.docker("ps", "--filter", "health=bogus").failed().err().contains("Unrecognised filter value for health"));
     }
 
     @Test
@@ -96,5 +101,7 @@ class DockerHealthCliTest {
         Thread.sleep(300);
         assertFalse(health("plain").present());
         assertFalse(health("off").present());
+        assertEquals("off\nplain\n", d.docker("ps", "--format", "{{.Names}}", "--filter", "health=none").ok().out()
+                .lines().sorted().map(l -> l + "\n").reduce("", String::concat));
     }
 }
