@@ -1144,6 +1144,15 @@ public final class Containers {
         return List.copyOf(m.values());
     }
 
+    /**
+     * Forgets a finished exec, as dockerd forgets its health checks' execs, which no client
+     * inspects: without it they would pile up for as long as the container lives. One still
+     * running is kept.
+     */
+    public void execForget(String execId) {
+        execs.computeIfPresent(execId, (k, x) -> x.running ? x : null);
+    }
+
     /** docker exec inspect. */
     public ExecInfo execInspect(String execId) throws NoSuchFileException {
         Exec x = execs.get(execId);

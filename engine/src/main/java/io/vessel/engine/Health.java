@@ -225,10 +225,11 @@ public final class Health implements AutoCloseable {
         }
         ByteArrayOutputStream output = new ByteArrayOutputStream();
         Thread reader = Thread.ofVirtual().name("health-output").start(() -> collect(a, output));
+        boolean timedOut = false;
         try {
             if (!reader.join(check.timeout())) {
                 kill(exec);
-                return new Result(start, Instant.now(), -1, "Health check exceeded timeout (" + check.timeout() + ")");
+                timedOut = true;
             }
         } finally {
             try {
@@ -250,6 +251,10 @@ public final class Health implements AutoCloseable {
                 break;
             }
             Thread.sleep(10);
+        }
+        containers.execForget(exec);
+        if (timedOut) {
+            return new Result(start, Instant.now(), -1, "Health check exceeded timeout (" + check.timeout() + ")");
         }
         String text;
         synchronized (output) {
