@@ -941,7 +941,7 @@ final class ContainerRoutes {
 
     // ---------------------------------------------------------------- logs, attach, resize
 
-    private void logs(HttpRequest req, HttpExchange ex) throws IOException {
+    private void logs(HttpRequest req, HttpExchange ex) throws IOException, InterruptedException {
         String id = req.param("id");
         Containers.Inspect in = containers.inspect(id);
         boolean stdout = req.queryBool("stdout", false);
@@ -970,7 +970,21 @@ final class ContainerRoutes {
             ex.watchDisconnect(Thread.currentThread());
         }
         OutputStream out = ex.stream(Status.OK, StdStreams.mediaType(tty));
-        containers.logs(in.id(), q, e -> {
+        try {
+            followLogs(in.id(), q, timestamps, tty, out);
+            out.close();
+        } catch (java.nio.channels.ClosedByInterruptException clientLeft) {
+            // watchDisconnect interrupted a read of the log or a write to the socket: the client left,
+            // as followers do (Testcontainers' log waits); not a failure of the daemon
+            InterruptedException ended = new InterruptedException("the client left the log stream");
+            ended.initCause(clientLeft);
+            throw ended;
+        }
+    }
+
+    private void followLogs(String id, JsonFileLog.Query q, boolean timestamps, boolean tty, OutputStream out)
+            throws IOException {
+        containers.logs(id, q, e -> {
             byte[] data = e.data();
             if (timestamps) {
                 byte[] prefix = (DateTimeFormatter.ISO_INSTANT.format(e.time().truncatedTo(ChronoUnit.NANOS)) + " ")
@@ -988,7 +1002,6 @@ final class ContainerRoutes {
                 return false;
             }
         });
-        out.close();
     }
 
     /** since/until: Unix times; 0 or absent means none. */
