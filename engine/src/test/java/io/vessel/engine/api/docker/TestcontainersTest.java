@@ -97,6 +97,12 @@ class TestcontainersTest {
                 assertEquals(List.of(), s.toList(), "no veth is left on the bridge");
             }
         }
+        assertEquals(List.of("bridge", "host", "none"), d.docker("network", "ls", "--format", "{{.Name}}").ok().out()
+                .lines().sorted().toList(), "Testcontainers' networks were removed");
+        Process nft = new ProcessBuilder("nft", "list", "table", "ip", netConfig.nftTable()).redirectErrorStream(true).start();
+        String rules = new String(nft.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        nft.waitFor();
+        assertFalse(rules.contains("dnat"), "no published port is left: " + rules);
     }
 
     @AfterAll
@@ -165,13 +171,16 @@ class TestcontainersTest {
                 .waitingFor(Wait.forListeningPort().withStartupTimeout(Duration.ofSeconds(60)))) {
             c.start();
             int port = c.getMappedPort(7000);
-            try (Socket s = new Socket(c.getHost(), port)) {
-                s.setSoTimeout(10_000);
-                OutputStream out = s.getOutputStream();
-                out.write("ping through vessel\n".getBytes(StandardCharsets.UTF_8));
-                out.flush();
-                var in = new BufferedReader(new InputStreamReader(s.getInputStream(), StandardCharsets.UTF_8));
-                assertEquals("ping through vessel", in.readLine());
+            // getHost() is the bridge's gateway here (Testcontainers sees /.dockerenv), localhost elsewhere: both work
+            for (String host : List.of(c.getHost(), "127.0.0.1")) {
+                try (Socket s = new Socket(host, port)) {
+                    s.setSoTimeout(10_000);
+                    OutputStream out = s.getOutputStream();
+                    out.write(("ping through vessel via " + host + "\n").getBytes(StandardCharsets.UTF_8));
+                    out.flush();
+                    var in = new BufferedReader(new InputStreamReader(s.getInputStream(), StandardCharsets.UTF_8));
+                    assertEquals("ping through vessel via " + host, in.readLine());
+                }
             }
         }
     }
