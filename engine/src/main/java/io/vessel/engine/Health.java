@@ -15,6 +15,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BiConsumer;
 import java.util.function.Function;
 
 /**
@@ -115,6 +116,7 @@ public final class Health implements AutoCloseable {
 
     private final Containers containers;
     private final Function<String, Check> checks;
+    private final BiConsumer<String, State> changed;
     private final Map<String, State> states = new ConcurrentHashMap<>();
     private final Map<String, Thread> probes = new ConcurrentHashMap<>();
     private final AutoCloseable subscription;
@@ -122,11 +124,14 @@ public final class Health implements AutoCloseable {
 
     /**
      * Follows {@code containers}' starts and stops; {@code checks} gives a container's check (null:
-     * none) by its ID. Containers already running are checked from now.
+     * none) by its ID; {@code changed} hears each change of a container's status (for the
+     * {@code health_status} events). Containers already running are checked from now.
      */
-    public Health(Containers containers, Function<String, Check> checks) throws IOException {
+    public Health(Containers containers, Function<String, Check> checks, BiConsumer<String, State> changed)
+            throws IOException {
         this.containers = containers;
         this.checks = checks;
+        this.changed = changed;
         this.subscription = containers.subscribe(e -> {
             switch (e.action()) {
                 case "start" -> watch(e.id());
@@ -192,7 +197,15 @@ public final class Health implements AutoCloseable {
                     return; // the container stopped
                 }
                 boolean startPeriod = inStart;
-                states.computeIfPresent(id, (k, s) -> s.after(r, check, startPeriod));
+                State before = states.get(id);
+                State now = states.computeIfPresent(id, (k, s) -> s.after(r, check, startPeriod));
+                if (now != null && before != null && !now.status().equals(before.status())) {
+                    try {
+                        changed.accept(id, now);
+                    } catch (RuntimeException listenerFailed) {
+                        // the status is recorded; only its announcement is lost
+                    }
+                }
             }
         } catch (InterruptedException e) {
             // stopped or removed

@@ -10,6 +10,7 @@ import io.vessel.engine.api.http.Router;
 import io.vessel.engine.api.http.Status;
 import io.vessel.engine.build.BuildException;
 import io.vessel.engine.build.DockerfileException;
+import io.vessel.engine.events.Event;
 import io.vessel.engine.volume.VolumeException;
 import io.vessel.image.oci.ImageConfig;
 import io.vessel.image.registry.RegistryException;
@@ -55,7 +56,15 @@ public final class DockerApi {
     /** The routes over {@code engine}; the containers' health checks begin (close them with {@link #close}). */
     public DockerApi(Engine engine) throws IOException {
         this.engine = engine;
-        this.health = new Health(engine.containers(), id -> healthCheck(engine, id));
+        this.health = new Health(engine.containers(), id -> healthCheck(engine, id), (id, state) -> {
+            try {
+                var in = engine.containers().inspect(id);
+                engine.events().publish(Event.now(Event.CONTAINER, "health_status: " + state.status(), id,
+                        Map.of("name", in.name(), "image", in.imageName())));
+            } catch (IOException removed) {
+                // no container, no event
+            }
+        });
         new SystemRoutes(engine).register(router);
         new ImageRoutes(engine).register(router);
         new BuildRoutes(engine).register(router);
