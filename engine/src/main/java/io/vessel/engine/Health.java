@@ -307,13 +307,22 @@ public final class Health implements AutoCloseable {
         }
     }
 
+    /** Stops following the containers and ends the checks (waiting a little for each). */
     @Override
-    public void close() throws Exception {
+    public void close() {
         closed = true;
-        subscription.close();
+        try {
+            subscription.close();
+        } catch (Exception e) {
+            // Containers' subscriptions only remove a listener
+        }
         probes.values().forEach(Thread::interrupt);
-        for (Thread t : probes.values()) {
-            t.join(TimeUnit.SECONDS.toMillis(5));
+        try {
+            for (Thread t : probes.values()) {
+                t.join(TimeUnit.SECONDS.toMillis(5));
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 }

@@ -143,11 +143,7 @@ public final class Daemon implements AutoCloseable {
         }
         servers.clear();
         if (api != null) {
-            try {
-                api.close();
-            } catch (Exception e) {
-                first = first == null ? new IOException(e.getMessage(), e) : first;
-            }
+            api.close();
             api = null;
         }
         if (containerEvents != null) {

@@ -1052,10 +1052,6 @@ final class ContainerRoutes {
         }
     }
 
-    /**
-     * Copies a client's hijacked connection to an attachment and back: input on a thread of its
-     * own (its end closes the process's stdin when asked), output here until the process ends it.
-     */
     /** State.Health as dockerd shows it. */
     private static Map<String, Object> healthJson(Health.State h) {
         List<Map<String, Object>> log = new ArrayList<>();
@@ -1074,6 +1070,10 @@ final class ContainerRoutes {
         return m;
     }
 
+    /**
+     * Copies a client's hijacked connection to an attachment and back: input on a thread of its
+     * own (its end closes the process's stdin when asked), output here until the process ends it.
+     */
     static void pump(HttpExchange.Hijacked h, Attachment a, boolean stdin) throws IOException {
         if (stdin) {
             Thread.ofVirtual().name("attach-stdin").start(() -> {

@@ -80,7 +80,7 @@ public final class DockerApi {
     }
 
     /** Ends the health checks. */
-    public void close() throws Exception {
+    public void close() {
         health.close();
     }
 
