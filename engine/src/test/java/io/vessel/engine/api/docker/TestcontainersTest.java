@@ -232,7 +232,7 @@ class TestcontainersTest {
         ToStringConsumer seen = new ToStringConsumer();
         try (GenericContainer<?> c = new GenericContainer<>(busybox)
                 .withCommand("sh", "-c", "i=0; while [ $i -lt 3 ]; do echo tick $i; i=$((i+1)); sleep 0.2; done; exec sleep 1000")
-                .withLogConsumer(waiting.andThen(seen))) {
+                .withLogConsumer(seen.andThen(waiting))) { // seen first: the wait ends once waiting has a frame
             c.start();
             waiting.waitUntil(f -> f.getUtf8String().contains("tick 2"), 30, TimeUnit.SECONDS);
             assertTrue(seen.toUtf8String().contains("tick 0\ntick 1\ntick 2\n"), seen.toUtf8String());
