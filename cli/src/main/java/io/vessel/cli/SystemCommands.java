@@ -76,13 +76,24 @@ final class SystemCommands {
         out.println();
         out.println("Server: " + server.get("Platform").get("Name").string("Vessel Engine"));
         out.println(" Engine:");
-        out.println("  Version:          " + server.get("Version").string(""));
+        out.println("  Version:          " + vesselVersion(server));
+        out.println("  Docker version:   " + server.get("Version").string("") + " (the Docker release of this API)");
         out.println("  API version:      " + server.get("ApiVersion").string("") + " (minimum version "
                 + server.get("MinAPIVersion").string("") + ")");
         out.println("  Go version:       " + server.get("GoVersion").string(""));
         out.println("  OS/Arch:          " + server.get("Os").string("") + "/" + server.get("Arch").string(""));
         out.println("  Kernel Version:   " + server.get("KernelVersion").string(""));
         return 0;
+    }
+
+    /** The daemon's own version: its {@code Vessel} component (its {@code Version} is the Docker release it speaks for). */
+    static String vesselVersion(JsonNode server) {
+        for (JsonNode c : server.get("Components").elements()) {
+            if (c.get("Name").string("").equals("Vessel")) {
+                return c.get("Version").string("");
+            }
+        }
+        return server.get("Version").string("");
     }
 
     private void printClient(Map<String, Object> client, boolean json) {

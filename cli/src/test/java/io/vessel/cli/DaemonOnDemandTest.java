@@ -156,7 +156,10 @@ class DaemonOnDemandTest {
         for (Result r : results) {
             r.ok();
             Map<?, ?> v = (Map<?, ?>) Json.parse(r.out().strip());
-            assertEquals("0.1.0", ((Map<?, ?>) v.get("Server")).get("Version"), r.out());
+            Map<?, ?> server = (Map<?, ?>) v.get("Server");
+            assertEquals("28.2.0", server.get("Version"), r.out());
+            assertTrue(((List<?>) server.get("Components")).contains(Map.of("Name", "Vessel", "Version", "0.1.0",
+                    "Details", Map.of("GitCommit", ""))), r.out());
         }
         assertEquals(1, daemonsForRoot(), "one daemon for the root");
         long first = daemonProcess().orElseThrow().pid();

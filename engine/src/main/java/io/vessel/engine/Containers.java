@@ -18,6 +18,7 @@ import io.vessel.linux.Signals;
 import io.vessel.runtime.container.Container;
 import io.vessel.runtime.container.RuntimeError;
 import io.vessel.runtime.container.Status;
+import io.vessel.runtime.spec.MountOption;
 import io.vessel.runtime.spec.Spec;
 
 import java.io.IOException;
@@ -1171,6 +1172,15 @@ public final class Containers {
         return List.copyOf(m.values());
     }
 
+    /**
+     * Forgets a finished exec, as dockerd forgets its health checks' execs, which no client
+     * inspects: without it they would pile up for as long as the container lives. One still
+     * running is kept.
+     */
+    public void execForget(String execId) {
+        execs.computeIfPresent(execId, (k, x) -> x.running ? x : null);
+    }
+
     /** docker exec inspect. */
     public ExecInfo execInspect(String execId) throws NoSuchFileException {
         Exec x = execs.get(execId);
@@ -1657,6 +1667,118 @@ public final class Containers {
     /** Publishes a container event that another part of the engine caused (commit, export). */
     void announce(String action, String what, Map<String, String> attributes) throws IOException {
         publish(action, require(what), attributes);
+    }
+
+    /** Something done with a container's root file system, given as a host path. */
+    @FunctionalInterface
+    public interface RootAction<T> {
+        T apply(Path root) throws IOException;
+    }
+
+    /**
+     * Runs {@code action} on the container's file system as its processes see it, for the archive
+     * endpoints (docker cp, Testcontainers' file copies). A running or paused container's is reached
+     * through {@code /proc/PID/root}, so its volumes and tmpfs mounts are included. A created or
+     * exited one's is its root file system, mounted again if its exit unmounted it (it then stays
+     * mounted, as a created container's is, until the container starts or is removed) with its
+     * bind mounts and volumes mounted on it for the time of the action; the container's lock is
+     * held meanwhile, so it does not start underneath. {@code action} must
+     * resolve container paths in the root with {@link io.vessel.engine.container.RootPath}: links
+     * there are the container's.
+     */
+    public <T> T inRoot(String what, RootAction<T> action) throws IOException {
+        Stored s = require(what);
+        Path live = liveRoot(s);
+        if (live != null) {
+            return action.apply(live);
+        }
+        synchronized (lock(s.id())) {
+            s = readRecord(dir(s.id()));
+            live = liveRoot(s);
+            if (live != null) {
+                return action.apply(live);
+            }
+            Path dir = dir(s.id());
+            Path rootfs = dir.resolve("rootfs");
+            if (Files.getAttribute(rootfs, "unix:dev").equals(Files.getAttribute(dir, "unix:dev"))) {
+                Snapshot.prepare(dir, lowers(s)).mount(rootfs, false);
+            }
+            String status = liveStatus(s);
+            // A running container whose /proc/PID/root could not be confirmed is read through its
+            // rootfs alone: binds mounted here could propagate into its own mounts.
+            List<Path> binds = status.equals("running") || status.equals("paused") ? List.of() : mountBinds(dir, rootfs);
+            try {
+                return action.apply(rootfs);
+            } finally {
+                for (Path b : binds.reversed()) {
+                    Mount.umount(b.toString(), Mount.MNT_DETACH);
+                }
+            }
+        }
+    }
+
+    /**
+     * Bind-mounts a stopped container's bind mounts (its volumes, {@code -v} host paths and hosts
+     * files) onto its rootfs where it sees them when it runs, read-only ones read-only, so that
+     * {@link #inRoot} shows what a running container would (as dockerd does for docker cp).
+     * Missing mount points are made, as the runtime makes them at start. Returns the mounts made,
+     * in order; on a failure none is left.
+     */
+    private static List<Path> mountBinds(Path dir, Path rootfs) throws IOException {
+        Spec spec = Spec.parse(Files.readString(dir.resolve("config.json")));
+        List<Path> made = new ArrayList<>();
+        try {
+            for (Spec.Mount m : spec.mounts()) {
+                boolean bind = "bind".equals(m.type()) || m.options().contains("bind") || m.options().contains("rbind");
+                if (!bind || m.source() == null || !Files.exists(Path.of(m.source()))) {
+                    continue;
+                }
+                Path target = io.vessel.engine.container.RootPath.resolve(rootfs, m.destination());
+                if (!Files.exists(target, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                    Files.createDirectories(target.getParent());
+                    if (Files.isDirectory(Path.of(m.source()))) {
+                        Files.createDirectory(target);
+                    } else {
+                        Files.createFile(target);
+                    }
+                }
+                Mount.mount(m.source(), target.toString(), null, MountOption.MS_BIND | MountOption.MS_REC, null);
+                made.add(target);
+                if (m.options().contains("ro")) {
+                    Mount.mount(null, target.toString(), null,
+                            MountOption.MS_REMOUNT | MountOption.MS_BIND | MountOption.MS_RDONLY, null);
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            for (Path b : made.reversed()) {
+                try {
+                    Mount.umount(b.toString(), Mount.MNT_DETACH);
+                } catch (IOException ignored) {
+                    // the first failure is the one to report
+                }
+            }
+            throw e;
+        }
+        return made;
+    }
+
+    /**
+     * {@code /proc/PID/root} of a running or paused container's first process, else null. The root
+     * found there must be the container's rootfs (the same overlay as {@code rootfs}, mounted while
+     * it runs), so that a process that took the pid of one that exited is never read as the container.
+     */
+    private Path liveRoot(Stored s) {
+        String live = liveStatus(s);
+        if (!(live.equals("running") || live.equals("paused")) || s.pid() <= 0) {
+            return null;
+        }
+        Path root = Path.of("/proc", Integer.toString(s.pid()), "root");
+        try {
+            Object dev = Files.getAttribute(root.resolve("."), "unix:dev");
+            return dev.equals(Files.getAttribute(dir(s.id()).resolve("rootfs"), "unix:dev")) ? root : null;
+        } catch (IOException | RuntimeException gone) {
+            return null;
+        }
     }
 
     /** The container's OCI bundle configuration ({@code config.json}) as the runtime got it. */

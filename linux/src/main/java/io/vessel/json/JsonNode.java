@@ -115,6 +115,41 @@ public final class JsonNode {
         return this;
     }
 
+    /**
+     * This object as Go's {@code encoding/json} reads one into a struct with {@code fields}, which is
+     * how dockerd reads request bodies: a member sets the field of its exact name, else the field
+     * whose name equals it ignoring case; members that name no field are dropped; a null member
+     * leaves its field as it was; of two members for one field the later wins. Clients depend on
+     * it: docker-java sends network create's {@code EnableIPv6} a second time as {@code enableIPv6}.
+     * Absent stays absent.
+     */
+    public JsonNode goStruct(String... fields) {
+        if (!present()) {
+            return this;
+        }
+        if (!(value instanceof Map<?, ?> m)) {
+            throw fail("must be an object");
+        }
+        Map<String, Object> out = new LinkedHashMap<>();
+        for (Map.Entry<?, ?> e : m.entrySet()) {
+            String key = (String) e.getKey();
+            String field = null;
+            for (String f : fields) {
+                if (f.equals(key)) {
+                    field = f;
+                    break;
+                }
+                if (field == null && f.equalsIgnoreCase(key)) {
+                    field = f;
+                }
+            }
+            if (field != null && e.getValue() != null) {
+                out.put(field, e.getValue());
+            }
+        }
+        return new JsonNode(document, path, out, true);
+    }
+
     /** The elements of this array (empty if absent). */
     public List<JsonNode> elements() {
         if (!present()) {

@@ -38,6 +38,7 @@ public final class Daemon implements AutoCloseable {
     private final List<HttpServer> servers = new ArrayList<>();
     private final CountDownLatch stopped = new CountDownLatch(1);
     private AutoCloseable containerEvents;
+    private DockerApi api;
 
     private Daemon(Engine engine, FileChannel lockChannel, FileLock lock) {
         this.engine = engine;
@@ -91,6 +92,7 @@ public final class Daemon implements AutoCloseable {
                     Event.now(Event.CONTAINER, e.action(), e.id(), e.attributes())));
             engine.containers().recover();
             DockerApi api = new DockerApi(engine);
+            d.api = api;
             for (Path s : sockets) {
                 d.servers.add(HttpServer.start(s, api.handler(), Limits.DEFAULT, DockerApi::error, DockerApi.defaultHeaders(),
                         new HttpServer.Log() {
@@ -140,6 +142,10 @@ public final class Daemon implements AutoCloseable {
             }
         }
         servers.clear();
+        if (api != null) {
+            api.close();
+            api = null;
+        }
         if (containerEvents != null) {
             try {
                 containerEvents.close();

@@ -54,7 +54,9 @@ public final class LayerApplier {
     /** Applies {@code layer} into the existing directory {@code dir}; closes neither. */
     public static Applied apply(InputStream layer, Path dir) throws IOException {
         Path root = dir.toAbsolutePath().normalize();
-        if (!Files.isDirectory(root, LinkOption.NOFOLLOW_LINKS)) {
+        // The target itself may be reached through a link (a running container's /proc/PID/root, for
+        // docker cp); what the members name is never followed.
+        if (!Files.isDirectory(root)) {
             throw new IOException("layer: apply target " + root + " is not a directory");
         }
         Digester digester = Digester.sha256();
@@ -136,7 +138,7 @@ public final class LayerApplier {
                 if (e.type() != TarEntry.Type.DIRECTORY) {
                     throw refuse(e, "names the layer directory itself but is not a directory");
                 }
-                metadata(e, root);
+                metadata(e, root.resolve(".")); // "dir/.": the directory even when dir is a link to it
                 return;
             }
             String base = parts.getLast();

@@ -3,6 +3,7 @@ package io.vessel.engine.api.docker;
 import io.vessel.engine.Attachment;
 import io.vessel.engine.Containers;
 import io.vessel.engine.Engine;
+import io.vessel.engine.Health;
 import io.vessel.engine.api.http.ApiException;
 import io.vessel.engine.api.http.Handler;
 import io.vessel.engine.api.http.HttpExchange;
@@ -43,6 +44,9 @@ final class ContainerRoutes {
     private static final Set<String> LIST_FILTERS = Set.of("id", "name", "label", "status", "ancestor", "exited",
             "before", "since", "volume", "network", "health", "is-task");
     private static final Set<String> PRUNE_FILTERS = Set.of("until", "label");
+    /** The values of docker ps's health filter. */
+    private static final Set<String> HEALTH_FILTER_VALUES = Set.of(Health.State.STARTING, Health.State.HEALTHY,
+            Health.State.UNHEALTHY, "none");
     private static final Set<String> STATUSES = Set.of("created", "restarting", "running", "removing", "paused",
             "exited", "dead");
     /** Go's zero time, which dockerd shows for a time that has not happened (StartedAt of a created container). */
@@ -57,10 +61,12 @@ final class ContainerRoutes {
 
     private final Engine engine;
     private final Containers containers;
+    private final Health health;
 
-    ContainerRoutes(Engine engine) {
+    ContainerRoutes(Engine engine, Health health) {
         this.engine = engine;
         this.containers = engine.containers();
+        this.health = health;
     }
 
     void register(Router r) {
@@ -171,6 +177,13 @@ final class ContainerRoutes {
         if (f.has("since")) {
             since = reference(f.get("since").getFirst(), "since").created();
         }
+        if (f.has("health")) {
+            for (String h : f.get("health")) {
+                if (!HEALTH_FILTER_VALUES.contains(h)) {
+                    throw ApiException.badRequest("Unrecognised filter value for health: " + h);
+                }
+            }
+        }
         List<Map<String, Object>> out = new ArrayList<>();
         for (Containers.Info i : infos) {
             if (limit > 0 && out.size() >= limit) {
@@ -203,8 +216,9 @@ final class ContainerRoutes {
             if (f.has("volume") && f.get("volume").stream().noneMatch(v -> i.volumes().contains(v))) {
                 continue;
             }
-            if (f.has("health") && !f.get("health").contains("none")) {
-                continue; // no container has a health check yet
+            if (f.has("health")
+                    && !f.get("health").contains(health.state(i.id()).map(Health.State::status).orElse("none"))) {
+                continue;
             }
             if (f.has("is-task") && f.bool("is-task")) {
                 continue; // no swarm tasks
@@ -241,7 +255,9 @@ final class ContainerRoutes {
             }
             m.put("Labels", labels);
             m.put("State", status);
-            m.put("Status", statusText(in.state()));
+            m.put("Status", statusText(in.state()) + (in.state().running()
+                    ? health.state(i.id()).map(h -> h.status().equals(Health.State.STARTING) ? " (health: starting)"
+                    : " (" + h.status() + ")").orElse("") : ""));
             m.put("HostConfig", Map.of("NetworkMode", networkMode));
             m.put("NetworkSettings", Map.of("Networks", NetworkJson.settings(attached).get("Networks")));
             m.put("Mounts", mounts(i.id()));
@@ -394,6 +410,7 @@ final class ContainerRoutes {
         state.put("Error", s.error());
         state.put("StartedAt", time(s.startedAt()));
         state.put("FinishedAt", time(s.finishedAt()));
+        health.state(in.id()).ifPresent(h -> state.put("Health", healthJson(h)));
         m.put("State", state);
         m.put("Image", in.image().toString());
         Path containerDir = engine.config().containersDir().resolve(in.id());
@@ -924,7 +941,7 @@ final class ContainerRoutes {
 
     // ---------------------------------------------------------------- logs, attach, resize
 
-    private void logs(HttpRequest req, HttpExchange ex) throws IOException {
+    private void logs(HttpRequest req, HttpExchange ex) throws IOException, InterruptedException {
         String id = req.param("id");
         Containers.Inspect in = containers.inspect(id);
         boolean stdout = req.queryBool("stdout", false);
@@ -953,7 +970,21 @@ final class ContainerRoutes {
             ex.watchDisconnect(Thread.currentThread());
         }
         OutputStream out = ex.stream(Status.OK, StdStreams.mediaType(tty));
-        containers.logs(in.id(), q, e -> {
+        try {
+            followLogs(in.id(), q, timestamps, tty, out);
+            out.close();
+        } catch (java.nio.channels.ClosedByInterruptException clientLeft) {
+            // watchDisconnect interrupted a read of the log or a write to the socket: the client left,
+            // as followers do (Testcontainers' log waits); not a failure of the daemon
+            InterruptedException ended = new InterruptedException("the client left the log stream");
+            ended.initCause(clientLeft);
+            throw ended;
+        }
+    }
+
+    private void followLogs(String id, JsonFileLog.Query q, boolean timestamps, boolean tty, OutputStream out)
+            throws IOException {
+        containers.logs(id, q, e -> {
             byte[] data = e.data();
             if (timestamps) {
                 byte[] prefix = (DateTimeFormatter.ISO_INSTANT.format(e.time().truncatedTo(ChronoUnit.NANOS)) + " ")
@@ -971,7 +1002,6 @@ final class ContainerRoutes {
                 return false;
             }
         });
-        out.close();
     }
 
     /** since/until: Unix times; 0 or absent means none. */
@@ -1020,6 +1050,24 @@ final class ContainerRoutes {
         } finally {
             h.closeWrite().run();
         }
+    }
+
+    /** State.Health as dockerd shows it. */
+    private static Map<String, Object> healthJson(Health.State h) {
+        List<Map<String, Object>> log = new ArrayList<>();
+        for (Health.Result r : h.log()) {
+            Map<String, Object> one = new LinkedHashMap<>();
+            one.put("Start", time(r.start()));
+            one.put("End", time(r.end()));
+            one.put("ExitCode", r.exitCode());
+            one.put("Output", r.output());
+            log.add(one);
+        }
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("Status", h.status());
+        m.put("FailingStreak", h.failingStreak());
+        m.put("Log", log);
+        return m;
     }
 
     /**

@@ -1,6 +1,7 @@
 package io.vessel.engine.api.docker;
 
 import io.vessel.engine.Engine;
+import io.vessel.engine.Health;
 import io.vessel.engine.api.http.ApiException;
 import io.vessel.engine.api.http.Handler;
 import io.vessel.engine.api.http.HttpExchange;
@@ -9,11 +10,15 @@ import io.vessel.engine.api.http.Router;
 import io.vessel.engine.api.http.Status;
 import io.vessel.engine.build.BuildException;
 import io.vessel.engine.build.DockerfileException;
+import io.vessel.engine.events.Event;
 import io.vessel.engine.volume.VolumeException;
+import io.vessel.image.oci.ImageConfig;
 import io.vessel.image.registry.RegistryException;
 import io.vessel.image.store.ImageConflictException;
 import io.vessel.image.store.ImageNotFoundException;
+import io.vessel.json.JsonNode;
 
+import java.io.IOException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.NoSuchFileException;
 import java.util.LinkedHashMap;
@@ -30,8 +35,15 @@ import java.util.regex.Pattern;
  * {@link #router()} by it; everything else is registered here.
  */
 public final class DockerApi {
-    /** Vessel's version, the {@code Version} of {@code /version}. */
+    /** Vessel's own version: the {@code Vessel} component of {@code /version}, and the {@code Server} header's. */
     public static final String VERSION = "0.1.0";
+    /**
+     * The Docker Engine release whose API Vessel serves ({@link ApiVersion#MAX}, 1.50, is Docker 28.2's):
+     * the {@code Version} of {@code /version} and the {@code ServerVersion} of {@code /info}. Clients
+     * compare it with Docker's releases (Testcontainers refuses a daemon older than 1.6.0), so
+     * Vessel's own 0.1.0 there would be read as an ancient Docker.
+     */
+    public static final String DOCKER_VERSION = "28.2.0";
     /** The version a request was made under: its path prefix's, or {@link ApiVersion#MAX} without one. */
     public static final ScopedValue<ApiVersion> REQUEST_VERSION = ScopedValue.newInstance();
 
@@ -39,21 +51,60 @@ public final class DockerApi {
 
     private final Engine engine;
     private final Router router = new Router();
+    private final Health health;
 
-    public DockerApi(Engine engine) {
+    /** The routes over {@code engine}; the containers' health checks begin (close them with {@link #close}). */
+    public DockerApi(Engine engine) throws IOException {
         this.engine = engine;
+        this.health = new Health(engine.containers(), id -> healthCheck(engine, id), (id, state) -> {
+            try {
+                var in = engine.containers().inspect(id);
+                engine.events().publish(Event.now(Event.CONTAINER, "health_status: " + state.status(), id,
+                        Map.of("name", in.name(), "image", in.imageName())));
+            } catch (IOException removed) {
+                // no container, no event
+            }
+        });
         new SystemRoutes(engine).register(router);
         new ImageRoutes(engine).register(router);
         new BuildRoutes(engine).register(router);
         new VolumeRoutes(engine).register(router);
         new NetworkRoutes(engine).register(router);
-        new ContainerRoutes(engine).register(router);
+        new ContainerRoutes(engine, health).register(router);
+        new ArchiveRoutes(engine.containers()).register(router);
         new ExecRoutes(engine).register(router);
         new ContainerFileRoutes(engine).register(router);
     }
 
     public Engine engine() {
         return engine;
+    }
+
+    /** Ends the health checks. */
+    public void close() {
+        health.close();
+    }
+
+    /**
+     * A container's health check: its Config.Healthcheck (from the create request, read as Go
+     * would) merged over its image's; null when it has none.
+     */
+    static Health.Check healthCheck(Engine engine, String id) {
+        try {
+            JsonNode hc = engine.containers().apiConfig(id).get("Config").get("Healthcheck")
+                    .goStruct("Test", "Interval", "Timeout", "StartPeriod", "StartInterval", "Retries");
+            ImageConfig.Healthcheck mine = hc.present() ? new ImageConfig.Healthcheck(hc.get("Test").stringList(),
+                    nanos(hc.get("Interval")), nanos(hc.get("Timeout")), nanos(hc.get("StartPeriod")),
+                    nanos(hc.get("StartInterval")), hc.get("Retries").present() ? hc.get("Retries").intValue() : null) : null;
+            ImageConfig image = engine.images().store().resolve(engine.containers().inspect(id).image().toString()).config();
+            return Health.Check.of(mine, image == null ? null : image.config().healthcheck());
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    private static Long nanos(JsonNode n) {
+        return n.present() ? n.longValue() : null;
     }
 
     /** The routes, for other parts of the daemon (containers, exec, networks) to add theirs. */

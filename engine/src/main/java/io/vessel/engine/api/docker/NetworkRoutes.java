@@ -103,9 +103,9 @@ final class NetworkRoutes {
     }
 
     private void create(HttpRequest req, HttpExchange ex) throws IOException {
-        JsonNode body = req.readJson("network create", false);
-        body.only("Name", "CheckDuplicate", "Driver", "Scope", "Internal", "Attachable", "Ingress", "ConfigOnly",
-                "ConfigFrom", "IPAM", "EnableIPv4", "EnableIPv6", "Options", "Labels");
+        JsonNode body = req.readJson("network create", false).goStruct("Name", "CheckDuplicate", "Driver", "Scope",
+                "Internal", "Attachable", "Ingress", "ConfigOnly", "ConfigFrom", "IPAM", "EnableIPv4", "EnableIPv6",
+                "Options", "Labels");
         String name = body.get("Name").string("");
         if (name.isEmpty()) {
             throw ApiException.badRequest("network create: Name is required");
@@ -136,7 +136,7 @@ final class NetworkRoutes {
         String gateway = null;
         JsonNode ipam = body.get("IPAM");
         if (ipam.present()) {
-            ipam.only("Driver", "Config", "Options");
+            ipam = ipam.goStruct("Driver", "Config", "Options");
             String driver = ipam.get("Driver").string("");
             if (!driver.isEmpty() && !driver.equals("default")) {
                 throw ApiException.badRequest("network create: IPAM driver \"" + driver + "\" is not supported; only default is");
@@ -146,8 +146,7 @@ final class NetworkRoutes {
                 throw ApiException.badRequest("network create: only one IPAM config (one --subnet) is supported");
             }
             if (!configs.isEmpty()) {
-                JsonNode c = configs.getFirst();
-                c.only("Subnet", "IPRange", "Gateway", "AuxiliaryAddresses");
+                JsonNode c = configs.getFirst().goStruct("Subnet", "IPRange", "Gateway", "AuxiliaryAddresses");
                 if (!c.get("IPRange").string("").isEmpty()) {
                     throw ApiException.badRequest("network create: --ip-range is not supported");
                 }
@@ -203,25 +202,22 @@ final class NetworkRoutes {
     }
 
     private void connect(HttpRequest req, HttpExchange ex) throws IOException {
-        JsonNode body = req.readJson("network connect", false);
-        body.only("Container", "EndpointConfig");
+        JsonNode body = req.readJson("network connect", false).goStruct("Container", "EndpointConfig");
         String container = body.get("Container").string("");
         if (container.isEmpty()) {
             throw ApiException.badRequest("network connect: Container is required");
         }
         List<String> aliases = List.of();
         String ip = null;
-        JsonNode ec = body.get("EndpointConfig");
+        JsonNode ec = body.get("EndpointConfig").goStruct("IPAMConfig", "Links", "Aliases", "MacAddress", "DriverOpts",
+                "GwPriority", "NetworkID", "EndpointID", "Gateway", "IPAddress", "IPPrefixLen", "IPv6Gateway",
+                "GlobalIPv6Address", "GlobalIPv6PrefixLen", "DNSNames");
         if (ec.present()) {
-            ec.only("IPAMConfig", "Links", "Aliases", "MacAddress", "DriverOpts", "GwPriority", "NetworkID",
-                    "EndpointID", "Gateway", "IPAddress", "IPPrefixLen", "IPv6Gateway", "GlobalIPv6Address",
-                    "GlobalIPv6PrefixLen", "DNSNames");
             if (ec.get("Aliases").present() && ec.get("Aliases").value() != null) {
                 aliases = ec.get("Aliases").stringList();
             }
-            JsonNode ipam = ec.get("IPAMConfig");
-            if (ipam.present() && ipam.value() != null) {
-                ipam.only("IPv4Address", "IPv6Address", "LinkLocalIPs");
+            JsonNode ipam = ec.get("IPAMConfig").goStruct("IPv4Address", "IPv6Address", "LinkLocalIPs");
+            if (ipam.present()) {
                 ip = ipam.get("IPv4Address").string("");
                 if (!ipam.get("IPv6Address").string("").isEmpty()) {
                     throw ApiException.badRequest("network connect: IPv6 addresses are not supported");
@@ -243,8 +239,7 @@ final class NetworkRoutes {
     }
 
     private void disconnect(HttpRequest req, HttpExchange ex) throws IOException {
-        JsonNode body = req.readJson("network disconnect", false);
-        body.only("Container", "Force");
+        JsonNode body = req.readJson("network disconnect", false).goStruct("Container", "Force");
         String container = body.get("Container").string("");
         if (container.isEmpty()) {
             throw ApiException.badRequest("network disconnect: Container is required");

@@ -36,6 +36,8 @@ final class SystemRoutes {
     /** How often an idle event stream checks whether its end time has passed. */
     private static final long EVENT_POLL_MILLIS = 500;
     private static final Set<String> EVENT_FILTERS = Set.of("type", "event", "image", "volume", "container", "label", "scope");
+    /** Actions with a suffix, which event filters match as prefixes (dockerd's daemon/events/filter.go). */
+    private static final Set<String> PREFIX_EVENTS = Set.of("health_status", "exec_create", "exec_start");
     private static final Set<String> DF_TYPES = Set.of("container", "image", "volume", "build-cache");
 
     private final Engine engine;
@@ -96,9 +98,11 @@ final class SystemRoutes {
         details.put("MinAPIVersion", ApiVersion.MIN.toString());
         details.put("Os", "linux");
         Map<String, Object> v = new LinkedHashMap<>();
-        v.put("Platform", Map.of("Name", "Vessel Engine"));
-        v.put("Components", List.of(Map.of("Name", "Engine", "Version", DockerApi.VERSION, "Details", details)));
-        v.put("Version", DockerApi.VERSION);
+        v.put("Platform", Map.of("Name", "Vessel Engine " + DockerApi.VERSION));
+        v.put("Components", List.of(
+                Map.of("Name", "Engine", "Version", DockerApi.DOCKER_VERSION, "Details", details),
+                Map.of("Name", "Vessel", "Version", DockerApi.VERSION, "Details", Map.of("GitCommit", ""))));
+        v.put("Version", DockerApi.DOCKER_VERSION);
         v.put("ApiVersion", ApiVersion.MAX.toString());
         v.put("MinAPIVersion", ApiVersion.MIN.toString());
         v.put("GitCommit", "");
@@ -156,7 +160,7 @@ final class SystemRoutes {
         i.put("Name", Host.hostname());
         i.put("Labels", List.of());
         i.put("ExperimentalBuild", false);
-        i.put("ServerVersion", DockerApi.VERSION);
+        i.put("ServerVersion", DockerApi.DOCKER_VERSION);
         i.put("Runtimes", Map.of("vessel", Map.of("path", "vessel-runtime")));
         i.put("DefaultRuntime", "vessel");
         i.put("Swarm", Map.of("NodeID", "", "NodeAddr", "", "LocalNodeState", "inactive", "ControlAvailable", false,
@@ -249,11 +253,20 @@ final class SystemRoutes {
         }
     }
 
+    /**
+     * The event filter as dockerd applies it: exact, except that naming one of the actions that
+     * carry a suffix ({@code health_status: healthy}) makes every name a prefix.
+     */
+    static boolean eventMatches(List<String> wanted, String action) {
+        boolean prefixes = wanted.stream().anyMatch(PREFIX_EVENTS::contains);
+        return prefixes ? wanted.stream().anyMatch(action::startsWith) : wanted.contains(action);
+    }
+
     static boolean matches(Filters f, Event e) {
         if (f.has("type") && !f.get("type").contains(e.type())) {
             return false;
         }
-        if (f.has("event") && !f.get("event").contains(e.action())) {
+        if (f.has("event") && !eventMatches(f.get("event"), e.action())) {
             return false;
         }
         if (f.has("scope") && !f.get("scope").contains("local")) {

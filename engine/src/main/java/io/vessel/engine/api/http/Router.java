@@ -55,6 +55,10 @@ public final class Router implements Handler {
         return add("DELETE", template, h);
     }
 
+    public Router put(String template, Handler h) {
+        return add("PUT", template, h);
+    }
+
     public Router head(String template, Handler h) {
         return add("HEAD", template, h);
     }

@@ -177,6 +177,27 @@ class DockerNetworkCliTest {
                 docker("create", "--network", "none", "busybox", "true").ok().out().trim()).ok().out());
     }
 
+    @Test
+    void bodiesAreReadAsDockerdsGoDecoderReadsThem() throws Exception {
+        // docker-java (Testcontainers) sends EnableIPv6 a second time as "enableIPv6": names match ignoring case
+        io.vessel.engine.api.RawClient.Response v6 = createNetwork(
+                "{\"Name\": \"gov6\", \"EnableIPv6\": null, \"enableIPv6\": true}");
+        assertEquals(400, v6.status(), v6.body());
+        assertTrue(v6.body().contains("IPv6 is not supported"), v6.body());
+        assertEquals("", docker("network", "ls", "-q", "--filter", "name=gov6").ok().out(), "nothing was made");
+        // unknown members are ignored; lower-case known ones count
+        io.vessel.engine.api.RawClient.Response ok = createNetwork(
+                "{\"name\": \"golike\", \"enableIPv6\": false, \"NoSuchField\": {\"x\": 1}, \"labels\": {\"k\": \"v\"}}");
+        assertEquals(201, ok.status(), ok.body());
+        assertEquals("golike\n", docker("network", "ls", "--format", "{{.Name}}", "--filter", "label=k=v").ok().out());
+    }
+
+    private io.vessel.engine.api.RawClient.Response createNetwork(String body) throws IOException {
+        byte[] b = body.getBytes(StandardCharsets.UTF_8);
+        return io.vessel.engine.api.RawClient.exchange(socket, "POST /v1.44/networks/create HTTP/1.1\r\nHost: d\r\n"
+                + "Content-Type: application/json\r\nContent-Length: " + b.length + "\r\nConnection: close\r\n\r\n" + body);
+    }
+
     private int freePort() throws IOException {
         for (int i = 0; i < 50; i++) {
             int p = 20000 + random.nextInt(20000);

@@ -64,6 +64,17 @@ final class TestDaemon implements AutoCloseable {
      */
     static TestDaemon start(String prefix, java.util.function.Function<Path, NetworksConfig> networks, boolean containers)
             throws IOException {
+        return start(prefix, networks, containers, null);
+    }
+
+    /**
+     * As {@link #start(String, java.util.function.Function, boolean)}, serving on {@code socket} (null:
+     * {@code run/docker.sock} in the temporary directory), for a client that is told its socket before
+     * the test runs, such as Testcontainers through the environment. With {@code -Dvessel.test.debug=true}
+     * the daemon logs every request to stderr (the test's output file under surefire).
+     */
+    static TestDaemon start(String prefix, java.util.function.Function<Path, NetworksConfig> networks, boolean containers,
+                            Path socket) throws IOException {
         Assumptions.assumeTrue(Files.isExecutable(DOCKER), "no docker CLI at " + DOCKER);
         Assumptions.assumeTrue("root".equals(System.getProperty("user.name")),
                 "the daemon unpacks layers with their owners and runs containers, which needs root");
@@ -77,8 +88,9 @@ final class TestDaemon implements AutoCloseable {
         Files.createDirectories(dir.resolve("docker-config"));
         EngineConfig config = new EngineConfig(dir.resolve("root"), dir.resolve("run"), dir.resolve("creds.json"), List.of());
         Engine engine = networks == null ? Engine.open(config) : Engine.open(config, networks.apply(dir));
-        Path socket = dir.resolve("run/docker.sock");
-        TestDaemon d = new TestDaemon(dir, engine, socket, Daemon.start(engine, List.of(socket), false, System.err));
+        Path listen = socket != null ? socket : dir.resolve("run/docker.sock");
+        TestDaemon d = new TestDaemon(dir, engine, listen,
+                Daemon.start(engine, List.of(listen), Boolean.getBoolean("vessel.test.debug"), System.err));
         engine.images().find("busybox", false, null); // Vessel's built-in image, made from /bin/busybox
         return d;
     }
