@@ -8,11 +8,8 @@ import io.vessel.image.Reference;
 import io.vessel.json.JsonNode;
 
 import java.io.IOException;
-import java.io.OutputStream;
 import java.io.PrintStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -152,16 +149,7 @@ final class FileCommands {
                 Body.NONE)) {
             r.check();
             if (f.has("output")) {
-                Path target = Path.of(f.value("output")).toAbsolutePath();
-                Path tmp = target.resolveSibling("." + target.getFileName() + ".vessel-tmp");
-                try {
-                    try (OutputStream o = Files.newOutputStream(tmp)) {
-                        r.body().transferTo(o);
-                    }
-                    Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
-                } finally {
-                    Files.deleteIfExists(tmp);
-                }
+                Main.writeFile(r.body(), Path.of(f.value("output")));
             } else {
                 r.body().transferTo(out);
                 out.flush();

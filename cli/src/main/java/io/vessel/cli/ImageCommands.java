@@ -293,16 +293,7 @@ final class ImageCommands {
         try (Response r = main.client().call("GET", q.toString(), Map.of(), Body.NONE)) {
             r.check();
             if (f.has("output")) {
-                Path target = Path.of(f.value("output")).toAbsolutePath();
-                Path tmp = target.resolveSibling("." + target.getFileName() + ".vessel-tmp");
-                try {
-                    try (OutputStream o = Files.newOutputStream(tmp)) {
-                        r.body().transferTo(o);
-                    }
-                    Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
-                } finally {
-                    Files.deleteIfExists(tmp);
-                }
+                Main.writeFile(r.body(), Path.of(f.value("output")));
             } else {
                 out.flush();
                 OutputStream o = new BufferedOutputStream(new FileOutputStream(FileDescriptor.out), 1 << 16);

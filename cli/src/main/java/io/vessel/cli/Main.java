@@ -256,6 +256,20 @@ public final class Main {
         return cmd;
     }
 
+    /** {@code -o FILE}: {@code body} into FILE, whole or not at all (a temporary file beside it, then renamed). */
+    static void writeFile(java.io.InputStream body, Path file) throws IOException {
+        Path target = file.toAbsolutePath();
+        Path tmp = target.resolveSibling("." + target.getFileName() + ".vessel-tmp");
+        try {
+            try (java.io.OutputStream o = java.nio.file.Files.newOutputStream(tmp)) {
+                body.transferTo(o);
+            }
+            java.nio.file.Files.move(tmp, target, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        } finally {
+            java.nio.file.Files.deleteIfExists(tmp);
+        }
+    }
+
     /** Where credentials that {@code vessel login} stored are read from. */
     CredentialStore credentials() {
         return new CredentialStore(config.credentials());

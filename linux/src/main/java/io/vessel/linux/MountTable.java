@@ -6,8 +6,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
- * This process's mount table ({@code /proc/self/mountinfo}, proc(5)), read to ask whether a
- * directory is a mount point before choosing how to reach what is under it.
+ * This process's mount table ({@code /proc/self/mountinfo}, proc(5)): whether a directory is a
+ * mount point, and the table's escapes undone for whoever reads its fields.
  */
 public final class MountTable {
     private static final Path MOUNTINFO = Path.of("/proc/self/mountinfo");
@@ -30,14 +30,14 @@ public final class MountTable {
     }
 
     /** mountinfo writes space, tab, newline and backslash as a backslash and three octal digits. */
-    static String unescape(String s) {
+    public static String unescape(String s) {
         if (s.indexOf('\\') < 0) {
             return s;
         }
         StringBuilder b = new StringBuilder();
         for (int i = 0; i < s.length(); i++) {
             char c = s.charAt(i);
-            if (c == '\\' && i + 3 < s.length()) {
+            if (c == '\\' && i + 3 < s.length() && isOctal(s, i + 1) && isOctal(s, i + 2) && isOctal(s, i + 3)) {
                 b.append((char) Integer.parseInt(s.substring(i + 1, i + 4), 8));
                 i += 3;
             } else {
@@ -45,5 +45,9 @@ public final class MountTable {
             }
         }
         return b.toString();
+    }
+
+    private static boolean isOctal(String s, int i) {
+        return s.charAt(i) >= '0' && s.charAt(i) <= '7';
     }
 }

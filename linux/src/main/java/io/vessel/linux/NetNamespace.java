@@ -2,7 +2,6 @@ package io.vessel.linux;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 
 /**
@@ -59,38 +58,13 @@ public final class NetNamespace {
 
     /** Whether something is mounted on {@code pin} (this process's mount table). */
     public static boolean isPinned(Path pin) throws IOException {
-        String want = pin.toAbsolutePath().normalize().toString();
-        for (String line : java.nio.file.Files.readAllLines(Path.of("/proc/self/mountinfo"), StandardCharsets.UTF_8)) {
-            String[] f = line.split(" ");
-            if (f.length > 4 && unescape(f[4]).equals(want)) {
-                return true;
-            }
-        }
-        return false;
+        return MountTable.isMountPoint(pin);
     }
 
     /** Unpins the namespace and deletes the file; nothing to do if neither is there. */
     public static void remove(Path pin) throws IOException {
         Mount.detachAll(pin.toString());
         java.nio.file.Files.deleteIfExists(pin);
-    }
-
-    /** mountinfo escapes space, tab, newline and backslash as \ooo. */
-    private static String unescape(String s) {
-        if (s.indexOf('\\') < 0) {
-            return s;
-        }
-        StringBuilder b = new StringBuilder();
-        for (int i = 0; i < s.length(); i++) {
-            char c = s.charAt(i);
-            if (c == '\\' && i + 3 < s.length()) {
-                b.append((char) Integer.parseInt(s.substring(i + 1, i + 4), 8));
-                i += 3;
-            } else {
-                b.append(c);
-            }
-        }
-        return b.toString();
     }
 
     private static <T> T onOwnThread(String name, Body<T> body) throws IOException {

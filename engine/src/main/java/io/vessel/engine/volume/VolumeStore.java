@@ -6,6 +6,7 @@ import io.vessel.json.JsonNode;
 import io.vessel.linux.ErrnoException;
 import io.vessel.linux.FileTrees;
 import io.vessel.linux.Mount;
+import io.vessel.linux.MountTable;
 import io.vessel.runtime.spec.MountOption;
 
 import java.io.IOException;
@@ -359,31 +360,7 @@ public final class VolumeStore {
 
     /** Whether a mount point of this mount namespace is exactly {@code path}. */
     static boolean mounted(Path path) throws IOException {
-        for (String line : Files.readAllLines(Path.of("/proc/self/mountinfo"))) {
-            String[] f = line.split(" ");
-            if (f.length > 4 && unescape(f[4]).equals(path.toString())) {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    /** mountinfo's octal escapes ({@code \040} for a space). */
-    static String unescape(String s) {
-        if (s.indexOf('\\') < 0) {
-            return s;
-        }
-        StringBuilder b = new StringBuilder();
-        for (int i = 0; i < s.length(); i++) {
-            char c = s.charAt(i);
-            if (c == '\\' && i + 3 < s.length()) {
-                b.append((char) Integer.parseInt(s.substring(i + 1, i + 4), 8));
-                i += 3;
-            } else {
-                b.append(c);
-            }
-        }
-        return b.toString();
+        return MountTable.isMountPoint(path);
     }
 
     private void delete(Volume v) throws IOException {

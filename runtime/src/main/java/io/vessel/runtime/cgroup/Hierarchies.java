@@ -58,7 +58,7 @@ record Hierarchies(Map<String, Path> v1, Path unified, List<Path> mountPoints) {
             if (!type.equals("cgroup") && !type.equals("cgroup2")) {
                 continue;
             }
-            Path mountPoint = Path.of(unescape(f[MOUNT_POINT]));
+            Path mountPoint = Path.of(io.vessel.linux.MountTable.unescape(f[MOUNT_POINT]));
             boolean atRoot = f[ROOT].equals("/");
             mountPoints.add(mountPoint);
             if (type.equals("cgroup2")) {
@@ -94,23 +94,5 @@ record Hierarchies(Map<String, Path> v1, Path unified, List<Path> mountPoints) {
             }
         }
         return best;
-    }
-
-    /** mountinfo escapes space, tab, newline and backslash as three octal digits after a backslash. */
-    private static String unescape(String s) {
-        if (s.indexOf('\\') < 0) {
-            return s;
-        }
-        StringBuilder out = new StringBuilder(s.length());
-        for (int i = 0; i < s.length(); i++) {
-            char c = s.charAt(i);
-            if (c == '\\' && i + 3 < s.length() && s.substring(i + 1, i + 4).matches("[0-7]{3}")) {
-                out.append((char) Integer.parseInt(s.substring(i + 1, i + 4), 8));
-                i += 3;
-            } else {
-                out.append(c);
-            }
-        }
-        return out.toString();
     }
 }

@@ -410,7 +410,7 @@ public final class InitPlan {
             if (f.length < 7) {
                 continue;
             }
-            String mp = unescapeMountInfo(f[4]);
+            String mp = io.vessel.linux.MountTable.unescape(f[4]);
             boolean holds = mp.equals("/") || p.equals(mp) || p.startsWith(mp + "/");
             if (holds && (best == null || mp.length() >= best.length())) {
                 best = mp;
@@ -421,22 +421,6 @@ public final class InitPlan {
             }
         }
         return shared ? best : null;
-    }
-
-    /** mountinfo writes space, tab, newline and backslash as \ooo. */
-    private static String unescapeMountInfo(String s) {
-        StringBuilder sb = new StringBuilder();
-        for (int i = 0; i < s.length(); i++) {
-            char c = s.charAt(i);
-            if (c == '\\' && i + 3 < s.length() && octal(s.charAt(i + 1)) && octal(s.charAt(i + 2))
-                    && octal(s.charAt(i + 3))) {
-                sb.append((char) Integer.parseInt(s.substring(i + 1, i + 4), 8));
-                i += 3;
-            } else {
-                sb.append(c);
-            }
-        }
-        return sb.toString();
     }
 
     private static boolean octal(char c) {

@@ -1,7 +1,5 @@
 package io.vessel.vmm.devices.virtio;
 
-import io.vessel.linux.Fd;
-import io.vessel.linux.Namespaces;
 import io.vessel.linux.Tun;
 import io.vessel.vmm.DeviceConfig;
 import io.vessel.vmm.TestGuests;
@@ -171,23 +169,16 @@ class DevicesInVmTest {
 
     /** A TCP listener made inside the namespace at {@code netns} (a socket belongs to its creator thread's namespace). */
     private static ServerSocketChannel listenIn(Path netns, InetSocketAddress address) throws Exception {
-        CompletableFuture<ServerSocketChannel> made = new CompletableFuture<>();
-        Thread.ofPlatform().name("test-listen-in-netns").start(() -> {
-            try (Fd ns = io.vessel.linux.Files.open(netns.toString(), io.vessel.linux.Files.O_RDONLY | io.vessel.linux.Files.O_CLOEXEC, 0)) {
-                Namespaces.setns(ns, Namespaces.CLONE_NEWNET);
-                ServerSocketChannel s = ServerSocketChannel.open();
-                try {
-                    s.bind(address);
-                } catch (IOException e) {
-                    s.close();
-                    throw e;
-                }
-                made.complete(s);
-            } catch (Throwable e) {
-                made.completeExceptionally(e);
+        return io.vessel.linux.NetNamespace.call(netns, () -> {
+            ServerSocketChannel s = ServerSocketChannel.open();
+            try {
+                s.bind(address);
+            } catch (IOException e) {
+                s.close();
+                throw e;
             }
-        }).join();
-        return made.get();
+            return s;
+        });
     }
 
     @Test
