@@ -13,6 +13,7 @@ import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -110,8 +111,14 @@ class BlockDeviceTest {
         return new Pending(head, data, dataLength, status);
     }
 
-    Map<Integer, Integer> complete(TestDriver.Queue q) {
+    /** Waits until the device's workers have served everything notified (they complete asynchronously). */
+    void settle() throws InterruptedException {
+        assertTrue(disk.awaitIdle(Duration.ofSeconds(10)), "the device went idle");
+    }
+
+    Map<Integer, Integer> complete(TestDriver.Queue q) throws InterruptedException {
         q.kick();
+        settle();
         Map<Integer, Integer> lengths = new HashMap<>();
         for (TestDriver.Used u : q.collect()) {
             lengths.put(u.id(), u.length());
@@ -252,14 +259,17 @@ class BlockDeviceTest {
         TestDriver.Queue q = start(false, ALL_RING);
         post(q, BlockDevice.T_FLUSH, 0, null, 0, false, 1);
         assertTrue(q.kick());
+        settle();
         assertEquals(1, interrupts.get());
         // the driver has not moved used_event: the next completion raises no interrupt
         post(q, BlockDevice.T_FLUSH, 0, null, 0, false, 1);
         q.kick();
+        settle();
         assertEquals(1, interrupts.get());
         assertEquals(2, q.collect().size()); // sets used_event to 2
         post(q, BlockDevice.T_FLUSH, 0, null, 0, false, 1);
         q.kick();
+        settle();
         assertEquals(2, interrupts.get());
     }
 
@@ -269,10 +279,12 @@ class BlockDeviceTest {
         q.suppressInterrupts(true);
         post(q, BlockDevice.T_FLUSH, 0, null, 0, false, 1);
         q.kick();
+        settle();
         assertEquals(0, interrupts.get());
         q.suppressInterrupts(false);
         post(q, BlockDevice.T_FLUSH, 0, null, 0, false, 1);
         q.kick();
+        settle();
         assertEquals(1, interrupts.get());
         assertEquals(2, q.collect().size());
     }
@@ -289,6 +301,7 @@ class BlockDeviceTest {
             memory.write(0x9000, ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN).putInt(0, BlockDevice.T_GET_ID)
                     .array());
             q.kick();
+            settle();
             total += q.collect().size();
         }
         assertEquals(600 * 128, total);
@@ -334,10 +347,12 @@ class BlockDeviceTest {
             reads.add(post(q, BlockDevice.T_IN, i * 16L, null, 8192, true, 1));
         }
         q.kick();
+        settle();
         assertEquals(5, q.collect().size(), "the ops bucket lets 5 through at once");
         assertEquals(1, timer.tasks.size(), "one retry scheduled, no busy loop");
         int completed = 5;
         while (timer.fireNext()) {
+            settle();
             completed += q.collect().size();
         }
         assertEquals(20, completed);
@@ -355,8 +370,10 @@ class BlockDeviceTest {
         clock.addAndGet(1000 * 1_000_000L); // a quiet second: both buckets full again
         long start = clock.get();
         q.kick();
+        settle();
         completed = q.collect().size();
         while (timer.fireNext()) {
+            settle();
             completed += q.collect().size();
         }
         assertEquals(4, completed);
