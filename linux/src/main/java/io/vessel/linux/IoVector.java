@@ -118,7 +118,7 @@ public final class IoVector implements AutoCloseable {
         int first = 0;
         try {
             while (done < total) {
-                MemorySegment from = iov.asSlice(first * IOVEC_BYTES);
+                MemorySegment from = first == 0 ? iov : iov.asSlice(first * IOVEC_BYTES);
                 long n = write
                         ? (long) Pwritev.H.invokeExact(errno, fd, from, count - first, offset + done)
                         : (long) Preadv.H.invokeExact(errno, fd, from, count - first, offset + done);

@@ -30,10 +30,24 @@ public final class GuestMemory implements AutoCloseable {
     private static final ValueLayout.OfLong U64 = ValueLayout.JAVA_LONG_UNALIGNED;
 
     private final List<MemoryRegion> regions;
+    /** The regions' guest start, size and host mapping, as arrays: {@link #find} runs for every device access. */
+    private final long[] starts;
+    private final long[] sizes;
+    private final MemorySegment[] hosts;
     private volatile boolean closed;
 
     private GuestMemory(List<MemoryRegion> regions) {
         this.regions = List.copyOf(regions);
+        int n = this.regions.size();
+        this.starts = new long[n];
+        this.sizes = new long[n];
+        this.hosts = new MemorySegment[n];
+        for (int i = 0; i < n; i++) {
+            MemoryRegion r = this.regions.get(i);
+            starts[i] = r.start().value();
+            sizes[i] = r.size();
+            hosts[i] = r.host();
+        }
     }
 
     /**
@@ -75,7 +89,7 @@ public final class GuestMemory implements AutoCloseable {
 
     /** Whether {@code [gpa, gpa+length)} is RAM, inside one region. */
     public boolean isRam(long gpa, long length) {
-        return find(gpa, length) != null;
+        return find(gpa, length) >= 0;
     }
 
     /**
@@ -84,11 +98,11 @@ public final class GuestMemory implements AutoCloseable {
      * @throws GuestMemoryException if the range is not wholly inside one RAM region
      */
     public MemorySegment slice(long gpa, long length) {
-        MemoryRegion r = find(gpa, length);
-        if (r == null) {
+        int r = find(gpa, length);
+        if (r < 0) {
             throw new GuestMemoryException("guest range [0x" + Long.toHexString(gpa) + ", +" + length + ") is not in guest RAM");
         }
-        return r.host().asSlice(gpa - r.start().value(), length);
+        return hosts[r].asSlice(gpa - starts[r], length);
     }
 
     public MemorySegment slice(GuestAddress gpa, long length) {
@@ -137,16 +151,22 @@ public final class GuestMemory implements AutoCloseable {
         return slice(gpa, length).toArray(ValueLayout.JAVA_BYTE);
     }
 
-    private MemoryRegion find(long gpa, long length) {
+    /** The index of the region holding all of {@code [gpa, gpa+length)}, or -1 (the same test as {@link MemoryRegion#contains}). */
+    private int find(long gpa, long length) {
         if (closed) {
             throw new IllegalStateException("guest memory is closed");
         }
-        for (MemoryRegion r : regions) {
-            if (r.contains(gpa, length)) {
-                return r;
+        if (length < 0) {
+            return -1;
+        }
+        for (int i = 0; i < starts.length; i++) {
+            long offset = gpa - starts[i];
+            if (Long.compareUnsigned(gpa, starts[i]) >= 0 && Long.compareUnsigned(offset, sizes[i]) <= 0
+                    && Long.compareUnsigned(length, sizes[i] - offset) <= 0) {
+                return i;
             }
         }
-        return null;
+        return -1;
     }
 
     @Override

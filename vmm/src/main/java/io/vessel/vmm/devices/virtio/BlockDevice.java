@@ -13,6 +13,7 @@ import io.vessel.vmm.ratelimit.RefillTimer;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
@@ -89,6 +90,8 @@ public final class BlockDevice implements VirtioDevice, AutoCloseable {
     /** The configuration layout up to write_zeroes_may_unmap and its padding (5.2.4). */
     static final int CONFIG_BYTES = 60;
     private static final int ZERO_CHUNK = 1 << 16;
+    private static final ValueLayout.OfInt LE_U32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfLong LE_U64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     /**
      * I/O workers per device unless told otherwise: two, so that a driver with several requests in
      * flight (Linux keeps up to the queue depth) gets two copies going at once on a multi-core
@@ -522,12 +525,19 @@ public final class BlockDevice implements VirtioDevice, AutoCloseable {
         static Request parse(DeviceContext ctx, DescriptorChain chain) {
             long status = chain.lastWritableByte();
             long dataIn = Math.max(0, chain.writableBytes() - 1);
+            long dataOut = chain.readableBytes() - HEADER_BYTES;
+            List<DescriptorChain.Buffer> readable = chain.readable();
+            if (!readable.isEmpty() && readable.get(0).length() >= HEADER_BYTES) {
+                // the usual case, a header in a buffer of its own: two loads
+                MemorySegment h = ctx.memory().slice(readable.get(0).address(), HEADER_BYTES);
+                return new Request(h.get(LE_U32, 0), h.get(LE_U64, 8), status, dataIn, dataOut);
+            }
             byte[] header = chain.reader(ctx.memory()).read(HEADER_BYTES);
             if (header == null) {
                 return new Request(-1, 0, status, 0, 0);
             }
             ByteBuffer h = ByteBuffer.wrap(header).order(ByteOrder.LITTLE_ENDIAN);
-            return new Request(h.getInt(0), h.getLong(8), status, dataIn, chain.readableBytes() - HEADER_BYTES);
+            return new Request(h.getInt(0), h.getLong(8), status, dataIn, dataOut);
         }
 
         long cost() {
