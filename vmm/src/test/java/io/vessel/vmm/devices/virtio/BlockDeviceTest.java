@@ -1,5 +1,6 @@
 package io.vessel.vmm.devices.virtio;
 
+import io.vessel.linux.UserFaultFd;
 import io.vessel.vmm.memory.GuestMemory;
 import io.vessel.vmm.ratelimit.RateLimiter;
 import io.vessel.vmm.ratelimit.RefillTimer;
@@ -64,7 +65,12 @@ class BlockDeviceTest {
     }
 
     TestDriver.Queue start(boolean readOnly, long features, RateLimiter limiter, RefillTimer timer) throws Exception {
-        disk = BlockDevice.open(image, readOnly, "vessel-disk-0", limiter, timer);
+        return start(readOnly, features, limiter, timer, BlockDevice.DEFAULT_WORKERS);
+    }
+
+    TestDriver.Queue start(boolean readOnly, long features, RateLimiter limiter, RefillTimer timer, int workers)
+            throws Exception {
+        disk = BlockDevice.open(image, readOnly, "vessel-disk-0", limiter, timer, workers);
         transport = new MmioTransport(disk, memory, interrupts::incrementAndGet);
         driver = new TestDriver(transport, memory, interrupts, 0x10000);
         long offered = driver.deviceFeatures();
@@ -306,6 +312,195 @@ class BlockDeviceTest {
         }
         assertEquals(600 * 128, total);
         assertEquals(0, driver.reg(MmioTransport.STATUS) & DeviceStatus.DEVICE_NEEDS_RESET);
+    }
+
+    /** A disk image of {@code bytes} random bytes (seeded) in place of the default one. */
+    byte[] bigImage(int bytes, int seed) throws Exception {
+        byte[] content = new byte[bytes];
+        new Random(seed).nextBytes(content);
+        Files.write(image, content);
+        return content;
+    }
+
+    @Test
+    void manyRequestsInFlightOnSeveralWorkersAllCompleteWithTheRightBytes() throws Exception {
+        TestDriver.Queue q = start(false, ALL_RING, RateLimiter.UNLIMITED, RefillTimer.shared(), 4);
+        assertEquals(4, disk.workers().size());
+        byte[] expected = Files.readAllBytes(image);
+        Random random = new Random(3);
+        int block = 4096;
+        List<Pending> writes = new ArrayList<>();
+        List<Pending> reads = new ArrayList<>();
+        List<Integer> readBlocks = new ArrayList<>();
+        // 200 requests at once (indirect: one descriptor each): writes to even 4 KiB blocks, reads of odd ones
+        for (int i = 0; i < 200; i++) {
+            if (i % 2 == 0) { // block i, even
+                byte[] data = new byte[block];
+                random.nextBytes(data);
+                System.arraycopy(data, 0, expected, i * block, block);
+                writes.add(post(q, BlockDevice.T_OUT, (long) i * block / 512, data, 0, true, 1 + i % 3));
+            } else {
+                int odd = 255 - i / 2 * 2; // 255, 253, ...: never written
+                readBlocks.add(odd);
+                reads.add(post(q, BlockDevice.T_IN, (long) odd * block / 512, null, block, true, 1 + i % 5));
+            }
+        }
+        Map<Integer, Integer> done = complete(q);
+        assertEquals(200, done.size());
+        for (Pending p : writes) {
+            assertEquals(BlockDevice.S_OK, status(p));
+            assertEquals(1, done.get(p.head()));
+        }
+        byte[] file = Files.readAllBytes(image);
+        assertArrayEquals(sha256(expected), sha256(file));
+        for (int i = 0; i < reads.size(); i++) {
+            Pending p = reads.get(i);
+            assertEquals(BlockDevice.S_OK, status(p));
+            assertEquals(block + 1, done.get(p.head()));
+            int at = readBlocks.get(i) * block;
+            assertArrayEquals(Arrays.copyOfRange(file, at, at + block), memory.read(p.data(), block),
+                    "read of block " + readBlocks.get(i));
+        }
+        assertEquals(0, driver.reg(MmioTransport.STATUS) & DeviceStatus.DEVICE_NEEDS_RESET);
+    }
+
+    /**
+     * Posts a request whose data buffer is {@code length} bytes at {@code data} (device-readable for
+     * OUT, device-writable for IN), without touching that memory.
+     */
+    Pending postAt(TestDriver.Queue q, int type, long sector, long data, int length) {
+        long header = driver.alloc(16, 16);
+        memory.write(header, ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN).putInt(0, type).putLong(8, sector)
+                .array());
+        long status = driver.alloc(1, 1);
+        memory.writeU8(status, 0xFF);
+        TestDriver.Buf buffer = new TestDriver.Buf(data, length);
+        TestDriver.Buf statusBuf = new TestDriver.Buf(status, 1);
+        int head = type == BlockDevice.T_OUT
+                ? q.post(List.of(new TestDriver.Buf(header, 16), buffer), List.of(statusBuf), false)
+                : q.post(List.of(new TestDriver.Buf(header, 16)), List.of(buffer, statusBuf), false);
+        return new Pending(head, data, length, status);
+    }
+
+    /** Polls the used index until the device has returned {@code count} chains in all (10 s at most). */
+    void awaitUsedIndex(TestDriver.Queue q, int count) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (memory.readU16(q.used + 2) < count) {
+            assertTrue(System.nanoTime() < deadline, "the device did not return " + count + " chains");
+            Thread.sleep(5);
+        }
+    }
+
+    /**
+     * Guest pages the device's next access to will hold it inside the kernel (a userfaultfd on
+     * them), so that a test decides when a request in flight may finish.
+     */
+    UserFaultFd holdOn(long data, int length) throws Exception {
+        UserFaultFd uffd = UserFaultFd.create();
+        try {
+            uffd.registerMissing(memory.slice(data, length));
+        } catch (Exception e) {
+            uffd.close();
+            throw e;
+        }
+        return uffd;
+    }
+
+    @Test
+    void flushWaitsForTheWritesTakenBeforeIt() throws Exception {
+        TestDriver.Queue q = start(false, ALL_RING, RateLimiter.UNLIMITED, RefillTimer.shared(), 4);
+        int length = 64 * 1024;
+        long data = driver.alloc(length, GuestMemory.PAGE_SIZE); // never touched: zero pages once let go
+        Pending write;
+        Pending flush;
+        Pending read;
+        try (UserFaultFd uffd = holdOn(data, length)) {
+            write = postAt(q, BlockDevice.T_OUT, 64, data, length);
+            flush = post(q, BlockDevice.T_FLUSH, 0, null, 0, false, 1);
+            read = post(q, BlockDevice.T_IN, 0, null, 4096, false, 1);
+            q.kick();
+            assertTrue(uffd.awaitFault(10_000).isPresent(), "the write's pwritev did not reach guest memory");
+            awaitUsedIndex(q, 1); // the read, taken after the flush, completes meanwhile
+            Thread.sleep(100);
+            List<TestDriver.Used> used = q.collect();
+            assertEquals(List.of(read.head()), used.stream().map(TestDriver.Used::id).toList(),
+                    "only the read may complete while the write is held");
+            assertEquals(0xFF, status(flush), "the flush completed before the write it must follow");
+        } // the write goes on
+        settle();
+        List<Integer> rest = q.collect().stream().map(TestDriver.Used::id).toList();
+        assertEquals(List.of(write.head(), flush.head()), rest);
+        assertEquals(BlockDevice.S_OK, status(write));
+        assertEquals(BlockDevice.S_OK, status(flush));
+        assertEquals(BlockDevice.S_OK, status(read));
+        assertArrayEquals(new byte[length], Arrays.copyOfRange(Files.readAllBytes(image), 64 * 512, 64 * 512 + length));
+    }
+
+    @Test
+    void resetWaitsForTheRequestInFlightAndDropsItsCompletion() throws Exception {
+        int mib = 1 << 20;
+        byte[] content = bigImage(4 * mib, 6);
+        TestDriver.Queue q = start(true, ALL_RING, RateLimiter.UNLIMITED, RefillTimer.shared(), 2);
+        int length = 64 * 1024;
+        long data = driver.alloc(length, GuestMemory.PAGE_SIZE);
+        Thread reset;
+        try (UserFaultFd uffd = holdOn(data, length)) {
+            postAt(q, BlockDevice.T_IN, 8, data, length);
+            q.kick();
+            assertTrue(uffd.awaitFault(10_000).isPresent(), "the read's preadv did not reach guest memory");
+            reset = Thread.ofPlatform().name("test-driver-reset").start(() -> driver.setReg(MmioTransport.STATUS, 0));
+            reset.join(200);
+            assertTrue(reset.isAlive(), "the reset returned while a request was still writing guest memory");
+        } // the read goes on, and then the reset
+        reset.join(10_000);
+        assertFalse(reset.isAlive(), "the reset did not return once the request was let go");
+        assertEquals(0, driver.reg(MmioTransport.STATUS));
+        assertTrue(disk.awaitIdle(Duration.ZERO), "a request was still in flight after the reset returned");
+        assertEquals(0, memory.readU16(q.used + 2), "a request of the device's past life was returned to the ring");
+        assertArrayEquals(Arrays.copyOfRange(content, 8 * 512, 8 * 512 + length), memory.read(data, length),
+                "the held read finished before the reset returned");
+
+        // the driver sets the device up again: it serves as before
+        long accepted = driver.deviceFeatures() & ALL_RING;
+        assertTrue(driver.negotiate(accepted));
+        TestDriver.Queue again = driver.queue(0, 256, accepted);
+        driver.driverOk();
+        Pending read = post(again, BlockDevice.T_IN, 3L * mib / 512, null, 8192, false, 2);
+        Map<Integer, Integer> done = complete(again);
+        assertEquals(8192 + 1, done.get(read.head()));
+        assertEquals(BlockDevice.S_OK, status(read));
+        assertArrayEquals(Arrays.copyOfRange(content, 3 * mib, 3 * mib + 8192), memory.read(read.data(), 8192));
+    }
+
+    @Test
+    void closeStopsAndJoinsTheWorkers() throws Exception {
+        TestDriver.Queue q = start(false, ALL_RING, RateLimiter.UNLIMITED, RefillTimer.shared(), 3);
+        Pending read = post(q, BlockDevice.T_IN, 0, null, 512, false, 1);
+        complete(q);
+        assertEquals(BlockDevice.S_OK, status(read));
+        List<Thread> workers = disk.workers();
+        assertEquals(3, workers.size());
+        for (Thread t : workers) {
+            assertTrue(t.isAlive(), t.getName());
+        }
+        post(q, BlockDevice.T_IN, 8, null, 4096, false, 1);
+        q.kick(); // one more request, possibly in flight when the device closes
+        disk.close();
+        for (Thread t : workers) {
+            assertFalse(t.isAlive(), t.getName() + " outlived close()");
+        }
+        assertTrue(disk.workers().isEmpty());
+        disk.close(); // twice is harmless
+    }
+
+    @Test
+    void aDeviceNeverActivatedStartsNoThreadAndRefusesBadWorkerCounts() throws Exception {
+        try (BlockDevice idle = BlockDevice.open(image, true, "idle", RateLimiter.UNLIMITED, RefillTimer.shared(), 1)) {
+            assertTrue(idle.workers().isEmpty());
+        }
+        IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> BlockDevice.open(image, true, "x", RateLimiter.UNLIMITED, RefillTimer.shared(), 0));
+        assertTrue(e.getMessage().contains("1 to " + BlockDevice.MAX_WORKERS + " I/O workers, not 0"), e.getMessage());
     }
 
     /** A timer the test fires by hand, after moving the fake clock to the task's due time. */
