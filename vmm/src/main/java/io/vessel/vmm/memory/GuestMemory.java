@@ -71,7 +71,27 @@ public final class GuestMemory implements AutoCloseable {
             }
             throw e;
         }
+        for (MemoryRegion r : regions) {
+            adviseHugePages(r.host());
+        }
         return new GuestMemory(regions);
+    }
+
+    /**
+     * Asks for transparent huge pages on a RAM mapping (MADV_HUGEPAGE; this host's THP mode is
+     * "madvise", as is common, so without the advice guest RAM stays in 4 KiB pages). Device
+     * copies into guest RAM then run over 2 MiB pages: the test guest's virtio-blk benchmark
+     * (64 MiB in 512 KiB reads) went from a median of ~265 to ~190 ms here, for ~1.7 MB more peak
+     * RSS on the boot run (the guest's scattered first touches fill whole huge pages). QEMU
+     * advises its guest RAM the same way. A kernel without THP refuses the advice (EINVAL); RAM
+     * then simply keeps small pages, so the refusal is not an error.
+     */
+    private static void adviseHugePages(MemorySegment mapping) {
+        try {
+            Mman.madvise(mapping, Mman.MADV_HUGEPAGE);
+        } catch (ErrnoException e) {
+            // no THP in this kernel: small pages, slower copies, nothing else changes
+        }
     }
 
     public List<MemoryRegion> regions() {
