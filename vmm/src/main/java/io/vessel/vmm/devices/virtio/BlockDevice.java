@@ -13,7 +13,6 @@ import io.vessel.vmm.ratelimit.RefillTimer;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
@@ -90,8 +89,6 @@ public final class BlockDevice implements VirtioDevice, AutoCloseable {
     /** The configuration layout up to write_zeroes_may_unmap and its padding (5.2.4). */
     static final int CONFIG_BYTES = 60;
     private static final int ZERO_CHUNK = 1 << 16;
-    private static final ValueLayout.OfInt LE_U32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-    private static final ValueLayout.OfLong LE_U64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     /**
      * I/O workers per device unless told otherwise: two, so that a driver with several requests in
      * flight (Linux keeps up to the queue depth) gets two copies going at once on a multi-core
@@ -386,6 +383,7 @@ public final class BlockDevice implements VirtioDevice, AutoCloseable {
 
     /** A worker's life: take a request, serve it, complete it, until the device closes. */
     private void work() {
+        IoVector.link();
         try (IoVector vector = new IoVector(IOVECS)) {
             Work w;
             while ((w = take()) != null) {
@@ -529,8 +527,8 @@ public final class BlockDevice implements VirtioDevice, AutoCloseable {
             List<DescriptorChain.Buffer> readable = chain.readable();
             if (!readable.isEmpty() && readable.get(0).length() >= HEADER_BYTES) {
                 // the usual case, a header in a buffer of its own: two loads
-                MemorySegment h = ctx.memory().slice(readable.get(0).address(), HEADER_BYTES);
-                return new Request(h.get(LE_U32, 0), h.get(LE_U64, 8), status, dataIn, dataOut);
+                long at = readable.get(0).address();
+                return new Request(ctx.memory().readU32(at), ctx.memory().readU64(at + 8), status, dataIn, dataOut);
             }
             byte[] header = chain.reader(ctx.memory()).read(HEADER_BYTES);
             if (header == null) {

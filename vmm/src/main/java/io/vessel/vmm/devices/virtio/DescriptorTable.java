@@ -3,8 +3,7 @@ package io.vessel.vmm.devices.virtio;
 import io.vessel.vmm.memory.GuestMemory;
 import io.vessel.vmm.memory.GuestMemoryException;
 
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
+import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 
 /**
@@ -14,11 +13,10 @@ import java.nio.ByteOrder;
  * matters on a device's hot path.
  */
 public final class DescriptorTable {
-    private static final ValueLayout.OfLong U64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-
     private final long base;
     private final int count;
-    private final MemorySegment entries;
+    /** The entries, little-endian (at most 32768 × 16 bytes: int offsets suffice). */
+    private final ByteBuffer entries;
 
     /**
      * The table of {@code count} entries at guest-physical {@code base}.
@@ -26,9 +24,12 @@ public final class DescriptorTable {
      * @throws GuestMemoryException if the table is not wholly inside guest RAM
      */
     public DescriptorTable(GuestMemory memory, long base, int count) {
+        if (count < 1 || count > Virtqueue.MAX_SIZE) {
+            throw new IllegalArgumentException("a descriptor table has 1 to " + Virtqueue.MAX_SIZE + " entries, not " + count);
+        }
         this.base = base;
         this.count = count;
-        this.entries = memory.slice(base, (long) count * Descriptor.SIZE);
+        this.entries = memory.slice(base, (long) count * Descriptor.SIZE).asByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
     }
 
     public int count() {
@@ -40,9 +41,9 @@ public final class DescriptorTable {
             throw new VirtioException("descriptor index " + index + " is outside a table of " + count + " entries at 0x"
                     + Long.toHexString(base));
         }
-        long at = (long) index * Descriptor.SIZE;
-        long address = entries.get(U64, at);
-        long rest = entries.get(U64, at + 8); // le32 len, le16 flags, le16 next
+        int at = index * Descriptor.SIZE;
+        long address = entries.getLong(at);
+        long rest = entries.getLong(at + 8); // le32 len, le16 flags, le16 next
         return new Descriptor(address, (int) rest, (int) (rest >>> 32) & 0xFFFF, (int) (rest >>> 48) & 0xFFFF);
     }
 }
