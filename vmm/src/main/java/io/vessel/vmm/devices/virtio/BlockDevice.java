@@ -459,6 +459,9 @@ public final class BlockDevice implements VirtioDevice, AutoCloseable {
         } catch (GuestMemoryException e) {
             kicked = false;
             ctx.needsReset("virtio-blk: " + e.getMessage());
+        } catch (RuntimeException e) {
+            kicked = false; // a device bug, not the driver's: the device stops rather than the worker dying
+            ctx.needsReset("virtio-blk: device error taking a request: " + e);
         }
         return null;
     }
