@@ -97,18 +97,29 @@ public final class IoVector implements AutoCloseable {
 
     /** Appends {@code buffer} (native memory); an empty one is skipped. */
     public void add(MemorySegment buffer) {
-        long length = buffer.byteSize();
+        if (!buffer.isNative()) {
+            throw new IllegalArgumentException("an iovec needs native memory, not a heap segment");
+        }
+        add(buffer.address(), buffer.byteSize());
+    }
+
+    /**
+     * Appends {@code length} bytes at native {@code address}; an empty buffer is skipped. The
+     * caller vouches for the range (a VMM passes guest RAM it has checked): the kernel will
+     * read or write it.
+     */
+    public void add(long address, long length) {
         if (length == 0) {
             return;
         }
-        if (!buffer.isNative()) {
-            throw new IllegalArgumentException("an iovec needs native memory, not a heap segment");
+        if (length < 0 || address == 0) {
+            throw new IllegalArgumentException("iovec of " + length + " bytes at 0x" + Long.toHexString(address));
         }
         if (count == capacity) {
             throw new IllegalStateException("the iovec array is full (" + capacity + " buffers)");
         }
         int at = count * (int) IOVEC_BYTES;
-        entries.putLong(at, buffer.address());
+        entries.putLong(at, address);
         entries.putLong(at + (int) LEN_OFFSET, length);
         count++;
         bytes += length;

@@ -148,6 +148,21 @@ public final class GuestMemory implements AutoCloseable {
         return hosts[r].asSlice(gpa - starts[r], length);
     }
 
+    /**
+     * The host address of {@code [gpa, gpa+length)}, checked as {@link #slice} checks it, for
+     * handing to the kernel (an iovec) without making a segment on a hot path. Valid until
+     * {@link #close}.
+     *
+     * @throws GuestMemoryException if the range is not wholly inside one RAM region
+     */
+    public long hostAddress(long gpa, long length) {
+        int r = find(gpa, length);
+        if (r < 0) {
+            throw new GuestMemoryException("guest range [0x" + Long.toHexString(gpa) + ", +" + length + ") is not in guest RAM");
+        }
+        return hosts[r].address() + (gpa - starts[r]);
+    }
+
     public MemorySegment slice(GuestAddress gpa, long length) {
         return slice(gpa.value(), length);
     }

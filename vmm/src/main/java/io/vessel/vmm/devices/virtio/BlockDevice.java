@@ -6,6 +6,7 @@ import io.vessel.linux.Fd;
 import io.vessel.linux.Files;
 import io.vessel.linux.IoVector;
 import io.vessel.linux.PositionalIo;
+import io.vessel.vmm.memory.GuestMemory;
 import io.vessel.vmm.memory.GuestMemoryException;
 import io.vessel.vmm.ratelimit.RateLimiter;
 import io.vessel.vmm.ratelimit.RefillTimer;
@@ -594,22 +595,11 @@ public final class BlockDevice implements VirtioDevice, AutoCloseable {
         if (!inRange(r.sector(), r.dataIn())) {
             return S_IOERR;
         }
-        long offset = r.sector() * SECTOR_SIZE;
-        List<MemorySegment> segments = chain.writer(ctx.memory(), r.dataIn()).take(r.dataIn());
         try {
-            int i = 0;
-            while (i < segments.size()) {
-                int first = i;
-                vector.clear();
-                while (i < segments.size() && !vector.isFull()) {
-                    vector.add(segments.get(i++));
-                }
-                long want = vector.bytes();
-                long got = vector.readFully(fd.num(), offset);
-                if (got < want) {
-                    zeroFrom(segments, first, i, got); // the file shrank under us: the rest of the disk reads as zeros
-                }
-                offset += want;
+            long got = transfer(ctx.memory(), chain.writable(), 0, r.dataIn(), vector, r.sector() * SECTOR_SIZE, false);
+            if (got < r.dataIn()) {
+                // the file shrank under us: the rest of the disk reads as zeros
+                zeroFrom(ctx.memory(), chain.writable(), got, r.dataIn());
             }
         } catch (ErrnoException e) {
             return S_IOERR;
@@ -618,42 +608,76 @@ public final class BlockDevice implements VirtioDevice, AutoCloseable {
         return S_OK;
     }
 
-    /** Zeroes segments {@code [from, to)} after their first {@code skip} bytes. */
-    private static void zeroFrom(List<MemorySegment> segments, int from, int to, long skip) {
-        for (int i = from; i < to; i++) {
-            MemorySegment s = segments.get(i);
-            if (skip >= s.byteSize()) {
-                skip -= s.byteSize();
-                continue;
-            }
-            s.asSlice(skip).fill((byte) 0);
-            skip = 0;
-        }
-    }
-
     /** OUT: one pwritev from the chain's data buffers, after the header. */
     private int writeSectors(DeviceContext ctx, DescriptorChain chain, Request r, IoVector vector) {
         if (readOnly || !inRange(r.sector(), r.dataOut())) {
             return S_IOERR;
         }
-        long offset = r.sector() * SECTOR_SIZE;
-        GuestBuffers data = chain.reader(ctx.memory());
-        data.take(HEADER_BYTES);
-        List<MemorySegment> segments = data.take(r.dataOut());
         try {
-            int i = 0;
-            while (i < segments.size()) {
-                vector.clear();
-                while (i < segments.size() && !vector.isFull()) {
-                    vector.add(segments.get(i++));
-                }
-                vector.writeFully(fd.num(), offset);
-                offset += vector.bytes();
-            }
+            transfer(ctx.memory(), chain.readable(), HEADER_BYTES, r.dataOut(), vector, r.sector() * SECTOR_SIZE, true);
         } catch (ErrnoException e) {
             return S_IOERR;
         }
         return S_OK;
+    }
+
+    /**
+     * Moves {@code length} bytes of {@code buffers}, after their first {@code skip}, from or to the
+     * image at {@code offset}: one preadv/pwritev per {@link IoVector#capacity()} buffers, straight
+     * on guest RAM (each buffer's host address checked by {@link GuestMemory#hostAddress}). Returns
+     * the bytes moved: fewer than {@code length} only for a read that met the end of the file.
+     */
+    private long transfer(GuestMemory memory, List<DescriptorChain.Buffer> buffers, long skip, long length,
+                          IoVector vector, long offset, boolean write) throws ErrnoException {
+        long done = 0;
+        long queued = 0;
+        vector.clear();
+        for (int i = 0; i < buffers.size() && queued < length; i++) {
+            DescriptorChain.Buffer b = buffers.get(i);
+            long part = b.length();
+            if (skip >= part) {
+                skip -= part;
+                continue;
+            }
+            long from = b.address() + skip;
+            part = Math.min(part - skip, length - queued);
+            skip = 0;
+            if (vector.isFull()) {
+                long n = run(vector, offset + done, write);
+                done += n;
+                if (n < vector.bytes()) {
+                    return done;
+                }
+                vector.clear();
+            }
+            vector.add(memory.hostAddress(from, part), part);
+            queued += part;
+        }
+        if (vector.count() > 0) {
+            done += run(vector, offset + done, write);
+        }
+        return done;
+    }
+
+    private long run(IoVector vector, long offset, boolean write) throws ErrnoException {
+        if (write) {
+            vector.writeFully(fd.num(), offset);
+            return vector.bytes();
+        }
+        return vector.readFully(fd.num(), offset);
+    }
+
+    /** Zeroes bytes {@code [from, to)} of the byte stream that {@code buffers} make up. */
+    private static void zeroFrom(GuestMemory memory, List<DescriptorChain.Buffer> buffers, long from, long to) {
+        long at = 0;
+        for (DescriptorChain.Buffer b : buffers) {
+            long start = Math.max(at, from);
+            long end = Math.min(at + b.length(), to);
+            if (start < end) {
+                memory.slice(b.address() + (start - at), end - start).fill((byte) 0);
+            }
+            at += b.length();
+        }
     }
 
     private int flush() {

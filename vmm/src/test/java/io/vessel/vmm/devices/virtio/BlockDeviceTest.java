@@ -478,6 +478,43 @@ class BlockDeviceTest {
     }
 
     @Test
+    void aHeaderSharingItsBufferWithDataAndAFileThatShrankAreServed() throws Exception {
+        byte[] content = Files.readAllBytes(image);
+        TestDriver.Queue q = start(false, ALL_RING);
+        // OUT whose header and 1 KiB of data are one buffer, followed by 1 KiB more in a second one
+        byte[] data = new byte[2048];
+        new Random(9).nextBytes(data);
+        long at = driver.alloc(16 + 1024, 16);
+        memory.write(at, ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN).putInt(0, BlockDevice.T_OUT)
+                .putLong(8, 40).array());
+        memory.write(at + 16, Arrays.copyOf(data, 1024));
+        long more = driver.alloc(1024, 512);
+        memory.write(more, Arrays.copyOfRange(data, 1024, 2048));
+        long status = driver.alloc(1, 1);
+        memory.writeU8(status, 0xFF);
+        q.post(List.of(new TestDriver.Buf(at, 16 + 1024), new TestDriver.Buf(more, 1024)),
+                List.of(new TestDriver.Buf(status, 1)), false);
+        complete(q);
+        assertEquals(BlockDevice.S_OK, memory.readU8(status));
+        assertArrayEquals(data, Arrays.copyOfRange(Files.readAllBytes(image), 40 * 512, 40 * 512 + 2048));
+
+        // the host truncates the image to 64 KiB; a read across the new end gets the file, then zeros
+        try (var ch = java.nio.channels.FileChannel.open(image, java.nio.file.StandardOpenOption.WRITE)) {
+            ch.truncate(64 * 1024);
+        }
+        Pending read = post(q, BlockDevice.T_IN, 64 * 1024 / 512 - 4, null, 8192, false, 3);
+        byte[] dirty = new byte[8192];
+        Arrays.fill(dirty, (byte) 0x5A);
+        memory.write(read.data(), dirty); // what the guest's buffer held: the zeros must be written, not assumed
+        Map<Integer, Integer> done = complete(q);
+        assertEquals(BlockDevice.S_OK, status(read));
+        assertEquals(8192 + 1, done.get(read.head()));
+        byte[] expected = new byte[8192];
+        System.arraycopy(content, 64 * 1024 - 2048, expected, 0, 2048);
+        assertArrayEquals(expected, memory.read(read.data(), 8192));
+    }
+
+    @Test
     void closeStopsAndJoinsTheWorkers() throws Exception {
         TestDriver.Queue q = start(false, ALL_RING, RateLimiter.UNLIMITED, RefillTimer.shared(), 3);
         Pending read = post(q, BlockDevice.T_IN, 0, null, 512, false, 1);
