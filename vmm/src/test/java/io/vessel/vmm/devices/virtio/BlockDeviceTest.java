@@ -396,6 +396,15 @@ class BlockDeviceTest {
         }
     }
 
+    long workersCpuNanos() {
+        var threads = java.lang.management.ManagementFactory.getThreadMXBean();
+        long total = 0;
+        for (Thread t : disk.workers()) {
+            total += Math.max(0, threads.getThreadCpuTime(t.threadId()));
+        }
+        return total;
+    }
+
     /**
      * Guest pages the device's next access to will hold it inside the kernel (a userfaultfd on
      * them), so that a test decides when a request in flight may finish.
@@ -426,7 +435,10 @@ class BlockDeviceTest {
             q.kick();
             assertTrue(uffd.awaitFault(10_000).isPresent(), "the write's pwritev did not reach guest memory");
             awaitUsedIndex(q, 1); // the read, taken after the flush, completes meanwhile
+            long cpuBefore = workersCpuNanos();
             Thread.sleep(100);
+            long spent = workersCpuNanos() - cpuBefore;
+            assertTrue(spent < 30_000_000L, "the waiting workers used " + spent / 1000 + " us of CPU in 100 ms: a busy loop");
             List<TestDriver.Used> used = q.collect();
             assertEquals(List.of(read.head()), used.stream().map(TestDriver.Used::id).toList(),
                     "only the read may complete while the write is held");
