@@ -100,6 +100,12 @@ public final class BlockDevice implements VirtioDevice, AutoCloseable {
     public static final int MAX_WORKERS = 16;
     /** iovecs per worker: a request's data buffers (at most {@link #SEG_MAX} when the driver keeps to it). */
     private static final int IOVECS = QUEUE_SIZE;
+    /**
+     * The most requests one worker takes at once when they continue each other (reads, or writes,
+     * of adjacent sectors, as a driver's sequential I/O does): they move with one preadv/pwritev,
+     * as a block layer merges requests, instead of one system call and one round of locking each.
+     */
+    static final int MAX_MERGE = 32;
     /** How often {@link #awaitIdle} looks again at a context another thread may have invalidated. */
     private static final long IDLE_RECHECK_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
 
@@ -386,30 +392,39 @@ public final class BlockDevice implements VirtioDevice, AutoCloseable {
     private void work() {
         IoVector.link();
         try (IoVector vector = new IoVector(IOVECS)) {
-            Work w;
-            while ((w = take()) != null) {
-                int written = 0;
+            List<Work> batch;
+            while ((batch = take()) != null) {
+                int[] written = new int[batch.size()];
                 try {
-                    written = serve(w, vector);
+                    if (batch.size() == 1) {
+                        written[0] = serve(batch.get(0), vector);
+                    } else {
+                        serveMerged(batch, vector, written);
+                    }
                 } catch (RuntimeException e) {
-                    w.context().needsReset("virtio-blk: serving request " + w.chain().head() + ": " + e);
+                    batch.get(0).context().needsReset("virtio-blk: serving request " + batch.get(0).chain().head()
+                            + ": " + e);
                 } finally {
-                    complete(w, written);
+                    complete(batch, written);
                 }
             }
         }
     }
 
-    /** The next request to serve, waiting for one; null once the device is closing. */
-    private Work take() {
+    /**
+     * The next request to serve, with the ones that continue it ({@link #MAX_MERGE}), waiting for
+     * one; null once the device is closing.
+     */
+    private List<Work> take() {
         lock.lock();
         try {
             while (!stopping) {
                 if (runnable()) {
                     Work w = pop(context);
                     if (w != null) {
+                        List<Work> batch = extend(w);
                         work.signal(); // another worker may take the next request meanwhile
-                        return w;
+                        return batch;
                     }
                     continue;
                 }
@@ -467,6 +482,61 @@ public final class BlockDevice implements VirtioDevice, AutoCloseable {
         return null;
     }
 
+    /**
+     * {@code first} and the chains after it on the ring that continue it: the same direction
+     * (IN or OUT), each well-formed and in range, each starting at the sector where the previous
+     * one ends, each let through by the limiter. The first chain that does not fit is put back
+     * for the next take (a malformed one then sets DEVICE_NEEDS_RESET as usual). Under the lock.
+     */
+    private List<Work> extend(Work first) {
+        if (!mergeable(first.request())) {
+            return List.of(first);
+        }
+        DeviceContext ctx = first.context();
+        Virtqueue queue = ctx.queue(0);
+        List<Work> batch = new ArrayList<>();
+        batch.add(first);
+        Request last = first.request();
+        while (batch.size() < MAX_MERGE) {
+            DescriptorChain chain;
+            try {
+                chain = queue.pop();
+            } catch (VirtioException e) {
+                break; // left where it is: the next take finds it and fails the device
+            }
+            if (chain == null) {
+                break;
+            }
+            Request next;
+            try {
+                next = Request.parse(ctx, chain);
+            } catch (RuntimeException e) {
+                queue.undoPop();
+                break;
+            }
+            if (next.type() != last.type() || !mergeable(next)
+                    || next.sector() != last.sector() + last.bytes() / SECTOR_SIZE
+                    || !limiter.consume(next.cost(), 1)) {
+                queue.undoPop();
+                break;
+            }
+            long sequence = nextSequence++;
+            if (next.isWrite()) {
+                writesInFlight.add(sequence);
+            }
+            inFlight++;
+            batch.add(new Work(first.generation(), sequence, ctx, chain, next));
+            last = next;
+        }
+        return batch;
+    }
+
+    /** Whether a request can move in one transfer with its neighbours: a data request that will succeed up to its I/O. */
+    private boolean mergeable(Request r) {
+        return (r.type() == T_IN || (r.type() == T_OUT && !readOnly)) && r.status() >= 0 && r.bytes() > 0
+                && inRange(r.sector(), r.bytes());
+    }
+
     private void throttle(Virtqueue queue, long bytes) throws VirtioException {
         throttled = true;
         throttles++;
@@ -481,18 +551,23 @@ public final class BlockDevice implements VirtioDevice, AutoCloseable {
      * Returns a served request to the used ring (unless the device was reset meanwhile) and
      * interrupts the driver if it asked for it; wakes flushes, resets and idle waiters.
      */
-    private void complete(Work w, int written) {
+    private void complete(List<Work> batch, int[] written) {
         lock.lock();
         try {
-            inFlight--;
-            if (w.request().isWrite()) {
-                writesInFlight.remove(w.sequence());
+            inFlight -= batch.size();
+            for (Work w : batch) {
+                if (w.request().isWrite()) {
+                    writesInFlight.remove(w.sequence());
+                }
             }
-            DeviceContext ctx = w.context();
-            if (w.generation() == generation && ctx == context && ctx.isValid()) {
+            Work first = batch.get(0);
+            DeviceContext ctx = first.context();
+            if (first.generation() == generation && ctx == context && ctx.isValid()) {
                 try {
                     Virtqueue queue = ctx.queue(0);
-                    queue.addUsed(w.chain().head(), written);
+                    for (int i = 0; i < batch.size(); i++) {
+                        queue.addUsed(batch.get(i).chain().head(), written[i]);
+                    }
                     if (queue.needsNotification()) {
                         // under the lock: once a request is no longer in flight, its interrupt has been sent
                         ctx.signalUsed(0);
@@ -550,6 +625,11 @@ public final class BlockDevice implements VirtioDevice, AutoCloseable {
             };
         }
 
+        /** The data bytes an IN or OUT moves. */
+        long bytes() {
+            return type == T_IN ? dataIn : type == T_OUT ? dataOut : 0;
+        }
+
         /** Whether it changes the disk: what a later FLUSH must wait for. */
         boolean isWrite() {
             return type == T_OUT || type == T_DISCARD || type == T_WRITE_ZEROES;
@@ -581,6 +661,46 @@ public final class BlockDevice implements VirtioDevice, AutoCloseable {
         return written[0] + 1;
     }
 
+    /**
+     * Serves a batch of {@link #extend merged} requests (outside the lock): one transfer over all
+     * their data buffers in order, from the first one's sector. Each gets its status (IOERR for
+     * all if the transfer fails; past the end of a shrunken file, reads are zeros) and its
+     * written length in {@code written}.
+     */
+    private void serveMerged(List<Work> batch, IoVector vector, int[] written) {
+        DeviceContext ctx = batch.get(0).context();
+        GuestMemory memory = ctx.memory();
+        boolean write = batch.get(0).request().type() == T_OUT;
+        int status = S_OK;
+        try {
+            Transfer t = new Transfer(vector, batch.get(0).request().sector() * SECTOR_SIZE, write);
+            for (Work w : batch) {
+                if (write) {
+                    t.add(memory, w.chain().readable(), HEADER_BYTES, w.request().dataOut());
+                } else {
+                    t.add(memory, w.chain().writable(), 0, w.request().dataIn());
+                }
+            }
+            long done = t.finish();
+            long at = 0;
+            for (Work w : batch) {
+                long length = w.request().bytes();
+                if (!write && done < at + length) {
+                    // the file shrank under us: the rest of the disk reads as zeros
+                    zeroFrom(memory, w.chain().writable(), Math.max(0, done - at), length);
+                }
+                at += length;
+            }
+        } catch (ErrnoException e) {
+            status = S_IOERR;
+        }
+        for (int i = 0; i < batch.size(); i++) {
+            Request r = batch.get(i).request();
+            memory.writeU8(r.status(), status);
+            written[i] = (!write && status == S_OK ? (int) r.dataIn() : 0) + 1;
+        }
+    }
+
     /** Whether {@code bytes} from {@code sector} are whole sectors inside the disk and within the request limits. */
     private boolean inRange(long sector, long bytes) {
         if (bytes % SECTOR_SIZE != 0 || bytes > (long) SIZE_MAX * SEG_MAX || sector < 0) {
@@ -596,7 +716,9 @@ public final class BlockDevice implements VirtioDevice, AutoCloseable {
             return S_IOERR;
         }
         try {
-            long got = transfer(ctx.memory(), chain.writable(), 0, r.dataIn(), vector, r.sector() * SECTOR_SIZE, false);
+            Transfer t = new Transfer(vector, r.sector() * SECTOR_SIZE, false);
+            t.add(ctx.memory(), chain.writable(), 0, r.dataIn());
+            long got = t.finish();
             if (got < r.dataIn()) {
                 // the file shrank under us: the rest of the disk reads as zeros
                 zeroFrom(ctx.memory(), chain.writable(), got, r.dataIn());
@@ -614,7 +736,9 @@ public final class BlockDevice implements VirtioDevice, AutoCloseable {
             return S_IOERR;
         }
         try {
-            transfer(ctx.memory(), chain.readable(), HEADER_BYTES, r.dataOut(), vector, r.sector() * SECTOR_SIZE, true);
+            Transfer t = new Transfer(vector, r.sector() * SECTOR_SIZE, true);
+            t.add(ctx.memory(), chain.readable(), HEADER_BYTES, r.dataOut());
+            t.finish();
         } catch (ErrnoException e) {
             return S_IOERR;
         }
@@ -622,49 +746,70 @@ public final class BlockDevice implements VirtioDevice, AutoCloseable {
     }
 
     /**
-     * Moves {@code length} bytes of {@code buffers}, after their first {@code skip}, from or to the
-     * image at {@code offset}: one preadv/pwritev per {@link IoVector#capacity()} buffers, straight
-     * on guest RAM (each buffer's host address checked by {@link GuestMemory#hostAddress}). Returns
-     * the bytes moved: fewer than {@code length} only for a read that met the end of the file.
+     * Moves a run of guest buffers from or to the image, starting at one file offset: buffers are
+     * added in order (each list after its first {@code skip} bytes, up to {@code length}), and the
+     * iovec array goes to one preadv/pwritev whenever it fills and at {@link #finish}. Each
+     * buffer's host address is checked by {@link GuestMemory#hostAddress}. A read that meets the
+     * end of the file stops there.
      */
-    private long transfer(GuestMemory memory, List<DescriptorChain.Buffer> buffers, long skip, long length,
-                          IoVector vector, long offset, boolean write) throws ErrnoException {
-        long done = 0;
-        long queued = 0;
-        vector.clear();
-        for (int i = 0; i < buffers.size() && queued < length; i++) {
-            DescriptorChain.Buffer b = buffers.get(i);
-            long part = b.length();
-            if (skip >= part) {
-                skip -= part;
-                continue;
-            }
-            long from = b.address() + skip;
-            part = Math.min(part - skip, length - queued);
-            skip = 0;
-            if (vector.isFull()) {
-                long n = run(vector, offset + done, write);
-                done += n;
-                if (n < vector.bytes()) {
-                    return done;
-                }
-                vector.clear();
-            }
-            vector.add(memory.hostAddress(from, part), part);
-            queued += part;
-        }
-        if (vector.count() > 0) {
-            done += run(vector, offset + done, write);
-        }
-        return done;
-    }
+    private final class Transfer {
+        private final IoVector vector;
+        private final long offset;
+        private final boolean write;
+        private long done;
+        private boolean ended;
 
-    private long run(IoVector vector, long offset, boolean write) throws ErrnoException {
-        if (write) {
-            vector.writeFully(fd.num(), offset);
-            return vector.bytes();
+        Transfer(IoVector vector, long offset, boolean write) {
+            this.vector = vector;
+            this.offset = offset;
+            this.write = write;
+            vector.clear();
         }
-        return vector.readFully(fd.num(), offset);
+
+        void add(GuestMemory memory, List<DescriptorChain.Buffer> buffers, long skip, long length)
+                throws ErrnoException {
+            long queued = 0;
+            for (int i = 0; i < buffers.size() && queued < length && !ended; i++) {
+                DescriptorChain.Buffer b = buffers.get(i);
+                long part = b.length();
+                if (skip >= part) {
+                    skip -= part;
+                    continue;
+                }
+                long from = b.address() + skip;
+                part = Math.min(part - skip, length - queued);
+                skip = 0;
+                if (vector.isFull()) {
+                    run();
+                    if (ended) {
+                        return;
+                    }
+                }
+                vector.add(memory.hostAddress(from, part), part);
+                queued += part;
+            }
+        }
+
+        /** Moves what is queued; returns the bytes moved in all (fewer than added only for a read at end of file). */
+        long finish() throws ErrnoException {
+            if (!ended && vector.count() > 0) {
+                run();
+            }
+            return done;
+        }
+
+        private void run() throws ErrnoException {
+            long n;
+            if (write) {
+                vector.writeFully(fd.num(), offset + done);
+                n = vector.bytes();
+            } else {
+                n = vector.readFully(fd.num(), offset + done);
+            }
+            done += n;
+            ended = n < vector.bytes();
+            vector.clear();
+        }
     }
 
     /** Zeroes bytes {@code [from, to)} of the byte stream that {@code buffers} make up. */

@@ -527,6 +527,80 @@ class BlockDeviceTest {
     }
 
     @Test
+    void adjacentRequestsMoveTogetherAndAnythingElseEndsTheRun() throws Exception {
+        TestDriver.Queue q = start(false, ALL_RING, RateLimiter.UNLIMITED, RefillTimer.shared(), 2);
+        int length = 64 * 1024;
+        long held = driver.alloc(length, HUGE_PAGE);
+        byte[] second = new byte[4096];
+        new Random(10).nextBytes(second);
+        Pending a;
+        Pending b;
+        Pending id;
+        Pending c;
+        Pending d;
+        try (UserFaultFd uffd = holdOn(held, length)) {
+            a = postAt(q, BlockDevice.T_OUT, 256, held, length); // sectors 256..383, its pages held
+            b = post(q, BlockDevice.T_OUT, 384, second, 0, false, 2); // continues a: moves with it
+            id = post(q, BlockDevice.T_GET_ID, 0, null, BlockDevice.ID_BYTES, false, 1); // ends the run
+            c = post(q, BlockDevice.T_IN, 0, null, 4096, false, 1);
+            d = post(q, BlockDevice.T_IN, 8, null, 4096, true, 3); // continues c
+            q.kick();
+            assertTrue(uffd.awaitFault(10_000).isPresent(), "the write's pwritev did not reach guest memory");
+            awaitUsedIndex(q, 3); // the other worker serves GET_ID and the two reads meanwhile
+            Thread.sleep(100);
+            List<Integer> used = q.collect().stream().map(TestDriver.Used::id).toList();
+            assertEquals(3, used.size(), "completed while the write was held: " + used);
+            assertTrue(used.containsAll(List.of(id.head(), c.head(), d.head())), used.toString());
+            assertEquals(0xFF, status(b), "the write that continues the held one moves with it, so it waits too");
+        }
+        settle();
+        List<Integer> rest = q.collect().stream().map(TestDriver.Used::id).toList();
+        assertEquals(List.of(a.head(), b.head()), rest);
+        byte[] file = Files.readAllBytes(image);
+        assertArrayEquals(new byte[length], Arrays.copyOfRange(file, 256 * 512, 256 * 512 + length));
+        assertArrayEquals(second, Arrays.copyOfRange(file, 384 * 512, 384 * 512 + 4096));
+        assertArrayEquals(Arrays.copyOfRange(file, 0, 8192),
+                concat(memory.read(c.data(), 4096), memory.read(d.data(), 4096)));
+        for (Pending p : List.of(a, b, id, c, d)) {
+            assertEquals(BlockDevice.S_OK, status(p));
+        }
+    }
+
+    @Test
+    void adjacentReadsAcrossTheEndOfAShrunkenFileGetZerosAfterIt() throws Exception {
+        byte[] content = Files.readAllBytes(image);
+        TestDriver.Queue q = start(false, ALL_RING, RateLimiter.UNLIMITED, RefillTimer.shared(), 1);
+        try (var ch = java.nio.channels.FileChannel.open(image, java.nio.file.StandardOpenOption.WRITE)) {
+            ch.truncate(10 * 1024); // the end falls inside the second of three 8 KiB reads from 0
+        }
+        List<Pending> reads = new ArrayList<>();
+        byte[] dirty = new byte[8192];
+        Arrays.fill(dirty, (byte) 0x5A);
+        for (int i = 0; i < 3; i++) {
+            Pending p = post(q, BlockDevice.T_IN, i * 16L, null, 8192, i == 1, 2);
+            memory.write(p.data(), dirty);
+            reads.add(p);
+        }
+        Map<Integer, Integer> done = complete(q);
+        byte[] expected = new byte[3 * 8192];
+        System.arraycopy(content, 0, expected, 0, 10 * 1024);
+        byte[] got = new byte[3 * 8192];
+        for (int i = 0; i < 3; i++) {
+            Pending p = reads.get(i);
+            assertEquals(BlockDevice.S_OK, status(p));
+            assertEquals(8192 + 1, done.get(p.head()));
+            System.arraycopy(memory.read(p.data(), 8192), 0, got, i * 8192, 8192);
+        }
+        assertArrayEquals(expected, got);
+    }
+
+    static byte[] concat(byte[] a, byte[] b) {
+        byte[] out = Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
+    }
+
+    @Test
     void closeStopsAndJoinsTheWorkers() throws Exception {
         TestDriver.Queue q = start(false, ALL_RING, RateLimiter.UNLIMITED, RefillTimer.shared(), 3);
         Pending read = post(q, BlockDevice.T_IN, 0, null, 512, false, 1);
