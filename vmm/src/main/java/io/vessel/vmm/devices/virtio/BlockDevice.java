@@ -33,7 +33,8 @@ import java.util.concurrent.locks.ReentrantLock;
  * range checked against guest RAM first), without a bounce buffer.
  *
  * <p>Requests are served off the VM's event loop, by a few I/O worker threads per device (platform
- * threads, started at the first activation, joined by {@link #close}): a notification only wakes a
+ * threads, started when the device is opened so that their one-time setup runs while the VM is
+ * being built, not on the guest's first request; joined by {@link #close}): a notification only wakes a
  * worker, so a large read never holds up the other devices, and with several workers the requests
  * in flight are copied in parallel. The workers take chains from the queue, parse them and charge
  * the rate limiter under the device's lock, do the I/O without it, and return the chain to the used
@@ -181,7 +182,14 @@ public final class BlockDevice implements VirtioDevice, AutoCloseable {
                     + "-byte sector");
         }
         Fd fd = Files.open(image.toString(), (readOnly ? Files.O_RDONLY : Files.O_RDWR) | Files.O_CLOEXEC, 0);
-        return new BlockDevice(image, fd, readOnly, size / SECTOR_SIZE, idBytes, limiter, timer, workers);
+        BlockDevice device = new BlockDevice(image, fd, readOnly, size / SECTOR_SIZE, idBytes, limiter, timer, workers);
+        try {
+            device.startWorkers();
+        } catch (RuntimeException | Error e) {
+            device.close();
+            throw e;
+        }
+        return device;
     }
 
     public static BlockDevice open(Path image, boolean readOnly, String id, RateLimiter limiter, RefillTimer timer)
@@ -260,7 +268,6 @@ public final class BlockDevice implements VirtioDevice, AutoCloseable {
             if (closed) {
                 throw new VirtioException("virtio-blk " + path + " is closed");
             }
-            startWorkers();
             this.context = context;
             this.kicked = false;
             this.throttled = false;
@@ -330,7 +337,7 @@ public final class BlockDevice implements VirtioDevice, AutoCloseable {
         }
     }
 
-    /** The I/O worker threads (none before the first activation, none after {@link #close}). */
+    /** The I/O worker threads (none after {@link #close}). */
     public List<Thread> workers() {
         lock.lock();
         try {
@@ -371,6 +378,15 @@ public final class BlockDevice implements VirtioDevice, AutoCloseable {
     }
 
     private void startWorkers() {
+        lock.lock();
+        try {
+            startWorkersLocked();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void startWorkersLocked() {
         if (!workers.isEmpty()) {
             return;
         }

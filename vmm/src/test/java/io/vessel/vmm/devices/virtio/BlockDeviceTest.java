@@ -622,10 +622,14 @@ class BlockDeviceTest {
     }
 
     @Test
-    void aDeviceNeverActivatedStartsNoThreadAndRefusesBadWorkerCounts() throws Exception {
+    void workersStartWithTheDeviceAndEndWithItAndBadWorkerCountsAreRefused() throws Exception {
+        List<Thread> workers;
         try (BlockDevice idle = BlockDevice.open(image, true, "idle", RateLimiter.UNLIMITED, RefillTimer.shared(), 1)) {
-            assertTrue(idle.workers().isEmpty());
+            workers = idle.workers();
+            assertEquals(1, workers.size(), "the worker starts when the device opens, before any driver");
+            assertTrue(workers.get(0).isAlive());
         }
+        assertFalse(workers.get(0).isAlive(), "a device never activated still joins its worker on close");
         IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
                 () -> BlockDevice.open(image, true, "x", RateLimiter.UNLIMITED, RefillTimer.shared(), 0));
         assertTrue(e.getMessage().contains("1 to " + BlockDevice.MAX_WORKERS + " I/O workers, not 0"), e.getMessage());
