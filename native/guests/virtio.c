@@ -291,14 +291,10 @@ static void blk_test(struct vdev *d, const char *cmdline) {
 	for (uint64_t o = 0; o < 8 * SECTOR && same; o++) same = data[o] == pattern(8 * SECTOR + o);
 	if (!ro) check(same, "sectors 8-15 read back as written");
 	puts_("blk sectors 8-15 sum "); puthex(fnv1a(data, 8 * SECTOR)); putc_('\n');
-	/* a batch that completes before the driver sleeps leaves wait_used with interrupts off and
-	   its interrupt pending (a device serving requests off its event loop often beats this
-	   emulated guest to it): let pending interrupts in, and count one the device raised that has
-	   not been delivered yet (its used-buffer bit still set in InterruptStatus, not acked) */
-	__asm__ volatile("sti; nop; cli" ::: "memory");
-	int raised = d->irqs >= 1 || (rd(d, INTERRUPT_STATUS) & INT_USED_BUFFER) != 0;
+	/* a batch that completes before the driver sleeps has its interrupt delivered later, so
+	   this counts at least one per batch but not necessarily by now */
 	puts_("blk used-buffer interrupts: "); putdec(d->irqs); putc_('\n');
-	check(raised, "completions arrived by interrupt (used-buffer bit in InterruptStatus)");
+	check(d->irqs >= 1, "completions arrived by interrupt (used-buffer bit in InterruptStatus)");
 }
 
 static uint8_t entropy[64];
