@@ -13,11 +13,14 @@
 #    `vessel vm run --disk` (the same Vm and BlockDevice; only the process's launcher differs), and
 #    the table says so.
 # RUNS runs of each kind for each VMM, alternating, medians, Vessel's ratios to QEMU. The host's load
-# is printed: on a busy host the numbers move a lot.
+# is printed: on a busy host the numbers move a lot. KINDS="blk" (or "boot") runs one kind only.
 # Needs /dev/kvm, qemu-system-x86 (scripts/install-deps.sh --test), gcc, a JDK 25 and Maven.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 runs=${RUNS:-10}
+kinds=${KINDS:-boot blk}
+case " $kinds " in *" boot "*|*" blk "*) ;; *) echo "vm-boot: KINDS must name boot and/or blk, not '$kinds'" >&2; exit 1;; esac
+has_kind() { [[ " $kinds " == *" $1 "* ]]; }
 mem=${MEM_MIB:-64}
 disk_mib=${DISK_MIB:-64}
 # A run that takes longer than this is a hang (a guest that never exits), not a measurement.
@@ -80,19 +83,26 @@ run_one() {
 }
 
 # Warm-up (caches, page cache of the image and the jars), and which path Vessel's block runs take.
-for vmm in vessel qemu; do run_one boot $vmm; done
-run_one blk qemu
-rc=0
-run_one blk vessel || rc=$?
-case $rc in
-    0) ;;
-    2) vessel_blk_via="vessel vm run"; run_one blk vessel;;
-    *) exit 1;;
-esac
+if has_kind boot; then
+    for vmm in vessel qemu; do run_one boot $vmm; done
+fi
+if has_kind blk; then
+    run_one blk qemu
+    rc=0
+    run_one blk vessel || rc=$?
+    case $rc in
+        0) ;;
+        2) vessel_blk_via="vessel vm run"; run_one blk vessel;;
+        *) exit 1;;
+    esac
+fi
 rm -f "$work"/boot-* "$work"/blk-*
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 for i in $(seq "$runs"); do
-    for vmm in vessel qemu; do run_one boot $vmm; run_one blk $vmm; done
+    for vmm in vessel qemu; do
+        if has_kind boot; then run_one boot $vmm; fi
+        if has_kind blk; then run_one blk $vmm; fi
+    done
 done
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
@@ -100,13 +110,18 @@ median() { sort -n | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else prin
 field() { grep -o "$1=[0-9.]*" "$2" | cut -d= -f2; }
 declare -A first exit_ rss mbs
 for vmm in vessel qemu; do
-    first[$vmm]=$(field first_ms "$work/boot-$vmm" | median)
-    exit_[$vmm]=$(field exit_ms "$work/boot-$vmm" | median)
-    rss[$vmm]=$(field rss_kib "$work/boot-$vmm" | median)
-    mbs[$vmm]=$(paste -d' ' <(field blk_bytes "$work/blk-$vmm") <(field blk_ms "$work/blk-$vmm") \
-        | awk '{printf "%.1f\n", $1 / 1048576 / ($2 / 1000)}' | median)
+    first[$vmm]=-; exit_[$vmm]=-; rss[$vmm]=-; mbs[$vmm]=-
+    if has_kind boot; then
+        first[$vmm]=$(field first_ms "$work/boot-$vmm" | median)
+        exit_[$vmm]=$(field exit_ms "$work/boot-$vmm" | median)
+        rss[$vmm]=$(field rss_kib "$work/boot-$vmm" | median)
+    fi
+    if has_kind blk; then
+        mbs[$vmm]=$(paste -d' ' <(field blk_bytes "$work/blk-$vmm") <(field blk_ms "$work/blk-$vmm") \
+            | awk '{printf "%.1f\n", $1 / 1048576 / ($2 / 1000)}' | median)
+    fi
 done
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2fx", a / b}'; }
+ratio() { if [ "$1" = - ]; then echo -; else awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2fx", a / b}'; fi; }
 printf '\n%-8s %18s %18s %16s %16s\n' vmm "launch→1st insn ms" "launch→exit ms" "peak RSS KiB" "blk MiB/s"
 for vmm in vessel qemu; do
     printf '%-8s %18s %18s %16s %16s\n' "$vmm" "${first[$vmm]}" "${exit_[$vmm]}" "${rss[$vmm]}" "${mbs[$vmm]}"

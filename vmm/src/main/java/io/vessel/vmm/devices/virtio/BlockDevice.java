@@ -4,7 +4,9 @@ import io.vessel.linux.Errno;
 import io.vessel.linux.ErrnoException;
 import io.vessel.linux.Fd;
 import io.vessel.linux.Files;
+import io.vessel.linux.IoVector;
 import io.vessel.linux.PositionalIo;
+import io.vessel.vmm.memory.GuestMemory;
 import io.vessel.vmm.memory.GuestMemoryException;
 import io.vessel.vmm.ratelimit.RateLimiter;
 import io.vessel.vmm.ratelimit.RefillTimer;
@@ -16,11 +18,31 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.TreeSet;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * virtio-blk (virtio 1.2, 5.2) over a raw image file: read, write, flush, get-ID, discard and
  * write-zeroes, optionally read-only, optionally rate limited. Data moves between the file and
- * guest RAM with pread/pwrite on the guest's own pages, without a bounce buffer.
+ * guest RAM with one preadv/pwritev per request whose iovecs are the guest's own pages (each
+ * range checked against guest RAM first), without a bounce buffer.
+ *
+ * <p>Requests are served off the VM's event loop, by a few I/O worker threads per device (platform
+ * threads, started when the device is opened so that their one-time setup runs while the VM is
+ * being built, not on the guest's first request; joined by {@link #close}): a notification only wakes a
+ * worker, so a large read never holds up the other devices, and with several workers the requests
+ * in flight are copied in parallel. The workers take chains from the queue, parse them and charge
+ * the rate limiter under the device's lock, do the I/O without it, and return the chain to the used
+ * ring under it again (the used index is published with release ordering, {@link Virtqueue#addUsed}),
+ * interrupting the driver when it asked for it. Completions may come out of order, as virtio
+ * allows; a FLUSH waits until every write taken before it has completed, then syncs. A device
+ * reset waits for the requests in flight, so that nothing touches guest RAM or the rings after
+ * the driver has seen the reset.
  *
  * <p>A request the device can parse but not serve (unknown type, sectors past the end, a write
  * to a read-only disk, a short header, lengths that are not whole sectors, an I/O error) completes
@@ -69,6 +91,24 @@ public final class BlockDevice implements VirtioDevice, AutoCloseable {
     /** The configuration layout up to write_zeroes_may_unmap and its padding (5.2.4). */
     static final int CONFIG_BYTES = 60;
     private static final int ZERO_CHUNK = 1 << 16;
+    /**
+     * I/O workers per device unless told otherwise: two, so that a driver with several requests in
+     * flight (Linux keeps up to the queue depth) gets two copies going at once on a multi-core
+     * host, while a VM with many disks does not multiply threads.
+     */
+    public static final int DEFAULT_WORKERS = 2;
+    /** The most workers a device takes: each holds a thread and an iovec array. */
+    public static final int MAX_WORKERS = 16;
+    /** iovecs per worker: a request's data buffers (at most {@link #SEG_MAX} when the driver keeps to it). */
+    private static final int IOVECS = QUEUE_SIZE;
+    /**
+     * The most requests one worker takes at once when they continue each other (reads, or writes,
+     * of adjacent sectors, as a driver's sequential I/O does): they move with one preadv/pwritev,
+     * as a block layer merges requests, instead of one system call and one round of locking each.
+     */
+    static final int MAX_MERGE = 32;
+    /** How often {@link #awaitIdle} looks again at a context another thread may have invalidated. */
+    private static final long IDLE_RECHECK_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
 
     private final Path path;
     private final Fd fd;
@@ -78,15 +118,35 @@ public final class BlockDevice implements VirtioDevice, AutoCloseable {
     private final RateLimiter limiter;
     private final RefillTimer timer;
     private final byte[] config;
+    private final int workerCount;
+
+    /** Guards everything below, the queue included (workers, the event loop, vCPUs and the timer share it). */
+    private final ReentrantLock lock = new ReentrantLock();
+    /** Workers wait here for a notification, a retry after throttling, or the stop. */
+    private final Condition work = lock.newCondition();
+    /** Signalled when a request completes or a worker goes idle: flushes, resets and {@link #awaitIdle} wait here. */
+    private final Condition progress = lock.newCondition();
+    private final List<Thread> workers = new ArrayList<>();
+    /** Sequence numbers of the writes (OUT, DISCARD, WRITE_ZEROES) taken and not yet completed. */
+    private final TreeSet<Long> writesInFlight = new TreeSet<>();
 
     private DeviceContext context;
+    /** The driver notified (or a throttled retry is due) and the workers have not yet found the ring empty. */
+    private boolean kicked;
     private boolean throttled;
+    /** VIRTQ_USED_F_NO_NOTIFY is set while the workers drain the ring (without EVENT_IDX). */
+    private boolean notificationsOff;
+    private boolean stopping;
+    private boolean closed;
+    private int inFlight;
+    private long nextSequence;
     /** How many times the rate limiter held a request back (for tests and metrics). */
     private long throttles;
+    /** Bumped by each activation and reset: a request of an older generation is not returned to the ring. */
     private long generation;
 
     private BlockDevice(Path path, Fd fd, boolean readOnly, long capacitySectors, byte[] id, RateLimiter limiter,
-                        RefillTimer timer) {
+                        RefillTimer timer, int workerCount) {
         this.path = path;
         this.fd = fd;
         this.readOnly = readOnly;
@@ -94,19 +154,24 @@ public final class BlockDevice implements VirtioDevice, AutoCloseable {
         this.id = id;
         this.limiter = limiter;
         this.timer = timer;
+        this.workerCount = workerCount;
         this.config = buildConfig();
     }
 
     /**
-     * Opens {@code image} as a disk of its size rounded down to whole sectors.
+     * Opens {@code image} as a disk of its size rounded down to whole sectors, served by
+     * {@code workers} I/O threads (1 to {@link #MAX_WORKERS}).
      *
      * @param id the serial the guest reads with GET_ID (up to 20 bytes of UTF-8)
      */
-    public static BlockDevice open(Path image, boolean readOnly, String id, RateLimiter limiter, RefillTimer timer)
-            throws IOException {
+    public static BlockDevice open(Path image, boolean readOnly, String id, RateLimiter limiter, RefillTimer timer,
+                                   int workers) throws IOException {
         byte[] idBytes = id.getBytes(StandardCharsets.UTF_8);
         if (idBytes.length > ID_BYTES) {
             throw new IllegalArgumentException("disk id \"" + id + "\" is longer than " + ID_BYTES + " bytes");
+        }
+        if (workers < 1 || workers > MAX_WORKERS) {
+            throw new IllegalArgumentException("a disk has 1 to " + MAX_WORKERS + " I/O workers, not " + workers);
         }
         if (!java.nio.file.Files.isRegularFile(image)) {
             throw new IOException("disk image " + image + " is not a regular file");
@@ -117,7 +182,19 @@ public final class BlockDevice implements VirtioDevice, AutoCloseable {
                     + "-byte sector");
         }
         Fd fd = Files.open(image.toString(), (readOnly ? Files.O_RDONLY : Files.O_RDWR) | Files.O_CLOEXEC, 0);
-        return new BlockDevice(image, fd, readOnly, size / SECTOR_SIZE, idBytes, limiter, timer);
+        BlockDevice device = new BlockDevice(image, fd, readOnly, size / SECTOR_SIZE, idBytes, limiter, timer, workers);
+        try {
+            device.startWorkers();
+        } catch (RuntimeException | Error e) {
+            device.close();
+            throw e;
+        }
+        return device;
+    }
+
+    public static BlockDevice open(Path image, boolean readOnly, String id, RateLimiter limiter, RefillTimer timer)
+            throws IOException {
+        return open(image, readOnly, id, limiter, timer, DEFAULT_WORKERS);
     }
 
     public static BlockDevice open(Path image, boolean readOnly, String id) throws IOException {
@@ -182,81 +259,355 @@ public final class BlockDevice implements VirtioDevice, AutoCloseable {
     }
 
     @Override
-    public synchronized void activate(DeviceContext context) throws VirtioException {
+    public void activate(DeviceContext context) throws VirtioException {
         if (!context.queue(0).isReady()) {
             throw new VirtioException("virtio-blk request queue 0 is not ready at DRIVER_OK");
         }
-        this.context = context;
-        this.throttled = false;
-        this.generation++;
-    }
-
-    @Override
-    public synchronized void reset() {
-        context = null;
-        throttled = false;
-        generation++;
-    }
-
-    @Override
-    public synchronized void queueNotified(int index) {
-        if (!throttled) {
-            process();
-        }
-    }
-
-    private synchronized void resumeAfterThrottle(long forGeneration) {
-        if (forGeneration != generation) {
-            return; // reset since: the retry belongs to a past life of the device
-        }
-        throttled = false;
-        process();
-    }
-
-    private void process() {
-        DeviceContext ctx = context;
-        if (ctx == null || !ctx.isValid()) {
-            return;
-        }
-        Virtqueue queue = ctx.queue(0);
-        boolean completed = false;
+        lock.lock();
         try {
-            do {
-                queue.disableNotification();
-                DescriptorChain chain;
-                while ((chain = queue.pop()) != null) {
-                    Request request = Request.parse(ctx, chain);
-                    if (!limiter.consume(request.cost(), 1)) {
-                        queue.undoPop();
-                        throttle(request.cost());
-                        break;
-                    }
-                    queue.addUsed(chain.head(), serve(ctx, chain, request));
-                    completed = true;
-                }
-            } while (!throttled && queue.enableNotification());
-            if (completed && queue.needsNotification()) {
-                ctx.signalUsed(0);
+            if (closed) {
+                throw new VirtioException("virtio-blk " + path + " is closed");
             }
-        } catch (VirtioException e) {
-            ctx.needsReset(e.getMessage());
-        } catch (GuestMemoryException e) {
-            ctx.needsReset("virtio-blk: " + e.getMessage());
+            this.context = context;
+            this.kicked = false;
+            this.throttled = false;
+            this.notificationsOff = false;
+            this.generation++;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Stops serving the driver: requests not yet taken stay where they are, and the call waits
+     * until the requests in flight are done with guest RAM (their completions are dropped).
+     */
+    @Override
+    public void reset() {
+        lock.lock();
+        try {
+            context = null;
+            kicked = false;
+            throttled = false;
+            notificationsOff = false;
+            generation++;
+            if (!workers.contains(Thread.currentThread())) {
+                while (inFlight > 0) {
+                    progress.awaitUninterruptibly();
+                }
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Wakes a worker: the driver made buffers available. */
+    @Override
+    public void queueNotified(int index) {
+        lock.lock();
+        try {
+            kicked = true;
+            work.signal();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void resumeAfterThrottle(long forGeneration) {
+        lock.lock();
+        try {
+            if (forGeneration != generation) {
+                return; // reset since: the retry belongs to a past life of the device
+            }
+            throttled = false;
+            kicked = true;
+            work.signal();
+        } finally {
+            lock.unlock();
         }
     }
 
     /** How many times the rate limiter has held a request back since the device was opened. */
-    public synchronized long throttleCount() {
-        return throttles;
+    public long throttleCount() {
+        lock.lock();
+        try {
+            return throttles;
+        } finally {
+            lock.unlock();
+        }
     }
 
-    private void throttle(long bytes) throws VirtioException {
+    /** The I/O worker threads (none after {@link #close}). */
+    public List<Thread> workers() {
+        lock.lock();
+        try {
+            return List.copyOf(workers);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Waits until the device has nothing to do: no request in flight, and the ring drained (or the
+     * device throttled, reset or needing a reset). For a caller that must see every completion of
+     * what it posted and notified, such as a test or a pause before a snapshot.
+     *
+     * @return false if {@code timeout} passed first
+     */
+    public boolean awaitIdle(Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        lock.lock();
+        try {
+            while (inFlight > 0 || runnable()) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    return false;
+                }
+                progress.awaitNanos(Math.min(left, IDLE_RECHECK_NANOS));
+            }
+            return true;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Whether a worker has work to look for (under the lock). */
+    private boolean runnable() {
+        DeviceContext ctx = context;
+        return kicked && !throttled && !stopping && ctx != null && ctx.isValid();
+    }
+
+    private void startWorkers() {
+        lock.lock();
+        try {
+            startWorkersLocked();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void startWorkersLocked() {
+        if (!workers.isEmpty()) {
+            return;
+        }
+        String name = "virtio-blk " + path.getFileName() + " io-";
+        for (int i = 0; i < workerCount; i++) {
+            Thread t = Thread.ofPlatform().name(name + i).daemon().unstarted(this::work);
+            workers.add(t);
+        }
+        for (Thread t : workers) {
+            t.start();
+        }
+    }
+
+    /** A request a worker took from the ring: served outside the lock, completed under it. */
+    private record Work(long generation, long sequence, DeviceContext context, DescriptorChain chain, Request request) {
+    }
+
+    /** A worker's life: take a request, serve it, complete it, until the device closes. */
+    private void work() {
+        IoVector.link();
+        try (IoVector vector = new IoVector(IOVECS)) {
+            List<Work> batch;
+            while ((batch = take()) != null) {
+                int[] written = new int[batch.size()];
+                try {
+                    if (batch.size() == 1) {
+                        written[0] = serve(batch.get(0), vector);
+                    } else {
+                        serveMerged(batch, vector, written);
+                    }
+                } catch (RuntimeException e) {
+                    batch.get(0).context().needsReset("virtio-blk: serving request " + batch.get(0).chain().head()
+                            + ": " + e);
+                } finally {
+                    complete(batch, written);
+                }
+            }
+        }
+    }
+
+    /**
+     * The next request to serve, with the ones that continue it ({@link #MAX_MERGE}), waiting for
+     * one; null once the device is closing.
+     */
+    private List<Work> take() {
+        lock.lock();
+        try {
+            while (!stopping) {
+                if (runnable()) {
+                    Work w = pop(context);
+                    if (w != null) {
+                        List<Work> batch = extend(w);
+                        work.signal(); // another worker may take the next request meanwhile
+                        return batch;
+                    }
+                    continue;
+                }
+                progress.signalAll(); // idle: awaitIdle may be waiting for this
+                work.awaitUninterruptibly();
+            }
+            return null;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Takes one chain off the ring (under the lock): null when the ring is empty (then
+     * notifications are back on), when the limiter holds it back (then a retry is scheduled), or
+     * when the driver broke the protocol (then the device needs a reset).
+     */
+    private Work pop(DeviceContext ctx) {
+        Virtqueue queue = ctx.queue(0);
+        try {
+            if (!notificationsOff) {
+                queue.disableNotification();
+                notificationsOff = true;
+            }
+            DescriptorChain chain = queue.pop();
+            if (chain == null) {
+                notificationsOff = false;
+                if (!queue.enableNotification()) {
+                    kicked = false; // nothing came in meanwhile: sleep until the driver notifies
+                }
+                return null;
+            }
+            Request request = Request.parse(ctx, chain);
+            if (!limiter.consume(request.cost(), 1)) {
+                queue.undoPop();
+                throttle(queue, request.cost());
+                return null;
+            }
+            long sequence = nextSequence++;
+            if (request.isWrite()) {
+                writesInFlight.add(sequence);
+            }
+            inFlight++;
+            return new Work(generation, sequence, ctx, chain, request);
+        } catch (VirtioException e) {
+            kicked = false;
+            ctx.needsReset(e.getMessage());
+        } catch (GuestMemoryException e) {
+            kicked = false;
+            ctx.needsReset("virtio-blk: " + e.getMessage());
+        } catch (RuntimeException e) {
+            kicked = false; // a device bug, not the driver's: the device stops rather than the worker dying
+            ctx.needsReset("virtio-blk: device error taking a request: " + e);
+        }
+        return null;
+    }
+
+    /**
+     * {@code first} and the chains after it on the ring that continue it: the same direction
+     * (IN or OUT), each well-formed and in range, each starting at the sector where the previous
+     * one ends, each let through by the limiter. The first chain that does not fit is put back
+     * for the next take (a malformed one then sets DEVICE_NEEDS_RESET as usual). Under the lock.
+     */
+    private List<Work> extend(Work first) {
+        if (!mergeable(first.request())) {
+            return List.of(first);
+        }
+        DeviceContext ctx = first.context();
+        Virtqueue queue = ctx.queue(0);
+        List<Work> batch = new ArrayList<>();
+        batch.add(first);
+        Request last = first.request();
+        while (batch.size() < MAX_MERGE) {
+            DescriptorChain chain;
+            try {
+                chain = queue.pop();
+            } catch (VirtioException e) {
+                break; // left where it is: the next take finds it and fails the device
+            }
+            if (chain == null) {
+                break;
+            }
+            Request next;
+            try {
+                next = Request.parse(ctx, chain);
+            } catch (RuntimeException e) {
+                queue.undoPop();
+                break;
+            }
+            if (next.type() != last.type() || !mergeable(next)
+                    || next.sector() != last.sector() + last.bytes() / SECTOR_SIZE
+                    || !limiter.consume(next.cost(), 1)) {
+                queue.undoPop();
+                break;
+            }
+            long sequence = nextSequence++;
+            if (next.isWrite()) {
+                writesInFlight.add(sequence);
+            }
+            inFlight++;
+            batch.add(new Work(first.generation(), sequence, ctx, chain, next));
+            last = next;
+        }
+        return batch;
+    }
+
+    /** Whether a request can move in one transfer with its neighbours: a data request that will succeed up to its I/O. */
+    private boolean mergeable(Request r) {
+        return (r.type() == T_IN || (r.type() == T_OUT && !readOnly)) && r.status() >= 0 && r.bytes() > 0
+                && inRange(r.sector(), r.bytes());
+    }
+
+    private void throttle(Virtqueue queue, long bytes) throws VirtioException {
         throttled = true;
         throttles++;
-        context.queue(0).enableNotification();
+        queue.enableNotification();
+        notificationsOff = false;
         long delay = limiter.nanosUntil(bytes, 1);
         long forGeneration = generation;
         timer.schedule(Math.max(delay, 1), () -> resumeAfterThrottle(forGeneration));
+    }
+
+    /**
+     * Returns a served request to the used ring (unless the device was reset meanwhile) and
+     * interrupts the driver if it asked for it; wakes flushes, resets and idle waiters.
+     */
+    private void complete(List<Work> batch, int[] written) {
+        lock.lock();
+        try {
+            inFlight -= batch.size();
+            for (Work w : batch) {
+                if (w.request().isWrite()) {
+                    writesInFlight.remove(w.sequence());
+                }
+            }
+            Work first = batch.get(0);
+            DeviceContext ctx = first.context();
+            if (first.generation() == generation && ctx == context && ctx.isValid()) {
+                try {
+                    Virtqueue queue = ctx.queue(0);
+                    for (int i = 0; i < batch.size(); i++) {
+                        queue.addUsed(batch.get(i).chain().head(), written[i]);
+                    }
+                    if (queue.needsNotification()) {
+                        // under the lock: once a request is no longer in flight, its interrupt has been sent
+                        ctx.signalUsed(0);
+                    }
+                } catch (VirtioException e) {
+                    ctx.needsReset(e.getMessage());
+                }
+            }
+            progress.signalAll();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Waits until every write taken before request {@code sequence} has completed. */
+    private void awaitEarlierWrites(long sequence) {
+        lock.lock();
+        try {
+            while (!writesInFlight.isEmpty() && writesInFlight.first() < sequence) {
+                progress.awaitUninterruptibly();
+            }
+        } finally {
+            lock.unlock();
+        }
     }
 
     /**
@@ -267,12 +618,19 @@ public final class BlockDevice implements VirtioDevice, AutoCloseable {
         static Request parse(DeviceContext ctx, DescriptorChain chain) {
             long status = chain.lastWritableByte();
             long dataIn = Math.max(0, chain.writableBytes() - 1);
+            long dataOut = chain.readableBytes() - HEADER_BYTES;
+            List<DescriptorChain.Buffer> readable = chain.readable();
+            if (!readable.isEmpty() && readable.get(0).length() >= HEADER_BYTES) {
+                // the usual case, a header in a buffer of its own: two loads
+                long at = readable.get(0).address();
+                return new Request(ctx.memory().readU32(at), ctx.memory().readU64(at + 8), status, dataIn, dataOut);
+            }
             byte[] header = chain.reader(ctx.memory()).read(HEADER_BYTES);
             if (header == null) {
                 return new Request(-1, 0, status, 0, 0);
             }
             ByteBuffer h = ByteBuffer.wrap(header).order(ByteOrder.LITTLE_ENDIAN);
-            return new Request(h.getInt(0), h.getLong(8), status, dataIn, chain.readableBytes() - HEADER_BYTES);
+            return new Request(h.getInt(0), h.getLong(8), status, dataIn, dataOut);
         }
 
         long cost() {
@@ -282,25 +640,81 @@ public final class BlockDevice implements VirtioDevice, AutoCloseable {
                 default -> 0;
             };
         }
+
+        /** The data bytes an IN or OUT moves. */
+        long bytes() {
+            return type == T_IN ? dataIn : type == T_OUT ? dataOut : 0;
+        }
+
+        /** Whether it changes the disk: what a later FLUSH must wait for. */
+        boolean isWrite() {
+            return type == T_OUT || type == T_DISCARD || type == T_WRITE_ZEROES;
+        }
     }
 
-    /** Serves one request; returns the bytes written into the chain (data and status). */
-    private int serve(DeviceContext ctx, DescriptorChain chain, Request r) {
+    /** Serves one request (outside the lock); returns the bytes written into the chain (data and status). */
+    private int serve(Work w, IoVector vector) {
+        DeviceContext ctx = w.context();
+        DescriptorChain chain = w.chain();
+        Request r = w.request();
         if (r.status() < 0) {
             return 0; // nowhere to put a status: hand the chain back untouched
         }
         int[] written = {0};
         int status = switch (r.type()) {
             case -1 -> S_IOERR;
-            case T_IN -> readSectors(ctx, chain, r, written);
-            case T_OUT -> writeSectors(ctx, chain, r);
-            case T_FLUSH -> flush();
+            case T_IN -> readSectors(ctx, chain, r, vector, written);
+            case T_OUT -> writeSectors(ctx, chain, r, vector);
+            case T_FLUSH -> {
+                awaitEarlierWrites(w.sequence());
+                yield flush();
+            }
             case T_GET_ID -> getId(ctx, chain, r, written);
             case T_DISCARD, T_WRITE_ZEROES -> discardOrZero(ctx, chain, r);
             default -> S_UNSUPP;
         };
         ctx.memory().writeU8(r.status(), status);
         return written[0] + 1;
+    }
+
+    /**
+     * Serves a batch of {@link #extend merged} requests (outside the lock): one transfer over all
+     * their data buffers in order, from the first one's sector. Each gets its status (IOERR for
+     * all if the transfer fails; past the end of a shrunken file, reads are zeros) and its
+     * written length in {@code written}.
+     */
+    private void serveMerged(List<Work> batch, IoVector vector, int[] written) {
+        DeviceContext ctx = batch.get(0).context();
+        GuestMemory memory = ctx.memory();
+        boolean write = batch.get(0).request().type() == T_OUT;
+        int status = S_OK;
+        try {
+            Transfer t = new Transfer(vector, batch.get(0).request().sector() * SECTOR_SIZE, write);
+            for (Work w : batch) {
+                if (write) {
+                    t.add(memory, w.chain().readable(), HEADER_BYTES, w.request().dataOut());
+                } else {
+                    t.add(memory, w.chain().writable(), 0, w.request().dataIn());
+                }
+            }
+            long done = t.finish();
+            long at = 0;
+            for (Work w : batch) {
+                long length = w.request().bytes();
+                if (!write && done < at + length) {
+                    // the file shrank under us: the rest of the disk reads as zeros
+                    zeroFrom(memory, w.chain().writable(), Math.max(0, done - at), length);
+                }
+                at += length;
+            }
+        } catch (ErrnoException e) {
+            status = S_IOERR;
+        }
+        for (int i = 0; i < batch.size(); i++) {
+            Request r = batch.get(i).request();
+            memory.writeU8(r.status(), status);
+            written[i] = (!write && status == S_OK ? (int) r.dataIn() : 0) + 1;
+        }
     }
 
     /** Whether {@code bytes} from {@code sector} are whole sectors inside the disk and within the request limits. */
@@ -312,18 +726,18 @@ public final class BlockDevice implements VirtioDevice, AutoCloseable {
         return sector <= capacitySectors && sectors <= capacitySectors - sector;
     }
 
-    private int readSectors(DeviceContext ctx, DescriptorChain chain, Request r, int[] written) {
+    /** IN: one preadv into the chain's data buffers (more only past {@link IoVector#IOV_MAX} of them). */
+    private int readSectors(DeviceContext ctx, DescriptorChain chain, Request r, IoVector vector, int[] written) {
         if (!inRange(r.sector(), r.dataIn())) {
             return S_IOERR;
         }
-        long offset = r.sector() * SECTOR_SIZE;
         try {
-            for (MemorySegment s : chain.writer(ctx.memory(), r.dataIn()).take(r.dataIn())) {
-                long n = PositionalIo.pread(fd.num(), s, offset);
-                if (n < s.byteSize()) {
-                    s.asSlice(n).fill((byte) 0); // the file shrank under us: the rest of the disk reads as zeros
-                }
-                offset += s.byteSize();
+            Transfer t = new Transfer(vector, r.sector() * SECTOR_SIZE, false);
+            t.add(ctx.memory(), chain.writable(), 0, r.dataIn());
+            long got = t.finish();
+            if (got < r.dataIn()) {
+                // the file shrank under us: the rest of the disk reads as zeros
+                zeroFrom(ctx.memory(), chain.writable(), got, r.dataIn());
             }
         } catch (ErrnoException e) {
             return S_IOERR;
@@ -332,22 +746,99 @@ public final class BlockDevice implements VirtioDevice, AutoCloseable {
         return S_OK;
     }
 
-    private int writeSectors(DeviceContext ctx, DescriptorChain chain, Request r) {
+    /** OUT: one pwritev from the chain's data buffers, after the header. */
+    private int writeSectors(DeviceContext ctx, DescriptorChain chain, Request r, IoVector vector) {
         if (readOnly || !inRange(r.sector(), r.dataOut())) {
             return S_IOERR;
         }
-        long offset = r.sector() * SECTOR_SIZE;
-        GuestBuffers data = chain.reader(ctx.memory());
-        data.take(HEADER_BYTES);
         try {
-            for (MemorySegment s : data.take(r.dataOut())) {
-                PositionalIo.pwrite(fd.num(), s, offset);
-                offset += s.byteSize();
-            }
+            Transfer t = new Transfer(vector, r.sector() * SECTOR_SIZE, true);
+            t.add(ctx.memory(), chain.readable(), HEADER_BYTES, r.dataOut());
+            t.finish();
         } catch (ErrnoException e) {
             return S_IOERR;
         }
         return S_OK;
+    }
+
+    /**
+     * Moves a run of guest buffers from or to the image, starting at one file offset: buffers are
+     * added in order (each list after its first {@code skip} bytes, up to {@code length}), and the
+     * iovec array goes to one preadv/pwritev whenever it fills and at {@link #finish}. Each
+     * buffer's host address is checked by {@link GuestMemory#hostAddress}. A read that meets the
+     * end of the file stops there.
+     */
+    private final class Transfer {
+        private final IoVector vector;
+        private final long offset;
+        private final boolean write;
+        private long done;
+        private boolean ended;
+
+        Transfer(IoVector vector, long offset, boolean write) {
+            this.vector = vector;
+            this.offset = offset;
+            this.write = write;
+            vector.clear();
+        }
+
+        void add(GuestMemory memory, List<DescriptorChain.Buffer> buffers, long skip, long length)
+                throws ErrnoException {
+            long queued = 0;
+            for (int i = 0; i < buffers.size() && queued < length && !ended; i++) {
+                DescriptorChain.Buffer b = buffers.get(i);
+                long part = b.length();
+                if (skip >= part) {
+                    skip -= part;
+                    continue;
+                }
+                long from = b.address() + skip;
+                part = Math.min(part - skip, length - queued);
+                skip = 0;
+                if (vector.isFull()) {
+                    run();
+                    if (ended) {
+                        return;
+                    }
+                }
+                vector.add(memory.hostAddress(from, part), part);
+                queued += part;
+            }
+        }
+
+        /** Moves what is queued; returns the bytes moved in all (fewer than added only for a read at end of file). */
+        long finish() throws ErrnoException {
+            if (!ended && vector.count() > 0) {
+                run();
+            }
+            return done;
+        }
+
+        private void run() throws ErrnoException {
+            long n;
+            if (write) {
+                vector.writeFully(fd.num(), offset + done);
+                n = vector.bytes();
+            } else {
+                n = vector.readFully(fd.num(), offset + done);
+            }
+            done += n;
+            ended = n < vector.bytes();
+            vector.clear();
+        }
+    }
+
+    /** Zeroes bytes {@code [from, to)} of the byte stream that {@code buffers} make up. */
+    private static void zeroFrom(GuestMemory memory, List<DescriptorChain.Buffer> buffers, long from, long to) {
+        long at = 0;
+        for (DescriptorChain.Buffer b : buffers) {
+            long start = Math.max(at, from);
+            long end = Math.min(at + b.length(), to);
+            if (start < end) {
+                memory.slice(b.address() + (start - at), end - start).fill((byte) 0);
+            }
+            at += b.length();
+        }
     }
 
     private int flush() {
@@ -429,9 +920,38 @@ public final class BlockDevice implements VirtioDevice, AutoCloseable {
         }
     }
 
+    /** Stops and joins the I/O workers (each finishes the request it is serving), then closes the image. */
     @Override
-    public synchronized void close() {
-        reset();
+    public void close() {
+        List<Thread> joining;
+        lock.lock();
+        try {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            stopping = true;
+            context = null;
+            generation++;
+            work.signalAll();
+            joining = List.copyOf(workers);
+            workers.clear();
+        } finally {
+            lock.unlock();
+        }
+        boolean interrupted = false;
+        for (Thread t : joining) {
+            while (t.isAlive()) {
+                try {
+                    t.join();
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+        }
         fd.close();
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
     }
 }

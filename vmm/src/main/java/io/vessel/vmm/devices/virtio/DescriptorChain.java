@@ -3,6 +3,7 @@ package io.vessel.vmm.devices.virtio;
 import io.vessel.vmm.memory.GuestMemory;
 
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 
 /**
@@ -30,8 +31,8 @@ public final class DescriptorChain {
     private DescriptorChain(int head, List<Buffer> readable, List<Buffer> writable, long readableBytes,
                             long writableBytes) {
         this.head = head;
-        this.readable = List.copyOf(readable);
-        this.writable = List.copyOf(writable);
+        this.readable = Collections.unmodifiableList(readable); // the parser's own lists: no copy needed
+        this.writable = Collections.unmodifiableList(writable);
         this.readableBytes = readableBytes;
         this.writableBytes = writableBytes;
     }

@@ -3,10 +3,14 @@ package io.vessel.vmm.devices.virtio;
 import io.vessel.vmm.memory.GuestMemory;
 
 import java.lang.invoke.VarHandle;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 
 /**
  * The device area of a split virtqueue (virtio 1.2, 2.7.8): le16 flags, le16 idx, {le32 id, le32
- * len} ring[size], le16 avail_event. The device writes it; the driver reads.
+ * len} ring[size], le16 avail_event. The device writes it; the driver reads. The whole area was
+ * checked to be RAM when the queue was made ready; its host memory is kept as a little-endian
+ * buffer, so that each access on the hot path is one store.
  */
 public final class UsedRing {
     /** used.flags: the device does not want available-buffer notifications (without EVENT_IDX). */
@@ -14,13 +18,11 @@ public final class UsedRing {
     private static final int RING = 4;
     private static final int ELEMENT = 8;
 
-    private final GuestMemory memory;
-    private final long base;
+    private final ByteBuffer area;
     private final int size;
 
     UsedRing(GuestMemory memory, long base, int size) {
-        this.memory = memory;
-        this.base = base;
+        this.area = memory.slice(base, bytes(size)).asByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
         this.size = size;
     }
 
@@ -30,27 +32,25 @@ public final class UsedRing {
     }
 
     void setFlags(int flags) {
-        memory.writeU16(base, flags);
+        area.putShort(0, (short) flags);
     }
 
     /** Fills slot {@code position} (modulo the size); the driver sees it once {@link #publish} moves idx past it. */
     void put(int position, int id, int length) {
-        long at = base + RING + (long) ELEMENT * (position % size);
-        memory.writeU32(at, id);
-        memory.writeU32(at + 4, length);
+        area.putLong(RING + ELEMENT * (position % size), Integer.toUnsignedLong(id) | (long) length << 32); // le32 id, le32 len
     }
 
     /** Stores idx with release ordering: the elements written before are visible first. */
     void publish(int idx) {
         VarHandle.releaseFence();
-        memory.writeU16(base + 2, idx);
+        area.putShort(2, (short) idx);
     }
 
     int idx() {
-        return memory.readU16(base + 2);
+        return Short.toUnsignedInt(area.getShort(2));
     }
 
     void setAvailEvent(int idx) {
-        memory.writeU16(base + RING + (long) ELEMENT * size, idx);
+        area.putShort(RING + ELEMENT * size, (short) idx);
     }
 }
