@@ -258,6 +258,44 @@ class DockerCopyCliTest {
     }
 
     @Test
+    void aRunningContainerIsFrozenWhileItsFilesAreCopied() throws Exception {
+        // frozen, none of its processes can swap a checked directory for a link to the host mid-copy
+        docker("run", "-d", "--name", "frz", "busybox", "sleep", "1000").ok();
+        byte[] whole = tar(t -> t.file("late.txt", 0644, 0, "late\n".getBytes(StandardCharsets.UTF_8)));
+        try (RawClient c = new RawClient(d.socket)) {
+            c.send("PUT /v1.47/containers/frz/archive?path=/ HTTP/1.1\r\nHost: d\r\nContent-Type: application/x-tar\r\n"
+                    + "Content-Length: " + whole.length + "\r\nConnection: close\r\n\r\n");
+            c.send(java.util.Arrays.copyOf(whole, 512)); // the member's header: the copy waits for its data
+            assertEquals("paused", awaitStatus("frz", "paused"), "frozen while the copy is under way");
+            c.send(java.util.Arrays.copyOfRange(whole, 512, whole.length));
+            RawClient.Response r = c.read();
+            assertEquals(200, r.status(), r.body());
+        }
+        assertEquals("running", awaitStatus("frz", "running"), "thawed after the copy");
+        assertEquals("late\n", docker("exec", "frz", "cat", "/late.txt").ok().out());
+
+        docker("pause", "frz").ok();
+        docker("cp", "frz:/late.txt", dir.resolve("late.txt").toString()).ok();
+        assertEquals("late\n", Files.readString(dir.resolve("late.txt")));
+        assertEquals("paused", status("frz"), "a container its user paused stays paused after a copy");
+        docker("unpause", "frz").ok();
+    }
+
+    private String status(String container) throws IOException, InterruptedException {
+        return docker("inspect", "-f", "{{.State.Status}}", container).ok().out().trim();
+    }
+
+    /** The container's status once it is {@code want}, or the last one seen after about ten seconds. */
+    private String awaitStatus(String container, String want) throws IOException, InterruptedException {
+        String seen = status(container);
+        for (int i = 0; i < 50 && !seen.equals(want); i++) {
+            Thread.sleep(200);
+            seen = status(container);
+        }
+        return seen;
+    }
+
+    @Test
     void readOnlyRootIsRefused() throws Exception {
         docker("run", "-d", "--name", "ro", "--read-only", "busybox", "sleep", "1000").ok();
         RawClient.Response r = put("ro", "/", tar(t -> t.file("new", 0644, 0, new byte[]{1})));
