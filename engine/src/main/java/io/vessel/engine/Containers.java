@@ -1752,6 +1752,28 @@ public final class Containers {
         }
     }
 
+    /** Something done with a container's files while it is frozen. */
+    @FunctionalInterface
+    interface FrozenWork<T> {
+        T run() throws IOException;
+    }
+
+    /**
+     * Runs {@code work} with the container frozen if it runs, as {@link #inRoot} does, for what reads
+     * its whole file system (docker export) through paths a running process could swap for links.
+     */
+    <T> T whileFrozen(String what, FrozenWork<T> work) throws IOException {
+        Stored s = require(what);
+        boolean held = holdFrozen(s);
+        try {
+            return work.run();
+        } finally {
+            if (held) {
+                releaseFrozen(s);
+            }
+        }
+    }
+
     private <T> T inRootHeld(Stored s, RootAction<T> action) throws IOException {
         Path live = liveRoot(s);
         if (live != null) {
