@@ -288,7 +288,8 @@ public final class ContainerFiles {
      * or volumes) as a tar on {@code out}. A container whose root is mounted (created, running) is
      * read through a bind mount of that overlay alone; a stopped one's upper and lower directories are
      * mounted read-only for the export. Either mount is removed when the export ends, also when
-     * writing to {@code out} fails (a client that hung up).
+     * writing to {@code out} fails (a client that hung up). A running container is frozen while it
+     * is read ({@link Containers#inRoot} says why).
      */
     public void export(String what, OutputStream out) throws IOException {
         Containers.FileSystem fs = containers.fileSystem(what);
@@ -307,8 +308,12 @@ public final class ContainerFiles {
                 layers.addAll(fs.lowers());
                 Snapshot.prepare(work, layers).mount(target, true);
             }
-            LayerWriter.write(target, out, LayerWriter.Options.defaults());
-            out.flush();
+            // frozen: the walk goes by paths, which a running process could swap for links to the host's files
+            containers.whileFrozen(fs.id(), () -> {
+                LayerWriter.write(target, out, LayerWriter.Options.defaults());
+                out.flush();
+                return null;
+            });
         } finally {
             try {
                 Mount.detachAll(target.toString());

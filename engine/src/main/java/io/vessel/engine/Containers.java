@@ -219,6 +219,8 @@ public final class Containers {
     private final Map<String, Object> locks = new ConcurrentHashMap<>();
     private final Map<String, List<Attachment>> pendingAttach = new ConcurrentHashMap<>();
     private final Map<String, Integer> exits = new ConcurrentHashMap<>();
+    /** Containers {@link #inRoot} froze, with how many of its actions are under way on each (guarded by itself). */
+    private final Map<String, Integer> frozenForFiles = new java.util.HashMap<>();
     private final Set<String> watched = ConcurrentHashMap.newKeySet();
     private final Map<String, Exec> execs = new ConcurrentHashMap<>();
     private final List<Consumer<Event>> listeners = new CopyOnWriteArrayList<>();
@@ -1688,6 +1690,91 @@ public final class Containers {
      */
     public <T> T inRoot(String what, RootAction<T> action) throws IOException {
         Stored s = require(what);
+        boolean held = holdFrozen(s);
+        try {
+            return inRootHeld(s, action);
+        } finally {
+            if (held) {
+                releaseFrozen(s);
+            }
+        }
+    }
+
+    /**
+     * Freezes a running container (its cgroup, as {@code docker pause} does, with no event) while
+     * {@link #inRoot} works on its files, so that none of its processes can swap a directory the
+     * action has checked for a link to the host's files before the action uses it (the race of
+     * CVE-2018-15664; dockerd pauses too). Concurrent actions share one freeze; a container its user
+     * paused is left as it is. Returns whether this call holds a freeze to release. Another container
+     * that shares a volume is not frozen: a volume shared with a hostile container stays exposed.
+     */
+    private boolean holdFrozen(Stored s) throws IOException {
+        synchronized (frozenForFiles) {
+            Integer holds = frozenForFiles.get(s.id());
+            if (holds != null) {
+                frozenForFiles.put(s.id(), holds + 1);
+                return true;
+            }
+            if (!liveStatus(s).equals("running")) {
+                return false; // nothing of it runs, or its user paused it
+            }
+            try {
+                Container.load(engine.config().runtimeRoot(), s.id()).pause();
+            } catch (RuntimeError e) {
+                if (runtimeStatus(s.id()) == Status.RUNNING) {
+                    throw new IllegalStateException("cannot freeze container " + s.name()
+                            + " while its files are read or written: " + e.getMessage(), e);
+                }
+                return false; // it stopped meanwhile
+            }
+            frozenForFiles.put(s.id(), 1);
+            return true;
+        }
+    }
+
+    private void releaseFrozen(Stored s) {
+        synchronized (frozenForFiles) {
+            int holds = frozenForFiles.get(s.id());
+            if (holds > 1) {
+                frozenForFiles.put(s.id(), holds - 1);
+                return;
+            }
+            frozenForFiles.remove(s.id());
+            try {
+                Container.load(engine.config().runtimeRoot(), s.id()).resume();
+            } catch (RuntimeError e) {
+                if (runtimeStatus(s.id()) == Status.PAUSED) {
+                    throw new IllegalStateException("container " + s.name() + " stays frozen after a file copy: "
+                            + e.getMessage(), e);
+                }
+                // it stopped meanwhile: nothing to thaw
+            }
+        }
+    }
+
+    /** Something done with a container's files while it is frozen. */
+    @FunctionalInterface
+    interface FrozenWork<T> {
+        T run() throws IOException;
+    }
+
+    /**
+     * Runs {@code work} with the container frozen if it runs, as {@link #inRoot} does, for what reads
+     * its whole file system (docker export) through paths a running process could swap for links.
+     */
+    <T> T whileFrozen(String what, FrozenWork<T> work) throws IOException {
+        Stored s = require(what);
+        boolean held = holdFrozen(s);
+        try {
+            return work.run();
+        } finally {
+            if (held) {
+                releaseFrozen(s);
+            }
+        }
+    }
+
+    private <T> T inRootHeld(Stored s, RootAction<T> action) throws IOException {
         Path live = liveRoot(s);
         if (live != null) {
             return action.apply(live);

@@ -296,6 +296,23 @@ class BuildsTest {
     }
 
     @Test
+    void addedTarsWhiteoutNamesAreOrdinaryFiles() throws Exception {
+        // ADD unpacks a tar as files, as docker does: .wh.NAME is a file of that name, not a layer's whiteout
+        Path c = context("whiteout-names", """
+                FROM busybox
+                RUN mkdir /t && echo kept > /t/keep
+                ADD wh.tar /t/
+                RUN test "$(cat /t/keep /t/.wh.keep)" = "$(printf 'kept\\na file called .wh.keep')"
+                """, Map.of("whsrc/.wh.keep", "a file called .wh.keep\n"));
+        Process tar = new ProcessBuilder("tar", "cf", "wh.tar", "-C", "whsrc", ".wh.keep").directory(c.toFile())
+                .redirectErrorStream(true).start();
+        assertEquals(0, tar.waitFor(), new String(tar.getInputStream().readAllBytes()));
+        Lines out = new Lines();
+        build(BuildRequest.of(c, "whiteout-names:test"), out);
+        assertTrue(out.lines.contains("Successfully tagged whiteout-names:test"), String.join("\n", out.lines));
+    }
+
+    @Test
     void buildArgChangesTheRunThatUsesIt() throws Exception {
         Path c = context("args", """
                 FROM busybox

@@ -629,7 +629,7 @@ public final class BuildExecutor {
         Path to = RootPath.resolve(rootfs, target);
         Files.createDirectories(to);
         try (InputStream in = Files.newInputStream(item.path())) {
-            LayerApplier.apply(in, to);
+            LayerApplier.apply(in, to, LayerApplier.Options.copy(false)); // files, as docker ADD unpacks: no whiteouts
         }
     }
 

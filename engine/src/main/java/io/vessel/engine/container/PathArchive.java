@@ -99,8 +99,12 @@ public final class PathArchive {
     /**
      * Unpacks {@code tar} into the existing directory {@code path} under {@code root}. A missing path
      * is a NoSuchFileException, one that is not a directory a NotDirectoryException, both naming it.
+     * Member names are the client's files: {@code .wh.} names are not layer whiteouts. With
+     * {@code noOverwriteDirNonDir} (docker cp sets it) a member that would replace a directory by a
+     * non-directory, or the reverse, is refused.
      */
-    public static void extract(Path root, String path, InputStream tar) throws IOException {
+    public static void extract(Path root, String path, InputStream tar, boolean noOverwriteDirNonDir)
+            throws IOException {
         if (path == null || path.isEmpty()) {
             throw new IllegalArgumentException("the path to extract to is required");
         }
@@ -111,7 +115,7 @@ public final class PathArchive {
         if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
             throw new NotDirectoryException(path);
         }
-        LayerApplier.apply(tar, dir);
+        LayerApplier.apply(tar, dir, LayerApplier.Options.copy(noOverwriteDirNonDir));
     }
 
     private static String absolute(String path) {

@@ -36,6 +36,26 @@ public final class LayerApplier {
     public record Applied(Digest diffId, long entries) {
     }
 
+    /**
+     * How members meet what the directory already holds.
+     *
+     * @param whiteouts             OCI whiteout names ({@code .wh.NAME}, {@code .wh..wh..opq}) delete and mark
+     *                              opaque, as in an image layer; else they are ordinary names (docker cp, where a
+     *                              file called {@code .wh.x} is just that and must not delete {@code x})
+     * @param replaceDirNonDir      a member may replace an existing directory by a non-directory, or a
+     *                              non-directory by a directory; else such a member is refused (the Docker API's
+     *                              {@code noOverwriteDirNonDir}, which docker cp sets)
+     */
+    public record Options(boolean whiteouts, boolean replaceDirNonDir) {
+        /** An image layer: whiteouts apply, anything may be replaced. */
+        public static final Options LAYER = new Options(true, true);
+
+        /** Content copied into a container (docker cp): no whiteouts; {@code noOverwriteDirNonDir} as asked. */
+        public static Options copy(boolean noOverwriteDirNonDir) {
+            return new Options(false, !noOverwriteDirNonDir);
+        }
+    }
+
     /** gzip member magic (RFC 1952, ID1 ID2). */
     private static final byte[] GZIP_MAGIC = {0x1f, (byte) 0x8b};
     /** Zstandard frame magic 0xFD2FB528, little-endian (RFC 8878, 3.1.1). */
@@ -53,6 +73,15 @@ public final class LayerApplier {
 
     /** Applies {@code layer} into the existing directory {@code dir}; closes neither. */
     public static Applied apply(InputStream layer, Path dir) throws IOException {
+        return apply(layer, dir, Options.LAYER);
+    }
+
+    /**
+     * Applies {@code layer} into the existing directory {@code dir} as {@code options} say; closes
+     * neither. Whatever the options, an existing entry is never replaced when that would remove
+     * something mounted below it (a container's volume or bind mount: the host's files).
+     */
+    public static Applied apply(InputStream layer, Path dir, Options options) throws IOException {
         Path root = dir.toAbsolutePath().normalize();
         // The target itself may be reached through a link (a running container's /proc/PID/root, for
         // docker cp); what the members name is never followed.
@@ -62,7 +91,7 @@ public final class LayerApplier {
         Digester digester = Digester.sha256();
         InputStream tar = new DigestingInputStream(decompressed(layer), digester);
         TarReader reader = new TarReader(tar);
-        Applier applier = new Applier(root, reader);
+        Applier applier = new Applier(root, reader, options);
         long count = 0;
         for (TarEntry e; (e = reader.next()) != null; ) {
             applier.apply(e);
@@ -124,12 +153,14 @@ public final class LayerApplier {
     private static final class Applier {
         private final Path root;
         private final TarReader reader;
+        private final Options options;
         private final List<Runnable> dirTimes = new ArrayList<>();
         private IOException deferred;
 
-        Applier(Path root, TarReader reader) {
+        Applier(Path root, TarReader reader, Options options) {
             this.root = root;
             this.reader = reader;
+            this.options = options;
         }
 
         void apply(TarEntry e) throws IOException {
@@ -143,34 +174,43 @@ public final class LayerApplier {
             }
             String base = parts.getLast();
             Path parent = parentOf(e, parts, true);
-            if (base.equals(OPAQUE_WHITEOUT)) {
+            if (options.whiteouts() && base.equals(OPAQUE_WHITEOUT)) {
                 set(e, () -> io.vessel.linux.Files.lsetxattr(parent.toString(), OVERLAY_OPAQUE_XATTR,
                         "y".getBytes(StandardCharsets.US_ASCII), 0));
                 return;
             }
-            if (base.startsWith(WHITEOUT_PREFIX)) {
+            if (options.whiteouts() && base.startsWith(WHITEOUT_PREFIX)) {
                 String hidden = base.substring(WHITEOUT_PREFIX.length());
                 if (hidden.isEmpty() || hidden.equals(".") || hidden.equals("..") || hidden.startsWith(WHITEOUT_PREFIX)) {
                     throw refuse(e, "bad whiteout name");
                 }
                 Path target = parent.resolve(hidden);
                 set(e, () -> {
-                    FileTrees.remove(target);
+                    remove(e, target);
                     io.vessel.linux.Files.mknod(target.toString(), io.vessel.linux.Files.S_IFCHR, 0);
                 });
                 return;
             }
             Path target = parent.resolve(base);
             BasicFileAttributes existing = attributes(target);
+            if (existing != null && !options.replaceDirNonDir()) {
+                boolean dirMember = e.type() == TarEntry.Type.DIRECTORY;
+                if (existing.isDirectory() && !dirMember) {
+                    throw refuse(e, "cannot overwrite the directory \"" + String.join("/", parts) + "\" with a non-directory");
+                }
+                if (!existing.isDirectory() && dirMember) {
+                    throw refuse(e, "cannot overwrite the non-directory \"" + String.join("/", parts) + "\" with a directory");
+                }
+            }
             switch (e.type()) {
                 case DIRECTORY -> set(e, () -> {
                     if (existing == null || !existing.isDirectory()) {
-                        FileTrees.remove(target);
+                        remove(e, target);
                         Files.createDirectory(target);
                     }
                 });
                 case REGULAR -> set(e, () -> {
-                    FileTrees.remove(target);
+                    remove(e, target);
                     try (OutputStream out = Files.newOutputStream(target, StandardOpenOption.CREATE_NEW,
                             StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS)) {
                         reader.content().transferTo(out);
@@ -181,7 +221,7 @@ public final class LayerApplier {
                         throw refuse(e, "symlink without a target");
                     }
                     set(e, () -> {
-                        FileTrees.remove(target);
+                        remove(e, target);
                         Files.createSymbolicLink(target, Path.of(e.linkName()));
                     });
                 }
@@ -191,7 +231,7 @@ public final class LayerApplier {
                         return; // a link to itself changes nothing
                     }
                     set(e, () -> {
-                        FileTrees.remove(target);
+                        remove(e, target);
                         Files.createLink(target, source); // link(2) does not follow a symlink source
                     });
                     return; // the inode's metadata came with the member it links to
@@ -204,12 +244,49 @@ public final class LayerApplier {
                     };
                     long dev = io.vessel.linux.Files.makedev(e.devMajor(), e.devMinor());
                     set(e, () -> {
-                        FileTrees.remove(target);
+                        remove(e, target);
                         io.vessel.linux.Files.mknod(target.toString(), kind | (e.mode() & PERMISSIONS), dev);
                     });
                 }
             }
             metadata(e, target);
+        }
+
+        /**
+         * Removes what is at {@code target} to make room for member {@code e}, refusing when a directory
+         * there holds a mount (a device other than its parent's): a container's volume or bind mount is
+         * the host's, and a tar member must not empty it.
+         */
+        private void remove(TarEntry e, Path target) throws IOException {
+            BasicFileAttributes a = attributes(target);
+            if (a == null) {
+                return;
+            }
+            if (a.isDirectory()) {
+                // "parent/.": the apply's root may be a link to its directory (/proc/PID/root)
+                Object parentDev = Files.getAttribute(target.getParent().resolve("."), "unix:dev", LinkOption.NOFOLLOW_LINKS);
+                mountsBelow(e, target, parentDev);
+            }
+            FileTrees.remove(target);
+        }
+
+        private void mountsBelow(TarEntry e, Path dir, Object dev) throws IOException {
+            if (!Files.getAttribute(dir, "unix:dev", LinkOption.NOFOLLOW_LINKS).equals(dev)) {
+                throw refuse(e, "replacing it would remove \"" + root.relativize(dir)
+                        + "\", a mount point, with what is mounted there");
+            }
+            List<Path> subdirs = new ArrayList<>();
+            try (var s = Files.newDirectoryStream(dir)) {
+                for (Path c : s) {
+                    BasicFileAttributes a = attributes(c);
+                    if (a != null && a.isDirectory()) {
+                        subdirs.add(c);
+                    }
+                }
+            }
+            for (Path c : subdirs) {
+                mountsBelow(e, c, dev);
+            }
         }
 
         /** Directory times last, deepest first, since creating their children changed them. */

@@ -26,7 +26,11 @@ public final class TarReader {
     // typeflag values: POSIX ustar ('0'..'7'), pax ('x', 'g'), GNU ('L' long name, 'K' long link target)
     static final byte REG = '0', AREG = 0, LNK = '1', SYM = '2', CHR = '3', BLK = '4', DIR = '5', FIFO = '6',
             CONT = '7', PAX = 'x', PAX_GLOBAL = 'g', GNU_LONGNAME = 'L', GNU_LONGLINK = 'K';
-    /** Largest pax or GNU long-name extension this reader buffers; real ones are a few hundred bytes. */
+    /**
+     * Most bytes of pax and GNU long-name extensions this reader buffers for one member, all its
+     * extension headers together (each pax record stays in memory until the member comes); real ones
+     * are a few hundred bytes.
+     */
     static final int MAX_EXTENSION = 1 << 20;
     /** Prefix of pax records carrying extended attributes (GNU tar, libarchive, Go's archive/tar). */
     static final String PAX_XATTR = "SCHILY.xattr.";
@@ -62,6 +66,7 @@ public final class TarReader {
         String longName = null;
         String longLink = null;
         Map<String, byte[]> pax = new HashMap<>();
+        long extensionBytes = 0;
         while (true) {
             long headerOffset = offset;
             int n = readUpTo(block, BLOCK);
@@ -87,6 +92,11 @@ public final class TarReader {
             byte flag = block[TYPEFLAG];
             long size = number(SIZE, TIME_LEN, "size", entryIndex, where, headerOffset);
             if (flag == PAX || flag == PAX_GLOBAL || flag == GNU_LONGNAME || flag == GNU_LONGLINK) {
+                if (size < 0 || size > MAX_EXTENSION - extensionBytes) {
+                    throw new LayerException(LayerException.at(entryIndex, where, headerOffset, "extension headers of "
+                            + (extensionBytes + size) + " bytes before one member (at most " + MAX_EXTENSION + ")"));
+                }
+                extensionBytes += size;
                 byte[] data = extension(size, entryIndex, where, headerOffset);
                 switch (flag) {
                     case PAX -> parsePax(data, pax, entryIndex, where, headerOffset);

@@ -286,4 +286,20 @@ class LayerApplierTest {
         assertEquals("t".repeat(120), e2.linkName());
         assertNull(r.next());
     }
+
+    @Test
+    void extensionHeadersBeforeOneMemberAreBoundedTogether() throws IOException {
+        // each header under the limit, together over it: records with keys nobody reads would pile up in memory
+        TarWriter w = new TarWriter();
+        byte[] value = new byte[TarReader.MAX_EXTENSION / 2];
+        for (int i = 0; i < 3; i++) {
+            w.paxHeader("VESSEL.filler" + i, value);
+        }
+        w.file("f", 0644, "data");
+        Path d = dir("piled");
+        LayerException e = assertThrows(LayerException.class, () -> apply(w.finish(), d));
+        assertTrue(e.getMessage().contains("extension headers of") && e.getMessage().contains("before one member"),
+                e.getMessage());
+        assertFalse(Files.exists(d.resolve("f"), NOFOLLOW_LINKS));
+    }
 }

@@ -61,6 +61,14 @@ final class TarWriter {
         return this;
     }
 
+    /** A pax extended header alone, with one record (a member should follow). */
+    TarWriter paxHeader(String key, byte[] value) {
+        byte[] body = paxRecord(key, value);
+        header("PaxHeaders/" + truncate(key), 'x', 0644, "", body.length, 0, 0);
+        body(body);
+        return this;
+    }
+
     /** Raw bytes appended as they are (for corrupting archives). */
     TarWriter raw(byte[] bytes) {
         out.writeBytes(bytes);

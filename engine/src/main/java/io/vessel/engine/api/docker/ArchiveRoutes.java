@@ -70,9 +70,10 @@ final class ArchiveRoutes {
         if (req.queryBool("copyUIDGID", false)) {
             throw ApiException.badRequest("copyUIDGID (docker cp -a) is not supported: files keep the archive's owners");
         }
+        boolean noOverwriteDirNonDir = req.queryBool("noOverwriteDirNonDir", false);
         located(id, path, () -> containers.inRoot(id, root -> {
             try {
-                PathArchive.extract(root, path, req.body());
+                PathArchive.extract(root, path, req.body(), noOverwriteDirNonDir);
             } catch (IOException e) {
                 if (readOnly(e)) {
                     throw new ApiException(Status.FORBIDDEN, "container rootfs is marked read-only: cannot write "

@@ -68,7 +68,7 @@ final class BuildRoutes {
         Path work = Files.createTempDirectory(engine.config().root(), ".build-");
         try {
             Path context = Files.createDirectory(work.resolve("context"));
-            LayerApplier.apply(req.body(), context);
+            LayerApplier.apply(req.body(), context, LayerApplier.Options.copy(false)); // the client's files: no whiteouts
             Path file = dockerfileIn(context, dockerfile);
             if (!labels.isEmpty()) {
                 // as dockerd does: the labels become a LABEL instruction at the end of the Dockerfile

@@ -213,6 +213,89 @@ class DockerCopyCliTest {
     }
 
     @Test
+    void copiedWhiteoutNamesAreOrdinaryFiles() throws Exception {
+        docker("run", "-d", "--name", "wh", "busybox", "sleep", "1000").ok();
+        docker("exec", "wh", "sh", "-c", "mkdir /dst && echo victim > /dst/victim").ok();
+        Path src = Files.createDirectories(dir.resolve("whsrc"));
+        Files.writeString(src.resolve(".wh.victim"), "a file called .wh.victim\n");
+        Files.writeString(src.resolve(".wh..wh..opq"), "a file called .wh..wh..opq\n");
+        docker("cp", src + "/.", "wh:/dst/").ok();
+        assertEquals("victim\na file called .wh.victim\na file called .wh..wh..opq\n", docker("exec", "wh", "sh", "-c",
+                "cat /dst/victim /dst/.wh.victim /dst/.wh..wh..opq").ok().out(), "an image layer's whiteout names mean nothing in a copy");
+    }
+
+    @Test
+    void aMemberNeverEmptiesAMountOrReplacesADirectoryWhenAskedNotTo() throws Exception {
+        Path data = Files.createDirectories(dir.resolve("mounted-data"));
+        Files.writeString(data.resolve("keep.txt"), "host data\n");
+        docker("run", "-d", "--name", "mnt", "-v", data + ":/data", "busybox", "sleep", "1000").ok();
+        docker("exec", "mnt", "sh", "-c", "mkdir -p /plain/sub && echo inside > /plain/sub/f").ok();
+        Path src = Files.createDirectories(dir.resolve("replacers"));
+        Files.writeString(src.resolve("plain"), "a file named like the container's directory\n");
+
+        // docker cp asks noOverwriteDirNonDir: a file does not replace a directory, in dockerd's words
+        Result cli = docker("cp", src.resolve("plain").toString(), "mnt:/");
+        assertFalse(cli.exit() == 0, cli.out());
+        assertTrue(cli.err().contains("cannot overwrite the directory \"plain\" with a non-directory"), cli.err());
+        assertEquals("inside\n", docker("exec", "mnt", "cat", "/plain/sub/f").ok().out());
+        RawClient.Response dirOverFile = put("mnt", "/plain/sub", "noOverwriteDirNonDir=1",
+                tar(t -> t.directory("f", 0755, 0)));
+        assertEquals(400, dirOverFile.status(), dirOverFile.body());
+        assertTrue(dirOverFile.body().contains("cannot overwrite the non-directory \\\"f\\\" with a directory"),
+                dirOverFile.body());
+        assertEquals("inside\n", docker("exec", "mnt", "cat", "/plain/sub/f").ok().out());
+
+        // without it a member may replace a directory, but never one holding a mount: that is the host's
+        RawClient.Response overMount = put("mnt", "/", "", tar(t -> t.file("data", 0644, 0, new byte[]{1})));
+        assertEquals(400, overMount.status(), overMount.body());
+        assertTrue(overMount.body().contains("\\\"data\\\", a mount point"), overMount.body());
+        RawClient.Response intoMount = put("mnt", "/data", "", tar(t -> t.file("x", 0644, 0, new byte[]{1})));
+        assertEquals(200, intoMount.status(), intoMount.body());
+        RawClient.Response replaced = put("mnt", "/", "", tar(t -> t.file("plain", 0644, 0, new byte[]{7})));
+        assertEquals(200, replaced.status(), replaced.body());
+        assertEquals("1", docker("exec", "mnt", "sh", "-c", "[ -f /plain ] && wc -c < /plain").ok().out().trim());
+        assertEquals("host data\n", Files.readString(data.resolve("keep.txt")), "the bind's host files are all there");
+    }
+
+    @Test
+    void aRunningContainerIsFrozenWhileItsFilesAreCopied() throws Exception {
+        // frozen, none of its processes can swap a checked directory for a link to the host mid-copy
+        docker("run", "-d", "--name", "frz", "busybox", "sleep", "1000").ok();
+        byte[] whole = tar(t -> t.file("late.txt", 0644, 0, "late\n".getBytes(StandardCharsets.UTF_8)));
+        try (RawClient c = new RawClient(d.socket)) {
+            c.send("PUT /v1.47/containers/frz/archive?path=/ HTTP/1.1\r\nHost: d\r\nContent-Type: application/x-tar\r\n"
+                    + "Content-Length: " + whole.length + "\r\nConnection: close\r\n\r\n");
+            c.send(java.util.Arrays.copyOf(whole, 512)); // the member's header: the copy waits for its data
+            assertEquals("paused", awaitStatus("frz", "paused"), "frozen while the copy is under way");
+            c.send(java.util.Arrays.copyOfRange(whole, 512, whole.length));
+            RawClient.Response r = c.read();
+            assertEquals(200, r.status(), r.body());
+        }
+        assertEquals("running", awaitStatus("frz", "running"), "thawed after the copy");
+        assertEquals("late\n", docker("exec", "frz", "cat", "/late.txt").ok().out());
+
+        docker("pause", "frz").ok();
+        docker("cp", "frz:/late.txt", dir.resolve("late.txt").toString()).ok();
+        assertEquals("late\n", Files.readString(dir.resolve("late.txt")));
+        assertEquals("paused", status("frz"), "a container its user paused stays paused after a copy");
+        docker("unpause", "frz").ok();
+    }
+
+    private String status(String container) throws IOException, InterruptedException {
+        return docker("inspect", "-f", "{{.State.Status}}", container).ok().out().trim();
+    }
+
+    /** The container's status once it is {@code want}, or the last one seen after about ten seconds. */
+    private String awaitStatus(String container, String want) throws IOException, InterruptedException {
+        String seen = status(container);
+        for (int i = 0; i < 50 && !seen.equals(want); i++) {
+            Thread.sleep(200);
+            seen = status(container);
+        }
+        return seen;
+    }
+
+    @Test
     void readOnlyRootIsRefused() throws Exception {
         docker("run", "-d", "--name", "ro", "--read-only", "busybox", "sleep", "1000").ok();
         RawClient.Response r = put("ro", "/", tar(t -> t.file("new", 0644, 0, new byte[]{1})));
@@ -237,9 +320,15 @@ class DockerCopyCliTest {
     }
 
     private RawClient.Response put(String container, String path, byte[] tar) throws IOException {
+        return put(container, path, "", tar);
+    }
+
+    /** A PUT of {@code tar} to {@code path}, with {@code query} (more parameters, or "") after it. */
+    private RawClient.Response put(String container, String path, String query, byte[] tar) throws IOException {
         ByteArrayOutputStream request = new ByteArrayOutputStream();
         request.writeBytes(("PUT /v1.47/containers/" + container + "/archive?path="
-                + java.net.URLEncoder.encode(path, StandardCharsets.UTF_8) + " HTTP/1.1\r\nHost: d\r\n"
+                + java.net.URLEncoder.encode(path, StandardCharsets.UTF_8) + (query.isEmpty() ? "" : "&" + query)
+                + " HTTP/1.1\r\nHost: d\r\n"
                 + "Content-Type: application/x-tar\r\nContent-Length: " + tar.length + "\r\nConnection: close\r\n\r\n")
                 .getBytes(StandardCharsets.UTF_8));
         request.writeBytes(tar);

@@ -165,6 +165,25 @@ class DockerFilesCliTest {
         raw.failed();
     }
 
+    @Test
+    void aRunningContainerIsFrozenWhileItIsExported() throws Exception {
+        // the export walks paths a running process could swap for links to the host: frozen meanwhile
+        docker("run", "-d", "--name", "frozen", "busybox", "sh", "-c",
+                "head -c 4000000 /dev/urandom > /noise; exec sleep 1000").ok();
+        assertTrue(eventually(() -> docker("exec", "frozen", "stat", "-c", "%s", "/noise").out().equals("4000000\n")));
+        try (io.vessel.engine.api.RawClient c = new io.vessel.engine.api.RawClient(d.socket)) {
+            c.send("GET /containers/frozen/export HTTP/1.1\r\nHost: docker\r\nConnection: close\r\n\r\n");
+            assertEquals(200, c.readHead().status());
+            // the archive is far larger than the socket's buffers: the export waits for this reader
+            assertTrue(eventually(() -> docker("inspect", "-f", "{{.State.Status}}", "frozen").ok().out().strip()
+                    .equals("paused")), "frozen while the export is under way");
+            c.input().transferTo(java.io.OutputStream.nullOutputStream());
+        }
+        assertTrue(eventually(() -> docker("inspect", "-f", "{{.State.Status}}", "frozen").ok().out().strip()
+                .equals("running")), "thawed after it");
+        docker("rm", "-f", "frozen").ok();
+    }
+
     /** A commit body that is not a Config, and a tag without a repository: 400s naming what is wrong. */
     @Test
     void hostileCommitRequests() throws Exception {
