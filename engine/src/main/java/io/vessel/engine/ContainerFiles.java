@@ -119,7 +119,11 @@ public final class ContainerFiles {
         }
         TreeMap<String, Kind> found = new TreeMap<>();
         if (Files.isDirectory(fs.upper())) {
-            walk(fs.upper(), "", fs.lowers(), found);
+            // frozen while walked: a process could otherwise swap a walked directory for a link to the host
+            containers.whileFrozen(fs.id(), () -> {
+                walk(fs.upper(), "", fs.lowers(), found);
+                return null;
+            });
         }
         // what only the bundle's mounts made, and directories that hold nothing else, are not the user's
         Set<String> dropped = new TreeSet<>();
@@ -388,7 +392,11 @@ public final class ContainerFiles {
         return s == null || s.isEmpty() ? null : s;
     }
 
-    /** The upper directory as a layer blob, the container paused meanwhile when it runs and {@code pause}. */
+    /**
+     * The upper directory as a layer blob, the container paused meanwhile (with its events) when it
+     * runs and {@code pause}. Without {@code pause} it is still frozen for the walk, silently: a
+     * process could otherwise swap a directory for a link to the host and put host files in the image.
+     */
     private LayerWriter.Stored archiveUpper(Containers.FileSystem fs, boolean pause) throws IOException {
         Path upper = fs.upper();
         if (!Files.isDirectory(upper)) {
@@ -399,7 +407,8 @@ public final class ContainerFiles {
             containers.pause(fs.id());
         }
         try {
-            return LayerWriter.store(upper, engine.images().store().blobs(), LayerWriter.Options.defaults());
+            return containers.whileFrozen(fs.id(),
+                    () -> LayerWriter.store(upper, engine.images().store().blobs(), LayerWriter.Options.defaults()));
         } finally {
             if (paused) {
                 containers.unpause(fs.id());
