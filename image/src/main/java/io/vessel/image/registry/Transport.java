@@ -34,6 +34,8 @@ final class Transport implements AutoCloseable {
     /** Largest error or token body read; registries send a few hundred bytes. */
     private static final int MAX_SMALL_BODY = 1 << 20;
     private static final int MAX_REDIRECTS = 10;
+    /** How long close waits for the client's threads after aborting what is in flight. */
+    private static final java.time.Duration CLOSE_WAIT = java.time.Duration.ofSeconds(5);
     /** Token lifetime when the token service does not say (the distribution spec's default). */
     private static final long DEFAULT_TOKEN_SECONDS = 60;
 
@@ -376,8 +378,17 @@ final class Transport implements AutoCloseable {
         }
     }
 
+    /**
+     * Ends the client at once. HttpClient.close() would wait for every exchange to finish, and one
+     * left behind by a download that a failed pull interrupted never does: close hung the caller.
+     */
     @Override
     public void close() {
-        http.close();
+        http.shutdownNow();
+        try {
+            http.awaitTermination(CLOSE_WAIT);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 }
