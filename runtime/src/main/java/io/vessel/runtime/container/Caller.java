@@ -1,6 +1,6 @@
 package io.vessel.runtime.container;
 
-import io.vessel.linux.Files;
+import io.vessel.linux.FdStreams;
 import io.vessel.runtime.process.LauncherStarter;
 
 import java.io.FileDescriptor;
@@ -8,7 +8,6 @@ import java.io.FileInputStream;
 import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -63,9 +62,9 @@ public record Caller(Path cwd, Map<String, String> env, int stdin, int stdout, i
      */
     public static Caller of(Path cwd, Map<String, String> env, int stdin, int stdout, int stderr,
                             LauncherStarter starter, SignalSource signals, BooleanSupplier live) {
-        return new Caller(cwd, env, stdin, stdout, stderr, new FdInput(stdin, live),
-                new PrintStream(new FdOutput(stdout, live), true, StandardCharsets.UTF_8),
-                new PrintStream(new FdOutput(stderr, live), true, StandardCharsets.UTF_8), starter, signals);
+        return new Caller(cwd, env, stdin, stdout, stderr, FdStreams.input(whileLive(stdin, live)),
+                new PrintStream(FdStreams.output(whileLive(stdout, live)), true, StandardCharsets.UTF_8),
+                new PrintStream(FdStreams.output(whileLive(stderr, live)), true, StandardCharsets.UTF_8), starter, signals);
     }
 
     /** The same caller with another launcher starter. */
@@ -83,61 +82,13 @@ public record Caller(Path cwd, Map<String, String> env, int stdin, int stdout, i
         return stdin == 0 && stdout == 1 && stderr == 2;
     }
 
-    private static void checkLive(BooleanSupplier live) throws IOException {
-        if (!live.getAsBoolean()) {
-            throw new IOException("the request has ended: its caller's descriptors are closed");
-        }
-    }
-
-    private static final class FdOutput extends OutputStream {
-        private final int fd;
-        private final BooleanSupplier live;
-
-        FdOutput(int fd, BooleanSupplier live) {
-            this.fd = fd;
-            this.live = live;
-        }
-
-        @Override
-        public void write(int b) throws IOException {
-            write(new byte[]{(byte) b}, 0, 1);
-        }
-
-        @Override
-        public void write(byte[] b, int off, int len) throws IOException {
-            checkLive(live);
-            Files.write(fd, java.util.Arrays.copyOfRange(b, off, off + len));
-        }
-    }
-
-    private static final class FdInput extends InputStream {
-        private final int fd;
-        private final BooleanSupplier live;
-
-        FdInput(int fd, BooleanSupplier live) {
-            this.fd = fd;
-            this.live = live;
-        }
-
-        @Override
-        public int read() throws IOException {
-            byte[] one = new byte[1];
-            return read(one, 0, 1) == 1 ? one[0] & 0xff : -1;
-        }
-
-        @Override
-        public int read(byte[] b, int off, int len) throws IOException {
-            if (len == 0) {
-                return 0;
+    /** {@code fd} while the request lives; once it has ended its descriptors are the client's no more. */
+    private static FdStreams.Source whileLive(int fd, BooleanSupplier live) {
+        return () -> {
+            if (!live.getAsBoolean()) {
+                throw new IOException("the request has ended: its caller's descriptors are closed");
             }
-            checkLive(live);
-            byte[] buf = new byte[Math.min(len, 65536)];
-            int n = Files.read(fd, buf);
-            if (n == 0) {
-                return -1;
-            }
-            System.arraycopy(buf, 0, b, off, n);
-            return n;
-        }
+            return fd;
+        };
     }
 }

@@ -2,6 +2,7 @@ package io.vessel.runtime.process;
 
 import io.vessel.linux.ErrnoException;
 import io.vessel.linux.Fd;
+import io.vessel.linux.FdStreams;
 import io.vessel.linux.Files;
 import io.vessel.linux.Processes;
 import io.vessel.linux.Signals;
@@ -208,24 +209,8 @@ public final class Launcher {
      * owns {@code socket} from now on.
      */
     public static Session over(Plan plan, Fd socket, Parent parent) {
-        OutputStream out = new OutputStream() {
-            @Override
-            public void write(int b) throws IOException {
-                write(new byte[]{(byte) b}, 0, 1);
-            }
-
-            @Override
-            public void write(byte[] b, int off, int len) throws IOException {
-                Files.write(socket.num(), java.util.Arrays.copyOfRange(b, off, off + len));
-            }
-        };
-        InputStream in = new InputStream() {
-            @Override
-            public int read() throws IOException {
-                byte[] one = new byte[1];
-                return Files.read(socket.num(), one) == 1 ? one[0] & 0xff : -1;
-            }
-        };
+        OutputStream out = FdStreams.output(socket::num);
+        InputStream in = FdStreams.input(socket::num);
         Session s = new Session(null, 0, in, out, socket, parent);
         try {
             out.write(plan.encode());
@@ -350,24 +335,8 @@ public final class Launcher {
             pair[1].close();
         }
         Fd sock = pair[0];
-        OutputStream out = new OutputStream() {
-            @Override
-            public void write(int b) throws IOException {
-                write(new byte[]{(byte) b}, 0, 1);
-            }
-
-            @Override
-            public void write(byte[] b, int off, int len) throws IOException {
-                Files.write(sock.num(), java.util.Arrays.copyOfRange(b, off, off + len));
-            }
-        };
-        InputStream in = new InputStream() {
-            @Override
-            public int read() throws IOException {
-                byte[] one = new byte[1];
-                return Files.read(sock.num(), one) == 1 ? one[0] & 0xff : -1;
-            }
-        };
+        OutputStream out = FdStreams.output(sock::num);
+        InputStream in = FdStreams.input(sock::num);
         Session s = new Session(null, pid, in, out, sock);
         try {
             out.write(plan.encode());
