@@ -10,9 +10,9 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 runs=${RUNS:-10}
 work=$(mktemp -d /tmp/vessel-bench-run.XXXXXX)
+. "$here/bench/podman-env.sh" # before any podman command, the cleanup's too: podman of $work alone
 vessel="$here/vessel"
 docker=${DOCKER:-docker}
-export CONTAINERS_CONF=$work/podman/containers.conf CONTAINERS_STORAGE_CONF=$work/podman/storage.conf
 podman_pid=""
 cleanup() {
     [ -z "$podman_pid" ] || { kill "$podman_pid" 2>/dev/null; wait "$podman_pid" 2>/dev/null; } || true
@@ -31,20 +31,6 @@ trap cleanup EXIT
 for c in hyperfine podman "$docker"; do
     command -v "$c" >/dev/null || { echo "docker-run: $c is not installed (scripts/install-deps.sh --test)" >&2; exit 1; }
 done
-mkdir -p "$work/podman"
-cat > "$CONTAINERS_CONF" <<CONF
-[containers]
-default_ulimits = ["nofile=1024:1024", "nproc=4096:4096"]
-netns = "host"
-[engine]
-cgroup_manager = "cgroupfs"
-runtime = "runc"
-events_logger = "file"
-events_logfile_path = "$work/podman/events.log"
-tmp_dir = "$work/podman/tmp"
-CONF
-printf '[storage]\ndriver = "overlay"\ngraphroot = "%s/podman/root"\nrunroot = "%s/podman/run"\n' "$work" "$work" \
-    > "$CONTAINERS_STORAGE_CONF"
 
 # Vessel's daemon for a root of its own (started on demand by the first command), and the image.
 "$vessel" --root "$work/vroot" save -o "$work/busybox.tar" busybox

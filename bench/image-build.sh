@@ -7,7 +7,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 runs=${RUNS:-10}
 work=$(mktemp -d /tmp/vessel-bench-build.XXXXXX)
-export CONTAINERS_CONF=$work/podman/containers.conf CONTAINERS_STORAGE_CONF=$work/podman/storage.conf
+. "$here/bench/podman-env.sh" # before any podman command, the cleanup's too: podman of $work alone
 cleanup() {
     "$here/vessel" --root "$work/vroot" daemon --stop 2>/dev/null || true
     podman rmi --all --force >/dev/null 2>&1 || true
@@ -16,20 +16,6 @@ cleanup() {
     rm -rf "$work"
 }
 trap cleanup EXIT
-mkdir -p "$work/podman"
-cat > "$CONTAINERS_CONF" <<CONF
-[containers]
-default_ulimits = ["nofile=1024:1024", "nproc=4096:4096"]
-netns = "host"
-[engine]
-cgroup_manager = "cgroupfs"
-runtime = "runc"
-events_logger = "file"
-events_logfile_path = "$work/podman/events.log"
-tmp_dir = "$work/podman/tmp"
-CONF
-printf '[storage]\ndriver = "overlay"\ngraphroot = "%s/podman/root"\nrunroot = "%s/podman/run"\n' "$work" "$work" \
-    > "$CONTAINERS_STORAGE_CONF"
 
 # Both start from the same busybox image: Vessel's built-in one, saved and loaded into podman.
 vessel="$here/vessel"
