@@ -1,14 +1,9 @@
 package io.vessel.linux;
 
 import java.lang.foreign.Arena;
-import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.lang.invoke.MethodHandle;
 import java.nio.charset.StandardCharsets;
-
-import static io.vessel.linux.Native.C_LONG;
-import static io.vessel.linux.Native.C_POINTER;
 
 /**
  * bpf(2), the part a container runtime needs: loading a program, attaching it to a cgroup,
@@ -58,16 +53,13 @@ public final class Bpf {
     private Bpf() {
     }
 
-    private static final class Syscall {
-        // long syscall(long number, ...): bpf(int cmd, union bpf_attr *attr, unsigned int size)
-        static final MethodHandle H = Native.variadicErrnoHandle("syscall",
-                FunctionDescriptor.of(C_LONG, C_LONG, C_LONG, C_POINTER, C_LONG), 1);
-    }
+    // long syscall(long number, ...): bpf(int cmd, union bpf_attr *attr, unsigned int size)
+    private static final Native.Function SYSCALL = Native.function("syscall");
 
-    private static long bpf(MemorySegment errno, int cmd, MemorySegment attr, long size) throws Throwable {
+    private static long bpf(MemorySegment errno, int cmd, MemorySegment attr, long size) {
         long r;
         do {
-            r = (long) Syscall.H.invokeExact(errno, SYS_BPF, (long) cmd, attr, size);
+            r = SYSCALL.call(errno, SYS_BPF, (long) cmd, Native.ptr(attr), size);
         } while (r < 0 && Native.errno(errno) == Errno.EINTR);
         return r;
     }
@@ -109,8 +101,6 @@ public final class Bpf {
             throw new ErrnoException("bpf(BPF_PROG_LOAD, type " + progType + ", " + insns.length / INSN_SIZE
                     + " instructions)" + (text.isEmpty() ? "" : " [verifier: " + text.replace('\n', ';') + "]"),
                     firstErrno);
-        } catch (Throwable t) {
-            throw Native.rethrow(t);
         }
     }
 
@@ -137,8 +127,6 @@ public final class Bpf {
             Native.check(r, errno, () -> "bpf(" + (cmd == BPF_PROG_ATTACH ? "BPF_PROG_ATTACH" : "BPF_PROG_DETACH")
                     + ", target fd " + targetFd + ", program fd " + progFd + ", attach type " + attachType
                     + ", flags 0x" + Integer.toHexString(flags) + ")");
-        } catch (Throwable t) {
-            throw Native.rethrow(t);
         }
     }
 
@@ -164,8 +152,6 @@ public final class Bpf {
                         + attachType + ")");
                 return ids.asSlice(0, (long) count * Integer.BYTES).toArray(ValueLayout.JAVA_INT);
             }
-        } catch (Throwable t) {
-            throw Native.rethrow(t);
         }
     }
 
@@ -178,8 +164,6 @@ public final class Bpf {
             long fd = bpf(errno, BPF_PROG_GET_FD_BY_ID, attr, GET_FD_ATTR_SIZE);
             Native.check(fd, errno, () -> "bpf(BPF_PROG_GET_FD_BY_ID, " + id + ")");
             return Fd.adopt((int) fd);
-        } catch (Throwable t) {
-            throw Native.rethrow(t);
         }
     }
 }

@@ -1,13 +1,8 @@
 package io.vessel.linux;
 
 import java.lang.foreign.Arena;
-import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.lang.invoke.MethodHandle;
-
-import static io.vessel.linux.Native.C_INT;
-import static io.vessel.linux.Native.C_POINTER;
 
 /**
  * An epoll(7) instance: the set of descriptors one thread waits on together (a VM's event loop
@@ -26,15 +21,11 @@ public final class Epoll implements AutoCloseable {
     private static final long EVENT_SIZE = 12, EVENT_DATA = 4;
     private static final ValueLayout.OfLong UNALIGNED_LONG = ValueLayout.JAVA_LONG_UNALIGNED;
 
-    private static final class H {
-        static final MethodHandle CREATE = Native.errnoHandle("epoll_create1", FunctionDescriptor.of(C_INT, C_INT));
-        // int epoll_ctl(int epfd, int op, int fd, struct epoll_event *event);
-        static final MethodHandle CTL = Native.errnoHandle("epoll_ctl",
-                FunctionDescriptor.of(C_INT, C_INT, C_INT, C_INT, C_POINTER));
-        // int epoll_wait(int epfd, struct epoll_event *events, int maxevents, int timeout);
-        static final MethodHandle WAIT = Native.errnoHandle("epoll_wait",
-                FunctionDescriptor.of(C_INT, C_INT, C_POINTER, C_INT, C_INT));
-    }
+    // int epoll_ctl(int epfd, int op, int fd, struct epoll_event *event);
+    // int epoll_wait(int epfd, struct epoll_event *events, int maxevents, int timeout);
+    private static final Native.Function EPOLL_CREATE1 = Native.function("epoll_create1");
+    private static final Native.Function EPOLL_CTL = Native.function("epoll_ctl");
+    private static final Native.Function EPOLL_WAIT = Native.function("epoll_wait");
 
     /** One ready descriptor: the tag it was registered with and the events (EPOLLIN...). */
     public record Event(long tag, int events) {
@@ -69,11 +60,9 @@ public final class Epoll implements AutoCloseable {
         }
         try (Arena a = Arena.ofConfined()) {
             MemorySegment err = Native.errnoSegment(a);
-            int r = (int) H.CREATE.invokeExact(err, EPOLL_CLOEXEC);
+            int r = (int) EPOLL_CREATE1.call(err, EPOLL_CLOEXEC);
             Native.check(r, err, () -> "epoll_create1(EPOLL_CLOEXEC)");
             return new Epoll(Fd.adopt(r), capacity);
-        } catch (Throwable t) {
-            throw Native.rethrow(t);
         }
     }
 
@@ -112,10 +101,8 @@ public final class Epoll implements AutoCloseable {
             ev.set(ValueLayout.JAVA_INT, 0, mask);
             ev.set(UNALIGNED_LONG, EVENT_DATA, tag);
             MemorySegment err = Native.errnoSegment(a);
-            int r = (int) H.CTL.invokeExact(err, fd.num(), op, target, ev);
+            int r = (int) EPOLL_CTL.call(err, fd.num(), op, target, Native.ptr(ev));
             Native.check(r, err, () -> "epoll_ctl(" + fd.num() + ", " + opName + ", " + target + ")");
-        } catch (Throwable t) {
-            throw Native.rethrow(t);
         }
     }
 
@@ -125,11 +112,7 @@ public final class Epoll implements AutoCloseable {
      */
     public Event[] await(int timeoutMillis) throws ErrnoException {
         int n;
-        try {
-            n = (int) H.WAIT.invokeExact(errno, fd.num(), events, capacity, timeoutMillis);
-        } catch (Throwable t) {
-            throw Native.rethrow(t);
-        }
+        n = (int) EPOLL_WAIT.call(errno, fd.num(), Native.ptr(events), capacity, timeoutMillis);
         if (n < 0) {
             int e = Native.errno(errno);
             if (e == Errno.EINTR) {

@@ -1,15 +1,8 @@
 package io.vessel.linux;
 
 import java.lang.foreign.Arena;
-import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.lang.invoke.MethodHandle;
-
-import static io.vessel.linux.Native.C_INT;
-import static io.vessel.linux.Native.C_LONG;
-import static io.vessel.linux.Native.C_POINTER;
-import static io.vessel.linux.Native.C_SIZE_T;
 
 /**
  * An eventfd(2): a 64-bit counter in the kernel that one side adds to and the other reads and
@@ -22,13 +15,11 @@ public final class EventFd implements AutoCloseable {
     /** include/uapi/linux/eventfd.h (= O_CLOEXEC, O_NONBLOCK on x86-64). */
     private static final int EFD_CLOEXEC = 02000000, EFD_NONBLOCK = 04000;
 
-    private static final class H {
-        // int eventfd(unsigned int initval, int flags);
-        static final MethodHandle EVENTFD = Native.errnoHandle("eventfd", FunctionDescriptor.of(C_INT, C_INT, C_INT));
-        // ssize_t read(int fd, void *buf, size_t count); ssize_t write(int fd, const void *buf, size_t count);
-        static final MethodHandle READ = Native.errnoHandle("read", FunctionDescriptor.of(C_LONG, C_INT, C_POINTER, C_SIZE_T));
-        static final MethodHandle WRITE = Native.errnoHandle("write", FunctionDescriptor.of(C_LONG, C_INT, C_POINTER, C_SIZE_T));
-    }
+    // int eventfd(unsigned int initval, int flags);
+    // ssize_t read(int fd, void *buf, size_t count); ssize_t write(int fd, const void *buf, size_t count);
+    private static final Native.Function EVENTFD = Native.function("eventfd");
+    private static final Native.Function READ = Native.function("read");
+    private static final Native.Function WRITE = Native.function("write");
 
     private final Fd fd;
 
@@ -40,11 +31,9 @@ public final class EventFd implements AutoCloseable {
     public static EventFd create() throws ErrnoException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment errno = Native.errnoSegment(arena);
-            int r = (int) H.EVENTFD.invokeExact(errno, 0, EFD_CLOEXEC | EFD_NONBLOCK);
+            int r = (int) EVENTFD.call(errno, 0, EFD_CLOEXEC | EFD_NONBLOCK);
             Native.check(r, errno, () -> "eventfd(0, EFD_CLOEXEC|EFD_NONBLOCK)");
             return new EventFd(Fd.adopt(r));
-        } catch (Throwable t) {
-            throw Native.rethrow(t);
         }
     }
 
@@ -64,13 +53,11 @@ public final class EventFd implements AutoCloseable {
             MemorySegment buf = arena.allocateFrom(ValueLayout.JAVA_LONG, value);
             long n;
             do {
-                n = (long) H.WRITE.invokeExact(errno, fd.num(), buf, 8L);
+                n = WRITE.call(errno, fd.num(), Native.ptr(buf), 8L);
             } while (n < 0 && Native.errno(errno) == Errno.EINTR);
             if (n < 0 && Native.errno(errno) != Errno.EAGAIN) {
                 throw new ErrnoException("write(eventfd " + fd.num() + ", " + value + ")", Native.errno(errno));
             }
-        } catch (Throwable t) {
-            throw Native.rethrow(t);
         }
     }
 
@@ -81,7 +68,7 @@ public final class EventFd implements AutoCloseable {
             MemorySegment buf = arena.allocate(ValueLayout.JAVA_LONG);
             long n;
             do {
-                n = (long) H.READ.invokeExact(errno, fd.num(), buf, 8L);
+                n = READ.call(errno, fd.num(), Native.ptr(buf), 8L);
             } while (n < 0 && Native.errno(errno) == Errno.EINTR);
             if (n < 0) {
                 if (Native.errno(errno) == Errno.EAGAIN) {
@@ -90,8 +77,6 @@ public final class EventFd implements AutoCloseable {
                 throw new ErrnoException("read(eventfd " + fd.num() + ")", Native.errno(errno));
             }
             return buf.get(ValueLayout.JAVA_LONG, 0);
-        } catch (Throwable t) {
-            throw Native.rethrow(t);
         }
     }
 

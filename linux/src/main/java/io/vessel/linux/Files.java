@@ -1,13 +1,9 @@
 package io.vessel.linux;
 
 import java.lang.foreign.Arena;
-import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.MemorySegment;
-import java.lang.invoke.MethodHandle;
 
-import static io.vessel.linux.Native.C_INT;
 import static io.vessel.linux.Native.C_LONG;
-import static io.vessel.linux.Native.C_POINTER;
 
 /** File-level system calls that java.nio does not offer: open(2) flags, FIFOs, device nodes, raw fds. */
 public final class Files {
@@ -25,82 +21,47 @@ public final class Files {
     private Files() {
     }
 
-    private static final class Open {
-        // int open(const char *pathname, int flags, ...);
-        static final MethodHandle H = Native.variadicErrnoHandle("open",
-                FunctionDescriptor.of(C_INT, C_POINTER, C_INT, C_INT), 2);
-    }
+    // int open(const char *pathname, int flags, ...);
+    private static final Native.Function OPEN = Native.function("open");
 
-    private static final class Close {
-        static final MethodHandle H = Native.errnoHandle("close", FunctionDescriptor.of(C_INT, C_INT));
-    }
+    private static final Native.Function CLOSE = Native.function("close");
 
-    private static final class Mknod {
-        // int mknod(const char *pathname, mode_t mode, dev_t dev);
-        static final MethodHandle H = Native.errnoHandle("mknod",
-                FunctionDescriptor.of(C_INT, C_POINTER, C_INT, C_LONG));
-    }
+    // int mknod(const char *pathname, mode_t mode, dev_t dev);
+    private static final Native.Function MKNOD = Native.function("mknod");
 
-    private static final class Chown {
-        static final MethodHandle H = Native.errnoHandle("lchown",
-                FunctionDescriptor.of(C_INT, C_POINTER, C_INT, C_INT));
-    }
+    private static final Native.Function LCHOWN = Native.function("lchown");
 
-    private static final class Chmod {
-        // int chmod(const char *pathname, mode_t mode);
-        static final MethodHandle H = Native.errnoHandle("chmod", FunctionDescriptor.of(C_INT, C_POINTER, C_INT));
-    }
+    // int chmod(const char *pathname, mode_t mode);
+    private static final Native.Function CHMOD = Native.function("chmod");
 
-    private static final class Lsetxattr {
-        // int lsetxattr(const char *path, const char *name, const void *value, size_t size, int flags);
-        static final MethodHandle H = Native.errnoHandle("lsetxattr",
-                FunctionDescriptor.of(C_INT, C_POINTER, C_POINTER, C_POINTER, C_LONG, C_INT));
-    }
+    // int lsetxattr(const char *path, const char *name, const void *value, size_t size, int flags);
+    private static final Native.Function LSETXATTR = Native.function("lsetxattr");
 
-    private static final class Lgetxattr {
-        // ssize_t lgetxattr(const char *path, const char *name, void *value, size_t size);
-        static final MethodHandle H = Native.errnoHandle("lgetxattr",
-                FunctionDescriptor.of(C_LONG, C_POINTER, C_POINTER, C_POINTER, C_LONG));
-    }
+    // ssize_t lgetxattr(const char *path, const char *name, void *value, size_t size);
+    private static final Native.Function LGETXATTR = Native.function("lgetxattr");
 
-    private static final class Llistxattr {
-        // ssize_t llistxattr(const char *path, char *list, size_t size);
-        static final MethodHandle H = Native.errnoHandle("llistxattr",
-                FunctionDescriptor.of(C_LONG, C_POINTER, C_POINTER, C_LONG));
-    }
+    // ssize_t llistxattr(const char *path, char *list, size_t size);
+    private static final Native.Function LLISTXATTR = Native.function("llistxattr");
 
-    private static final class Utimensat {
-        // int utimensat(int dirfd, const char *pathname, const struct timespec times[2], int flags);
-        static final MethodHandle H = Native.errnoHandle("utimensat",
-                FunctionDescriptor.of(C_INT, C_INT, C_POINTER, C_POINTER, C_INT));
-    }
+    // int utimensat(int dirfd, const char *pathname, const struct timespec times[2], int flags);
+    private static final Native.Function UTIMENSAT = Native.function("utimensat");
 
-    private static final class Read {
-        static final MethodHandle H = Native.errnoHandle("read",
-                FunctionDescriptor.of(C_LONG, C_INT, C_POINTER, C_LONG));
-    }
+    private static final Native.Function READ = Native.function("read");
 
-    private static final class Write {
-        static final MethodHandle H = Native.errnoHandle("write",
-                FunctionDescriptor.of(C_LONG, C_INT, C_POINTER, C_LONG));
-    }
+    private static final Native.Function WRITE = Native.function("write");
 
-    private static final class Dup {
-        static final MethodHandle H = Native.errnoHandle("dup", FunctionDescriptor.of(C_INT, C_INT));
-    }
+    private static final Native.Function DUP = Native.function("dup");
 
     /** open(2). */
     public static Fd open(String path, int flags, int mode) throws ErrnoException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment errno = Native.errnoSegment(arena);
-            int fd = (int) Open.H.invokeExact(errno, Native.cString(arena, path), flags, mode);
+            int fd = (int) OPEN.call(errno, Native.ptr(Native.cString(arena, path)), flags, mode);
             if (fd < 0) {
                 throw new ErrnoException("open(\"" + path + "\", 0" + Integer.toOctalString(flags) + ")",
                         Native.errno(errno));
             }
             return Fd.adopt(fd);
-        } catch (Throwable t) {
-            throw Native.rethrow(t);
         }
     }
 
@@ -108,13 +69,11 @@ public final class Files {
     public static void mknod(String path, int mode, long dev) throws ErrnoException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment errno = Native.errnoSegment(arena);
-            int r = (int) Mknod.H.invokeExact(errno, Native.cString(arena, path), mode, dev);
+            int r = (int) MKNOD.call(errno, Native.ptr(Native.cString(arena, path)), mode, dev);
             if (r < 0) {
                 throw new ErrnoException("mknod(\"" + path + "\", 0" + Integer.toOctalString(mode) + ", " + dev + ")",
                         Native.errno(errno));
             }
-        } catch (Throwable t) {
-            throw Native.rethrow(t);
         }
     }
 
@@ -132,12 +91,10 @@ public final class Files {
     public static void lchown(String path, long uid, long gid) throws ErrnoException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment errno = Native.errnoSegment(arena);
-            int r = (int) Chown.H.invokeExact(errno, Native.cString(arena, path), (int) uid, (int) gid);
+            int r = (int) LCHOWN.call(errno, Native.ptr(Native.cString(arena, path)), (int) uid, (int) gid);
             if (r < 0) {
                 throw new ErrnoException("lchown(\"" + path + "\", " + uid + ", " + gid + ")", Native.errno(errno));
             }
-        } catch (Throwable t) {
-            throw Native.rethrow(t);
         }
     }
 
@@ -145,13 +102,11 @@ public final class Files {
     public static void chmod(String path, int mode) throws ErrnoException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment errno = Native.errnoSegment(arena);
-            int r = (int) Chmod.H.invokeExact(errno, Native.cString(arena, path), mode);
+            int r = (int) CHMOD.call(errno, Native.ptr(Native.cString(arena, path)), mode);
             if (r < 0) {
                 throw new ErrnoException("chmod(\"" + path + "\", 0" + Integer.toOctalString(mode) + ")",
                         Native.errno(errno));
             }
-        } catch (Throwable t) {
-            throw Native.rethrow(t);
         }
     }
 
@@ -161,14 +116,12 @@ public final class Files {
             MemorySegment errno = Native.errnoSegment(arena);
             MemorySegment mem = value.length == 0 ? arena.allocate(1)
                     : arena.allocateFrom(java.lang.foreign.ValueLayout.JAVA_BYTE, value);
-            int r = (int) Lsetxattr.H.invokeExact(errno, Native.cString(arena, path), Native.cString(arena, name), mem,
+            int r = (int) LSETXATTR.call(errno, Native.ptr(Native.cString(arena, path)), Native.ptr(Native.cString(arena, name)), Native.ptr(mem),
                     (long) value.length, flags);
             if (r < 0) {
                 throw new ErrnoException("lsetxattr(\"" + path + "\", \"" + name + "\", " + value.length + " bytes, "
                         + flags + ")", Native.errno(errno));
             }
-        } catch (Throwable t) {
-            throw Native.rethrow(t);
         }
     }
 
@@ -179,12 +132,12 @@ public final class Files {
             MemorySegment cPath = Native.cString(arena, path);
             MemorySegment cName = Native.cString(arena, name);
             while (true) {
-                long size = (long) Lgetxattr.H.invokeExact(errno, cPath, cName, MemorySegment.NULL, 0L);
+                long size = LGETXATTR.call(errno, Native.ptr(cPath), Native.ptr(cName), 0, 0L);
                 long n = size;
                 MemorySegment mem = MemorySegment.NULL;
                 if (size >= 0) {
                     mem = arena.allocate(Math.max(1, size));
-                    n = (long) Lgetxattr.H.invokeExact(errno, cPath, cName, mem, size);
+                    n = LGETXATTR.call(errno, Native.ptr(cPath), Native.ptr(cName), Native.ptr(mem), size);
                 }
                 if (n >= 0) {
                     return mem.asSlice(0, n).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
@@ -197,8 +150,6 @@ public final class Files {
                     throw new ErrnoException("lgetxattr(\"" + path + "\", \"" + name + "\")", e);
                 }
             }
-        } catch (Throwable t) {
-            throw Native.rethrow(t);
         }
     }
 
@@ -211,12 +162,12 @@ public final class Files {
             MemorySegment errno = Native.errnoSegment(arena);
             MemorySegment cPath = Native.cString(arena, path);
             while (true) {
-                long size = (long) Llistxattr.H.invokeExact(errno, cPath, MemorySegment.NULL, 0L);
+                long size = LLISTXATTR.call(errno, Native.ptr(cPath), 0, 0L);
                 long n = size;
                 MemorySegment mem = MemorySegment.NULL;
                 if (size > 0) {
                     mem = arena.allocate(size);
-                    n = (long) Llistxattr.H.invokeExact(errno, cPath, mem, size);
+                    n = LLISTXATTR.call(errno, Native.ptr(cPath), Native.ptr(mem), size);
                 }
                 if (n >= 0) {
                     java.util.List<String> names = new java.util.ArrayList<>();
@@ -241,8 +192,6 @@ public final class Files {
                     throw new ErrnoException("llistxattr(\"" + path + "\")", e);
                 }
             }
-        } catch (Throwable t) {
-            throw Native.rethrow(t);
         }
     }
 
@@ -260,13 +209,11 @@ public final class Files {
             times.setAtIndex(C_LONG, 1, atimeNsec);
             times.setAtIndex(C_LONG, 2, mtimeSec);
             times.setAtIndex(C_LONG, 3, mtimeNsec);
-            int r = (int) Utimensat.H.invokeExact(errno, AT_FDCWD, Native.cString(arena, path), times, flags);
+            int r = (int) UTIMENSAT.call(errno, AT_FDCWD, Native.ptr(Native.cString(arena, path)), Native.ptr(times), flags);
             if (r < 0) {
                 throw new ErrnoException("utimensat(AT_FDCWD, \"" + path + "\", [" + atimeSec + "." + atimeNsec + ", "
                         + mtimeSec + "." + mtimeNsec + "], 0x" + Integer.toHexString(flags) + ")", Native.errno(errno));
             }
-        } catch (Throwable t) {
-            throw Native.rethrow(t);
         }
     }
 
@@ -277,15 +224,13 @@ public final class Files {
             MemorySegment mem = arena.allocate(buf.length);
             long n;
             do {
-                n = (long) Read.H.invokeExact(errno, fd, mem, (long) buf.length);
+                n = READ.call(errno, fd, Native.ptr(mem), (long) buf.length);
             } while (n < 0 && Native.errno(errno) == Errno.EINTR);
             if (n < 0) {
                 throw new ErrnoException("read(" + fd + ")", Native.errno(errno));
             }
             MemorySegment.copy(mem, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, buf, 0, (int) n);
             return (int) n;
-        } catch (Throwable t) {
-            throw Native.rethrow(t);
         }
     }
 
@@ -296,7 +241,7 @@ public final class Files {
             MemorySegment mem = arena.allocateFrom(java.lang.foreign.ValueLayout.JAVA_BYTE, data);
             long off = 0;
             while (off < data.length) {
-                long n = (long) Write.H.invokeExact(errno, fd, mem.asSlice(off), (long) data.length - off);
+                long n = WRITE.call(errno, fd, Native.ptr(mem.asSlice(off)), (long) data.length - off);
                 if (n < 0) {
                     if (Native.errno(errno) == Errno.EINTR) {
                         continue;
@@ -305,8 +250,6 @@ public final class Files {
                 }
                 off += n;
             }
-        } catch (Throwable t) {
-            throw Native.rethrow(t);
         }
     }
 
@@ -314,21 +257,17 @@ public final class Files {
     public static Fd dup(int fd) throws ErrnoException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment errno = Native.errnoSegment(arena);
-            int r = (int) Dup.H.invokeExact(errno, fd);
+            int r = (int) DUP.call(errno, fd);
             if (r < 0) {
                 throw new ErrnoException("dup(" + fd + ")", Native.errno(errno));
             }
             return Fd.adopt(r);
-        } catch (Throwable t) {
-            throw Native.rethrow(t);
         }
     }
 
     static void closeQuietly(int fd) {
         try (Arena arena = Arena.ofConfined()) {
-            int ignored = (int) Close.H.invokeExact(Native.errnoSegment(arena), fd);
-        } catch (Throwable t) {
-            throw Native.rethrow(t);
+            int ignored = (int) CLOSE.call(Native.errnoSegment(arena), fd);
         }
     }
 }

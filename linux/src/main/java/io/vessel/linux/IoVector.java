@@ -1,15 +1,9 @@
 package io.vessel.linux;
 
 import java.lang.foreign.Arena;
-import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.MemorySegment;
-import java.lang.invoke.MethodHandle;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-
-import static io.vessel.linux.Native.C_INT;
-import static io.vessel.linux.Native.C_LONG;
-import static io.vessel.linux.Native.C_POINTER;
 
 /**
  * A reusable scatter/gather list for {@code preadv}/{@code pwritev}: one system call moves a whole
@@ -27,17 +21,11 @@ public final class IoVector implements AutoCloseable {
     private static final long IOVEC_BYTES = 16;
     private static final long LEN_OFFSET = 8;
 
-    private static final class Preadv {
-        // ssize_t preadv(int fd, const struct iovec *iov, int iovcnt, off_t offset);
-        static final MethodHandle H = Native.errnoHandle("preadv",
-                FunctionDescriptor.of(C_LONG, C_INT, C_POINTER, C_INT, C_LONG));
-    }
+    // ssize_t preadv(int fd, const struct iovec *iov, int iovcnt, off_t offset);
+    private static final Native.Function PREADV = Native.function("preadv");
 
-    private static final class Pwritev {
-        // ssize_t pwritev(int fd, const struct iovec *iov, int iovcnt, off_t offset);
-        static final MethodHandle H = Native.errnoHandle("pwritev",
-                FunctionDescriptor.of(C_LONG, C_INT, C_POINTER, C_INT, C_LONG));
-    }
+    // ssize_t pwritev(int fd, const struct iovec *iov, int iovcnt, off_t offset);
+    private static final Native.Function PWRITEV = Native.function("pwritev");
 
     private final Arena arena;
     private final MemorySegment iov;
@@ -58,18 +46,6 @@ public final class IoVector implements AutoCloseable {
         this.iov = arena.allocate(IOVEC_BYTES * capacity, 8);
         this.entries = iov.asByteBuffer().order(ByteOrder.nativeOrder());
         this.errno = Native.errnoSegment(arena);
-    }
-
-    /**
-     * Links the preadv and pwritev downcalls now (the first use of a downcall generates its
-     * code): an I/O thread calls this when it starts, so that its first request does not pay.
-     */
-    public static void link() {
-        MethodHandle read = Preadv.H;
-        MethodHandle write = Pwritev.H;
-        if (read == null || write == null) {
-            throw new IllegalStateException("preadv/pwritev did not link");
-        }
     }
 
     public int capacity() {
@@ -143,38 +119,32 @@ public final class IoVector implements AutoCloseable {
         long done = 0;
         long total = bytes;
         int first = 0;
-        try {
-            while (done < total) {
-                MemorySegment from = first == 0 ? iov : iov.asSlice(first * IOVEC_BYTES);
-                long n = write
-                        ? (long) Pwritev.H.invokeExact(errno, fd, from, count - first, offset + done)
-                        : (long) Preadv.H.invokeExact(errno, fd, from, count - first, offset + done);
-                if (n < 0) {
-                    int e = Native.errno(errno);
-                    if (e == Errno.EINTR) {
-                        continue;
-                    }
-                    throw new ErrnoException((write ? "pwritev(" : "preadv(") + fd + ", " + (count - first)
-                            + " buffers of " + (total - done) + " bytes at " + (offset + done) + ")", e);
+        while (done < total) {
+            MemorySegment from = first == 0 ? iov : iov.asSlice(first * IOVEC_BYTES);
+            long n = write
+                    ? PWRITEV.call(errno, fd, Native.ptr(from), count - first, offset + done)
+                    : PREADV.call(errno, fd, Native.ptr(from), count - first, offset + done);
+            if (n < 0) {
+                int e = Native.errno(errno);
+                if (e == Errno.EINTR) {
+                    continue;
                 }
-                if (n == 0) {
-                    if (write) {
-                        throw new ErrnoException("pwritev(" + fd + ", " + (total - done) + " bytes at "
-                                + (offset + done) + ") wrote nothing", Errno.EIO);
-                    }
-                    break; // end of file
-                }
-                done += n;
-                if (done < total) {
-                    first = skip(first, n);
-                }
+                throw new ErrnoException((write ? "pwritev(" : "preadv(") + fd + ", " + (count - first)
+                        + " buffers of " + (total - done) + " bytes at " + (offset + done) + ")", e);
             }
-            return done;
-        } catch (ErrnoException e) {
-            throw e;
-        } catch (Throwable t) {
-            throw Native.rethrow(t);
+            if (n == 0) {
+                if (write) {
+                    throw new ErrnoException("pwritev(" + fd + ", " + (total - done) + " bytes at "
+                            + (offset + done) + ") wrote nothing", Errno.EIO);
+                }
+                break; // end of file
+            }
+            done += n;
+            if (done < total) {
+                first = skip(first, n);
+            }
         }
+        return done;
     }
 
     /** Drops {@code n} transferred bytes from the front, starting at entry {@code first}; returns the new first entry. */

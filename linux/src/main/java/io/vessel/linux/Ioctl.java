@@ -1,13 +1,7 @@
 package io.vessel.linux;
 
 import java.lang.foreign.Arena;
-import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.MemorySegment;
-import java.lang.invoke.MethodHandle;
-
-import static io.vessel.linux.Native.C_INT;
-import static io.vessel.linux.Native.C_LONG;
-import static io.vessel.linux.Native.C_POINTER;
 
 /** ioctl(2), one handle per argument kind (the function is variadic). */
 public final class Ioctl {
@@ -17,24 +11,14 @@ public final class Ioctl {
     private Ioctl() {
     }
 
-    private static final class Ptr {
-        static final MethodHandle H = Native.variadicErrnoHandle("ioctl",
-                FunctionDescriptor.of(C_INT, C_INT, C_LONG, C_POINTER), 2);
-    }
-
-    private static final class Val {
-        static final MethodHandle H = Native.variadicErrnoHandle("ioctl",
-                FunctionDescriptor.of(C_INT, C_INT, C_LONG, C_LONG), 2);
-    }
+    private static final Native.Function IOCTL = Native.function("ioctl");
 
     /** ioctl with a pointer argument; returns the non-negative result. */
     public static int ioctl(int fd, long request, MemorySegment arg) throws ErrnoException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment errno = Native.errnoSegment(arena);
-            int r = (int) Ptr.H.invokeExact(errno, fd, request, arg);
+            int r = (int) IOCTL.call(errno, fd, request, Native.ptr(arg));
             return (int) Native.check(r, errno, () -> "ioctl(" + fd + ", 0x" + Long.toHexString(request) + ")");
-        } catch (Throwable t) {
-            throw Native.rethrow(t);
         }
     }
 
@@ -42,10 +26,8 @@ public final class Ioctl {
     public static int ioctl(int fd, long request, long arg) throws ErrnoException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment errno = Native.errnoSegment(arena);
-            int r = (int) Val.H.invokeExact(errno, fd, request, arg);
+            int r = (int) IOCTL.call(errno, fd, request, arg);
             return (int) Native.check(r, errno, () -> "ioctl(" + fd + ", 0x" + Long.toHexString(request) + ", " + arg + ")");
-        } catch (Throwable t) {
-            throw Native.rethrow(t);
         }
     }
 

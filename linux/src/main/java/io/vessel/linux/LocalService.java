@@ -1,14 +1,10 @@
 package io.vessel.linux;
 
 import java.lang.foreign.Arena;
-import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.lang.invoke.MethodHandle;
 
 import static io.vessel.linux.Native.C_INT;
-import static io.vessel.linux.Native.C_LONG;
-import static io.vessel.linux.Native.C_POINTER;
 
 /**
  * What a per-user service on a Unix socket needs beyond {@link Sockets}: a listening
@@ -27,11 +23,8 @@ public final class LocalService {
     private LocalService() {
     }
 
-    private static final class H {
-        static final MethodHandle GETSOCKOPT = Native.errnoHandle("getsockopt",
-                FunctionDescriptor.of(C_INT, C_INT, C_INT, C_INT, C_POINTER, C_POINTER));
-        static final MethodHandle POLL = Native.errnoHandle("poll", FunctionDescriptor.of(C_INT, C_POINTER, C_LONG, C_INT));
-    }
+    private static final Native.Function GETSOCKOPT = Native.function("getsockopt");
+    private static final Native.Function POLL = Native.function("poll");
 
     /** The process on the other end of a Unix socket, as the kernel recorded it at connect time. */
     public record PeerCredentials(int pid, int uid, int gid) {
@@ -49,11 +42,9 @@ public final class LocalService {
             MemorySegment cred = arena.allocate(UCRED_SIZE, 4);
             MemorySegment len = arena.allocate(C_INT);
             len.set(C_INT, 0, (int) UCRED_SIZE);
-            int r = (int) H.GETSOCKOPT.invokeExact(errno, socket.num(), SOL_SOCKET, SO_PEERCRED, cred, len);
+            int r = (int) GETSOCKOPT.call(errno, socket.num(), SOL_SOCKET, SO_PEERCRED, Native.ptr(cred), Native.ptr(len));
             Native.check(r, errno, () -> "getsockopt(" + socket.num() + ", SO_PEERCRED)");
             return new PeerCredentials(cred.get(C_INT, 0), cred.get(C_INT, 4), cred.get(C_INT, 8));
-        } catch (Throwable t) {
-            throw Native.rethrow(t);
         }
     }
 
@@ -67,7 +58,7 @@ public final class LocalService {
             MemorySegment pfd = arena.allocate(8, 4); // struct pollfd: int fd, short events, short revents
             pfd.set(C_INT, 0, fd);
             pfd.set(ValueLayout.JAVA_SHORT, 4, events);
-            int r = (int) H.POLL.invokeExact(errno, pfd, 1L, timeoutMillis);
+            int r = (int) POLL.call(errno, Native.ptr(pfd), 1L, timeoutMillis);
             if (r < 0) {
                 int e = Native.errno(errno);
                 if (e == Errno.EINTR) {
@@ -76,8 +67,6 @@ public final class LocalService {
                 throw new ErrnoException("poll(" + fd + ")", e);
             }
             return r == 0 ? 0 : pfd.get(ValueLayout.JAVA_SHORT, 6) & 0xffff;
-        } catch (Throwable t) {
-            throw Native.rethrow(t);
         }
     }
 }

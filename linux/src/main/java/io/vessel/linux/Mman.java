@@ -1,14 +1,7 @@
 package io.vessel.linux;
 
 import java.lang.foreign.Arena;
-import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.MemorySegment;
-import java.lang.invoke.MethodHandle;
-
-import static io.vessel.linux.Native.C_INT;
-import static io.vessel.linux.Native.C_LONG;
-import static io.vessel.linux.Native.C_POINTER;
-import static io.vessel.linux.Native.C_SIZE_T;
 
 /**
  * mmap(2), munmap(2) and madvise(2): memory that the kernel itself reads and writes (guest RAM,
@@ -24,14 +17,9 @@ public final class Mman {
     private Mman() {
     }
 
-    private static final class H {
-        static final MethodHandle MMAP = Native.errnoHandle("mmap",
-                FunctionDescriptor.of(C_POINTER, C_POINTER, C_SIZE_T, C_INT, C_INT, C_INT, C_LONG));
-        static final MethodHandle MUNMAP = Native.errnoHandle("munmap",
-                FunctionDescriptor.of(C_INT, C_POINTER, C_SIZE_T));
-        static final MethodHandle MADVISE = Native.errnoHandle("madvise",
-                FunctionDescriptor.of(C_INT, C_POINTER, C_SIZE_T, C_INT));
-    }
+    private static final Native.Function MMAP = Native.function("mmap");
+    private static final Native.Function MUNMAP = Native.function("munmap");
+    private static final Native.Function MADVISE = Native.function("madvise");
 
     /**
      * Maps {@code length} bytes of {@code fd} at {@code offset} (or anonymous memory with fd -1 and
@@ -40,14 +28,12 @@ public final class Mman {
     public static MemorySegment mmap(long length, int prot, int flags, int fd, long offset) throws ErrnoException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment errno = Native.errnoSegment(arena);
-            MemorySegment p = (MemorySegment) H.MMAP.invokeExact(errno, MemorySegment.NULL, length, prot, flags, fd, offset);
-            if (p.address() == MAP_FAILED) {
+            long p = MMAP.call(errno, 0, length, prot, flags, fd, offset);
+            if (p == MAP_FAILED) {
                 throw new ErrnoException("mmap(length=" + length + ", prot=" + prot + ", flags=0x"
                         + Integer.toHexString(flags) + ", fd=" + fd + ", offset=" + offset + ")", Native.errno(errno));
             }
-            return p.reinterpret(length);
-        } catch (Throwable t) {
-            throw Native.rethrow(t);
+            return MemorySegment.ofAddress(p).reinterpret(length);
         }
     }
 
@@ -59,20 +45,16 @@ public final class Mman {
     public static void munmap(MemorySegment mapping) throws ErrnoException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment errno = Native.errnoSegment(arena);
-            int r = (int) H.MUNMAP.invokeExact(errno, mapping, mapping.byteSize());
+            int r = (int) MUNMAP.call(errno, Native.ptr(mapping), mapping.byteSize());
             Native.check(r, errno, () -> "munmap(0x" + Long.toHexString(mapping.address()) + ", " + mapping.byteSize() + ")");
-        } catch (Throwable t) {
-            throw Native.rethrow(t);
         }
     }
 
     public static void madvise(MemorySegment range, int advice) throws ErrnoException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment errno = Native.errnoSegment(arena);
-            int r = (int) H.MADVISE.invokeExact(errno, range, range.byteSize(), advice);
+            int r = (int) MADVISE.call(errno, Native.ptr(range), range.byteSize(), advice);
             Native.check(r, errno, () -> "madvise(0x" + Long.toHexString(range.address()) + ", " + range.byteSize() + ", " + advice + ")");
-        } catch (Throwable t) {
-            throw Native.rethrow(t);
         }
     }
 }

@@ -1,13 +1,7 @@
 package io.vessel.linux;
 
 import java.lang.foreign.Arena;
-import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.MemorySegment;
-import java.lang.invoke.MethodHandle;
-
-import static io.vessel.linux.Native.C_INT;
-import static io.vessel.linux.Native.C_LONG;
-import static io.vessel.linux.Native.C_POINTER;
 
 /** mount(2), umount2(2) and pivot_root(2), for the places where Java acts on the host itself. */
 public final class Mount {
@@ -17,13 +11,9 @@ public final class Mount {
     private Mount() {
     }
 
-    private static final class H {
-        static final MethodHandle MOUNT = Native.errnoHandle("mount",
-                FunctionDescriptor.of(C_INT, C_POINTER, C_POINTER, C_POINTER, C_LONG, C_POINTER));
-        static final MethodHandle UMOUNT2 = Native.errnoHandle("umount2", FunctionDescriptor.of(C_INT, C_POINTER, C_INT));
-        static final MethodHandle SYSCALL2 = Native.variadicErrnoHandle("syscall",
-                FunctionDescriptor.of(C_LONG, C_LONG, C_POINTER, C_POINTER), 1);
-    }
+    private static final Native.Function MOUNT = Native.function("mount");
+    private static final Native.Function UMOUNT2 = Native.function("umount2");
+    private static final Native.Function SYSCALL = Native.function("syscall");
 
     private static MemorySegment str(Arena arena, String s) {
         return s == null ? MemorySegment.NULL : Native.cString(arena, s);
@@ -33,12 +23,10 @@ public final class Mount {
     public static void mount(String source, String target, String type, long flags, String data) throws ErrnoException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment errno = Native.errnoSegment(arena);
-            int r = (int) H.MOUNT.invokeExact(errno, str(arena, source), str(arena, target), str(arena, type), flags,
-                    str(arena, data));
+            int r = (int) MOUNT.call(errno, Native.ptr(str(arena, source)), Native.ptr(str(arena, target)), Native.ptr(str(arena, type)), flags,
+                    Native.ptr(str(arena, data)));
             Native.check(r, errno, () -> "mount(" + q(source) + ", " + q(target) + ", " + q(type) + ", 0x"
                     + Long.toHexString(flags) + ", " + q(data) + ")");
-        } catch (Throwable t) {
-            throw Native.rethrow(t);
         }
     }
 
@@ -46,10 +34,8 @@ public final class Mount {
     public static void umount(String target, int flags) throws ErrnoException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment errno = Native.errnoSegment(arena);
-            int r = (int) H.UMOUNT2.invokeExact(errno, Native.cString(arena, target), flags);
+            int r = (int) UMOUNT2.call(errno, Native.ptr(Native.cString(arena, target)), flags);
             Native.check(r, errno, () -> "umount2(" + q(target) + ", " + flags + ")");
-        } catch (Throwable t) {
-            throw Native.rethrow(t);
         }
     }
 
@@ -74,11 +60,9 @@ public final class Mount {
     public static void pivotRoot(String newRoot, String putOld) throws ErrnoException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment errno = Native.errnoSegment(arena);
-            long r = (long) H.SYSCALL2.invokeExact(errno, SYS_PIVOT_ROOT, Native.cString(arena, newRoot),
-                    Native.cString(arena, putOld));
+            long r = SYSCALL.call(errno, SYS_PIVOT_ROOT, Native.ptr(Native.cString(arena, newRoot)),
+                    Native.ptr(Native.cString(arena, putOld)));
             Native.check(r, errno, () -> "pivot_root(" + q(newRoot) + ", " + q(putOld) + ")");
-        } catch (Throwable t) {
-            throw Native.rethrow(t);
         }
     }
 

@@ -1,11 +1,7 @@
 package io.vessel.linux;
 
 import java.lang.foreign.Arena;
-import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.MemorySegment;
-import java.lang.invoke.MethodHandle;
-
-import static io.vessel.linux.Native.C_INT;
 
 /**
  * unshare(2) and setns(2) for the calling thread. In a multi-threaded process (every JVM) only
@@ -20,19 +16,15 @@ public final class Namespaces {
     private Namespaces() {
     }
 
-    private static final class H {
-        static final MethodHandle UNSHARE = Native.errnoHandle("unshare", FunctionDescriptor.of(C_INT, C_INT));
-        static final MethodHandle SETNS = Native.errnoHandle("setns", FunctionDescriptor.of(C_INT, C_INT, C_INT));
-    }
+    private static final Native.Function UNSHARE = Native.function("unshare");
+    private static final Native.Function SETNS = Native.function("setns");
 
     /** unshare(2): the calling thread leaves its namespaces of the kinds in {@code flags} for new ones. */
     public static void unshare(int flags) throws ErrnoException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment errno = Native.errnoSegment(arena);
-            int r = (int) H.UNSHARE.invokeExact(errno, flags);
+            int r = (int) UNSHARE.call(errno, flags);
             Native.check(r, errno, () -> "unshare(0x" + Integer.toHexString(flags) + ")");
-        } catch (Throwable t) {
-            throw Native.rethrow(t);
         }
     }
 
@@ -40,10 +32,8 @@ public final class Namespaces {
     public static void setns(Fd fd, int nstype) throws ErrnoException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment errno = Native.errnoSegment(arena);
-            int r = (int) H.SETNS.invokeExact(errno, fd.num(), nstype);
+            int r = (int) SETNS.call(errno, fd.num(), nstype);
             Native.check(r, errno, () -> "setns(" + fd + ", 0x" + Integer.toHexString(nstype) + ")");
-        } catch (Throwable t) {
-            throw Native.rethrow(t);
         }
     }
 }

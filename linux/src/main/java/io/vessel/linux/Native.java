@@ -13,12 +13,21 @@ import java.nio.charset.StandardCharsets;
 import java.util.List;
 
 /**
- * Linking to libc: one downcall handle per function (and per variadic signature), each capturing
- * {@code errno} into a per-call segment so that concurrent callers never race on it.
+ * Calling libc. Every function is called through one downcall shape, {@code long f(long, long,
+ * long, long, long, long)} with {@code errno} captured: a {@link Function} is a symbol's address,
+ * and {@link Function#call} passes integers and pointers ({@link #ptr}) as longs, padding the
+ * unused arguments with zeros. The JVM spins a class for each distinct downcall shape it links,
+ * which costs 10 to 30 ms each in the interpreter, so a process that links 20 shapes spends more
+ * time linking than working; with one shape it links once. This is sound on x86-64 (System V):
+ * integer and pointer arguments travel in the same six registers whatever their C type, a callee
+ * ignores the registers it does not read, the linker always sets {@code al} (which variadic
+ * callees read) for every downcall, and a C {@code int} result is the low half of {@code rax},
+ * which the caller narrows with {@code (int)}.
  *
- * <p>Convention for every binding in this package: the first parameter of the Java-side handle is
- * the errno capture segment made by {@link #errnoSegment}; after the call, if the return value
- * signals failure, read it at once with {@link #errno} and throw {@link ErrnoException}.
+ * <p>Convention for every binding in this package: the first argument of a call is the errno
+ * capture segment made by {@link #errnoSegment}; after the call, if the return value signals
+ * failure, read it at once with {@link #errno} and throw {@link ErrnoException}. A binding whose
+ * C function returns {@code int} narrows the result before testing it.
  */
 public final class Native {
     public static final Linker LINKER = Linker.nativeLinker();
@@ -32,22 +41,68 @@ public final class Native {
     public static final ValueLayout.OfLong C_SIZE_T = ValueLayout.JAVA_LONG;
     public static final java.lang.foreign.AddressLayout C_POINTER = ValueLayout.ADDRESS;
 
+    /** The one shape: (target, errno capture, six longs) → long. */
+    private static final MethodHandle CALL = LINKER.downcallHandle(FunctionDescriptor.of(C_LONG,
+            C_LONG, C_LONG, C_LONG, C_LONG, C_LONG, C_LONG), CAPTURE_ERRNO);
+    /**
+     * The capture segment for calls whose errno nobody reads (functions that cannot fail, or that
+     * report failure otherwise); concurrent calls write it harmlessly.
+     */
+    public static final MemorySegment UNREAD_ERRNO = Arena.global().allocate(CAPTURE_LAYOUT);
+
     private Native() {
     }
 
-    /** A handle to libc function {@code name} whose errno is captured (first argument: the capture segment). */
-    public static MethodHandle errnoHandle(String name, FunctionDescriptor fd) {
-        return LINKER.downcallHandle(symbol(name), fd, CAPTURE_ERRNO);
+    /** A libc function, called through the shared shape (see the class comment). */
+    public record Function(String name, MemorySegment address) {
+        public long call(MemorySegment errno) {
+            return call(errno, 0, 0, 0, 0, 0, 0);
+        }
+
+        public long call(MemorySegment errno, long a) {
+            return call(errno, a, 0, 0, 0, 0, 0);
+        }
+
+        public long call(MemorySegment errno, long a, long b) {
+            return call(errno, a, b, 0, 0, 0, 0);
+        }
+
+        public long call(MemorySegment errno, long a, long b, long c) {
+            return call(errno, a, b, c, 0, 0, 0);
+        }
+
+        public long call(MemorySegment errno, long a, long b, long c, long d) {
+            return call(errno, a, b, c, d, 0, 0);
+        }
+
+        public long call(MemorySegment errno, long a, long b, long c, long d, long e) {
+            return call(errno, a, b, c, d, e, 0);
+        }
+
+        public long call(MemorySegment errno, long a, long b, long c, long d, long e, long f) {
+            try {
+                return (long) CALL.invokeExact(address, errno, a, b, c, d, e, f);
+            } catch (Throwable t) {
+                throw rethrow(t);
+            }
+        }
     }
 
-    /** A handle to a variadic libc function; {@code fixed} is the number of non-variadic parameters. */
-    public static MethodHandle variadicErrnoHandle(String name, FunctionDescriptor fd, int fixed) {
-        return LINKER.downcallHandle(symbol(name), fd, CAPTURE_ERRNO, Linker.Option.firstVariadicArg(fixed));
+    /** libc's function {@code name}; fails with {@link UnsatisfiedLinkError} if libc lacks it. */
+    public static Function function(String name) {
+        return new Function(name, symbol(name));
     }
 
-    /** A handle to a libc function that does not set errno. */
-    public static MethodHandle handle(String name, FunctionDescriptor fd) {
-        return LINKER.downcallHandle(symbol(name), fd);
+    /**
+     * A native segment's address, to pass as a pointer argument; {@code NULL} is 0. A heap segment
+     * has no address a C function could use, so it is refused rather than passed as a wrong pointer.
+     * The caller keeps the segment alive for the call (a confined arena around it does).
+     */
+    public static long ptr(MemorySegment segment) {
+        if (!segment.isNative()) {
+            throw new IllegalArgumentException("a heap segment cannot be passed to a C function");
+        }
+        return segment.address();
     }
 
     private static MemorySegment symbol(String name) {

@@ -1,10 +1,8 @@
 package io.vessel.linux;
 
 import java.lang.foreign.Arena;
-import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.lang.invoke.MethodHandle;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
@@ -13,8 +11,6 @@ import java.util.Arrays;
 import java.util.List;
 
 import static io.vessel.linux.Native.C_INT;
-import static io.vessel.linux.Native.C_LONG;
-import static io.vessel.linux.Native.C_POINTER;
 
 /**
  * A netlink socket speaking to the kernel: request/acknowledge and request/dump exchanges, with
@@ -51,30 +47,23 @@ public final class Netlink implements AutoCloseable {
         this.protocol = protocol;
     }
 
-    private static final class H {
-        static final MethodHandle SOCKET = Native.errnoHandle("socket", FunctionDescriptor.of(C_INT, C_INT, C_INT, C_INT));
-        static final MethodHandle SETSOCKOPT = Native.errnoHandle("setsockopt",
-                FunctionDescriptor.of(C_INT, C_INT, C_INT, C_INT, C_POINTER, C_INT));
-        static final MethodHandle SEND = Native.errnoHandle("send",
-                FunctionDescriptor.of(C_LONG, C_INT, C_POINTER, C_LONG, C_INT));
-        static final MethodHandle RECV = Native.errnoHandle("recv",
-                FunctionDescriptor.of(C_LONG, C_INT, C_POINTER, C_LONG, C_INT));
-    }
+    private static final Native.Function SOCKET = Native.function("socket");
+    private static final Native.Function SETSOCKOPT = Native.function("setsockopt");
+    private static final Native.Function SEND = Native.function("send");
+    private static final Native.Function RECV = Native.function("recv");
 
     /** A netlink socket of {@code protocol} (e.g. {@link #NETLINK_ROUTE}) in the calling thread's network namespace. */
     public static Netlink open(int protocol) throws ErrnoException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment errno = Native.errnoSegment(arena);
-            int s = (int) H.SOCKET.invokeExact(errno, AF_NETLINK, SOCK_RAW | Sockets.SOCK_CLOEXEC, protocol);
+            int s = (int) SOCKET.call(errno, AF_NETLINK, SOCK_RAW | Sockets.SOCK_CLOEXEC, protocol);
             Native.check(s, errno, () -> "socket(AF_NETLINK, SOCK_RAW, " + protocol + ")");
             Fd fd = Fd.adopt(s);
             MemorySegment one = arena.allocateFrom(C_INT, 1);
             // Optional refinements: error replies without the echoed request, and with the kernel's text.
-            int ignored = (int) H.SETSOCKOPT.invokeExact(errno, s, SOL_NETLINK, NETLINK_CAP_ACK, one, 4);
-            ignored = (int) H.SETSOCKOPT.invokeExact(errno, s, SOL_NETLINK, NETLINK_EXT_ACK, one, 4);
+            int ignored = (int) SETSOCKOPT.call(errno, s, SOL_NETLINK, NETLINK_CAP_ACK, Native.ptr(one), 4);
+            ignored = (int) SETSOCKOPT.call(errno, s, SOL_NETLINK, NETLINK_EXT_ACK, Native.ptr(one), 4);
             return new Netlink(fd, protocol);
-        } catch (Throwable t) {
-            throw Native.rethrow(t);
         }
     }
 
@@ -104,11 +93,9 @@ public final class Netlink implements AutoCloseable {
             MemorySegment buf = arena.allocateFrom(ValueLayout.JAVA_BYTE, bytes);
             long r;
             do {
-                r = (long) H.SEND.invokeExact(errno, fd.num(), buf, (long) bytes.length, 0);
+                r = SEND.call(errno, fd.num(), Native.ptr(buf), (long) bytes.length, 0);
             } while (r < 0 && Native.errno(errno) == Errno.EINTR);
             Native.check(r, errno, () -> "netlink send (" + what + ")");
-        } catch (Throwable t) {
-            throw Native.rethrow(t);
         }
         return s;
     }
@@ -121,7 +108,7 @@ public final class Netlink implements AutoCloseable {
             while (true) {
                 long n;
                 do {
-                    n = (long) H.RECV.invokeExact(errno, fd.num(), buf, (long) RECEIVE_BUFFER, 0);
+                    n = RECV.call(errno, fd.num(), Native.ptr(buf), (long) RECEIVE_BUFFER, 0);
                 } while (n < 0 && Native.errno(errno) == Errno.EINTR);
                 Native.check(n, errno, () -> "netlink receive (" + what + ")");
                 ByteBuffer b = ByteBuffer.wrap(buf.asSlice(0, n).toArray(ValueLayout.JAVA_BYTE))
@@ -156,8 +143,6 @@ public final class Netlink implements AutoCloseable {
                     }
                 }
             }
-        } catch (Throwable t) {
-            throw Native.rethrow(t);
         }
     }
 

@@ -1,12 +1,9 @@
 package io.vessel.linux;
 
 import java.lang.foreign.Arena;
-import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.MemorySegment;
-import java.lang.invoke.MethodHandle;
 import java.util.List;
 
-import static io.vessel.linux.Native.C_INT;
 import static io.vessel.linux.Native.C_LONG;
 import static io.vessel.linux.Native.C_POINTER;
 
@@ -31,31 +28,21 @@ public final class NonBlockingIo {
     private NonBlockingIo() {
     }
 
-    private static final class H {
-        static final MethodHandle READ = Native.errnoHandle("read",
-                FunctionDescriptor.of(C_LONG, C_INT, C_POINTER, C_LONG));
-        static final MethodHandle READV = Native.errnoHandle("readv",
-                FunctionDescriptor.of(C_LONG, C_INT, C_POINTER, C_INT));
-        static final MethodHandle WRITEV = Native.errnoHandle("writev",
-                FunctionDescriptor.of(C_LONG, C_INT, C_POINTER, C_INT));
-        static final MethodHandle SEND = Native.errnoHandle("send",
-                FunctionDescriptor.of(C_LONG, C_INT, C_POINTER, C_LONG, C_INT));
-        static final MethodHandle FCNTL = Native.variadicErrnoHandle("fcntl",
-                FunctionDescriptor.of(C_INT, C_INT, C_INT, C_INT), 2);
-        static final MethodHandle SHUTDOWN = Native.errnoHandle("shutdown",
-                FunctionDescriptor.of(C_INT, C_INT, C_INT));
-    }
+    private static final Native.Function READ = Native.function("read");
+    private static final Native.Function READV = Native.function("readv");
+    private static final Native.Function WRITEV = Native.function("writev");
+    private static final Native.Function SEND = Native.function("send");
+    private static final Native.Function FCNTL = Native.function("fcntl");
+    private static final Native.Function SHUTDOWN = Native.function("shutdown");
 
     /** Sets O_NONBLOCK on {@code fd}. */
     public static void setNonBlocking(int fd) throws ErrnoException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment errno = Native.errnoSegment(arena);
-            int flags = (int) H.FCNTL.invokeExact(errno, fd, F_GETFL, 0);
+            int flags = (int) FCNTL.call(errno, fd, F_GETFL, 0);
             Native.check(flags, errno, () -> "fcntl(" + fd + ", F_GETFL)");
-            int r = (int) H.FCNTL.invokeExact(errno, fd, F_SETFL, flags | O_NONBLOCK);
+            int r = (int) FCNTL.call(errno, fd, F_SETFL, flags | O_NONBLOCK);
             Native.check(r, errno, () -> "fcntl(" + fd + ", F_SETFL, O_NONBLOCK)");
-        } catch (Throwable t) {
-            throw Native.rethrow(t);
         }
     }
 
@@ -65,11 +52,9 @@ public final class NonBlockingIo {
             MemorySegment errno = Native.errnoSegment(arena);
             long n;
             do {
-                n = (long) H.READ.invokeExact(errno, fd, buf, buf.byteSize());
+                n = READ.call(errno, fd, Native.ptr(buf), buf.byteSize());
             } while (n < 0 && Native.errno(errno) == Errno.EINTR);
             return result(n, errno, "read", fd);
-        } catch (Throwable t) {
-            throw Native.rethrow(t);
         }
     }
 
@@ -97,12 +82,10 @@ public final class NonBlockingIo {
             }
             long n;
             do {
-                n = read ? (long) H.READV.invokeExact(errno, fd, iov, buffers.size())
-                        : (long) H.WRITEV.invokeExact(errno, fd, iov, buffers.size());
+                n = read ? READV.call(errno, fd, Native.ptr(iov), buffers.size())
+                        : WRITEV.call(errno, fd, Native.ptr(iov), buffers.size());
             } while (n < 0 && Native.errno(errno) == Errno.EINTR);
             return result(n, errno, read ? "readv" : "writev", fd);
-        } catch (Throwable t) {
-            throw Native.rethrow(t);
         }
     }
 
@@ -115,11 +98,9 @@ public final class NonBlockingIo {
             MemorySegment errno = Native.errnoSegment(arena);
             long n;
             do {
-                n = (long) H.SEND.invokeExact(errno, fd, buf, buf.byteSize(), MSG_NOSIGNAL);
+                n = SEND.call(errno, fd, Native.ptr(buf), buf.byteSize(), MSG_NOSIGNAL);
             } while (n < 0 && Native.errno(errno) == Errno.EINTR);
             return result(n, errno, "send", fd);
-        } catch (Throwable t) {
-            throw Native.rethrow(t);
         }
     }
 
@@ -127,10 +108,8 @@ public final class NonBlockingIo {
     public static void shutdown(int fd, int how) throws ErrnoException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment errno = Native.errnoSegment(arena);
-            int r = (int) H.SHUTDOWN.invokeExact(errno, fd, how);
+            int r = (int) SHUTDOWN.call(errno, fd, how);
             Native.check(r, errno, () -> "shutdown(" + fd + ", " + how + ")");
-        } catch (Throwable t) {
-            throw Native.rethrow(t);
         }
     }
 

@@ -1,12 +1,9 @@
 package io.vessel.linux;
 
 import java.lang.foreign.Arena;
-import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.MemorySegment;
-import java.lang.invoke.MethodHandle;
 
 import static io.vessel.linux.Native.C_INT;
-import static io.vessel.linux.Native.C_POINTER;
 
 /**
  * pipe2(2): a kernel pipe as two owned descriptors, for handing a child process (a build step's
@@ -28,22 +25,18 @@ public final class Pipes {
         }
     }
 
-    private static final class Pipe2 {
-        static final MethodHandle H = Native.errnoHandle("pipe2", FunctionDescriptor.of(C_INT, C_POINTER, C_INT));
-    }
+    private static final Native.Function PIPE2 = Native.function("pipe2");
 
     /** pipe2(2) with {@code flags} (e.g. {@link #O_CLOEXEC}). */
     public static Pipe pipe(int flags) throws ErrnoException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment errno = Native.errnoSegment(arena);
             MemorySegment fds = arena.allocate(C_INT, 2);
-            int r = (int) Pipe2.H.invokeExact(errno, fds, flags);
+            int r = (int) PIPE2.call(errno, Native.ptr(fds), flags);
             if (r < 0) {
                 throw new ErrnoException("pipe2", Native.errno(errno));
             }
             return new Pipe(Fd.adopt(fds.getAtIndex(C_INT, 0)), Fd.adopt(fds.getAtIndex(C_INT, 1)));
-        } catch (Throwable t) {
-            throw Native.rethrow(t);
         }
     }
 }

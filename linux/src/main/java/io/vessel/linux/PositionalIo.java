@@ -1,14 +1,7 @@
 package io.vessel.linux;
 
 import java.lang.foreign.Arena;
-import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.MemorySegment;
-import java.lang.invoke.MethodHandle;
-
-import static io.vessel.linux.Native.C_INT;
-import static io.vessel.linux.Native.C_LONG;
-import static io.vessel.linux.Native.C_POINTER;
-import static io.vessel.linux.Native.C_SIZE_T;
 
 /**
  * Positional I/O straight between a file and native memory (pread, pwrite, fdatasync,
@@ -23,27 +16,16 @@ public final class PositionalIo {
     private PositionalIo() {
     }
 
-    private static final class Pread {
-        // ssize_t pread(int fd, void *buf, size_t count, off_t offset);
-        static final MethodHandle H = Native.errnoHandle("pread",
-                FunctionDescriptor.of(C_LONG, C_INT, C_POINTER, C_SIZE_T, C_LONG));
-    }
+    // ssize_t pread(int fd, void *buf, size_t count, off_t offset);
+    private static final Native.Function PREAD = Native.function("pread");
 
-    private static final class Pwrite {
-        // ssize_t pwrite(int fd, const void *buf, size_t count, off_t offset);
-        static final MethodHandle H = Native.errnoHandle("pwrite",
-                FunctionDescriptor.of(C_LONG, C_INT, C_POINTER, C_SIZE_T, C_LONG));
-    }
+    // ssize_t pwrite(int fd, const void *buf, size_t count, off_t offset);
+    private static final Native.Function PWRITE = Native.function("pwrite");
 
-    private static final class Fdatasync {
-        static final MethodHandle H = Native.errnoHandle("fdatasync", FunctionDescriptor.of(C_INT, C_INT));
-    }
+    private static final Native.Function FDATASYNC = Native.function("fdatasync");
 
-    private static final class Fallocate {
-        // int fallocate(int fd, int mode, off_t offset, off_t len);
-        static final MethodHandle H = Native.errnoHandle("fallocate",
-                FunctionDescriptor.of(C_INT, C_INT, C_INT, C_LONG, C_LONG));
-    }
+    // int fallocate(int fd, int mode, off_t offset, off_t len);
+    private static final Native.Function FALLOCATE = Native.function("fallocate");
 
     /**
      * Reads into all of {@code buf} from {@code offset}, retrying short reads; returns the bytes
@@ -55,7 +37,7 @@ public final class PositionalIo {
             long done = 0;
             long size = buf.byteSize();
             while (done < size) {
-                long n = (long) Pread.H.invokeExact(errno, fd, buf.asSlice(done), size - done, offset + done);
+                long n = PREAD.call(errno, fd, Native.ptr(buf.asSlice(done)), size - done, offset + done);
                 if (n < 0) {
                     if (Native.errno(errno) == Errno.EINTR) {
                         continue;
@@ -69,8 +51,6 @@ public final class PositionalIo {
                 done += n;
             }
             return done;
-        } catch (Throwable t) {
-            throw Native.rethrow(t);
         }
     }
 
@@ -81,7 +61,7 @@ public final class PositionalIo {
             long done = 0;
             long size = buf.byteSize();
             while (done < size) {
-                long n = (long) Pwrite.H.invokeExact(errno, fd, buf.asSlice(done), size - done, offset + done);
+                long n = PWRITE.call(errno, fd, Native.ptr(buf.asSlice(done)), size - done, offset + done);
                 if (n < 0) {
                     if (Native.errno(errno) == Errno.EINTR) {
                         continue;
@@ -91,8 +71,6 @@ public final class PositionalIo {
                 }
                 done += n;
             }
-        } catch (Throwable t) {
-            throw Native.rethrow(t);
         }
     }
 
@@ -102,13 +80,11 @@ public final class PositionalIo {
             MemorySegment errno = Native.errnoSegment(arena);
             int r;
             do {
-                r = (int) Fdatasync.H.invokeExact(errno, fd);
+                r = (int) FDATASYNC.call(errno, fd);
             } while (r < 0 && Native.errno(errno) == Errno.EINTR);
             if (r < 0) {
                 throw new ErrnoException("fdatasync(" + fd + ")", Native.errno(errno));
             }
-        } catch (Throwable t) {
-            throw Native.rethrow(t);
         }
     }
 
@@ -118,14 +94,12 @@ public final class PositionalIo {
             MemorySegment errno = Native.errnoSegment(arena);
             int r;
             do {
-                r = (int) Fallocate.H.invokeExact(errno, fd, mode, offset, length);
+                r = (int) FALLOCATE.call(errno, fd, mode, offset, length);
             } while (r < 0 && Native.errno(errno) == Errno.EINTR);
             if (r < 0) {
                 throw new ErrnoException("fallocate(" + fd + ", 0x" + Integer.toHexString(mode) + ", " + offset + ", "
                         + length + ")", Native.errno(errno));
             }
-        } catch (Throwable t) {
-            throw Native.rethrow(t);
         }
     }
 }

@@ -1,15 +1,12 @@
 package io.vessel.linux;
 
 import java.lang.foreign.Arena;
-import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.lang.invoke.MethodHandle;
 import java.util.List;
 
 import static io.vessel.linux.Native.C_INT;
 import static io.vessel.linux.Native.C_LONG;
-import static io.vessel.linux.Native.C_POINTER;
 
 /** Processes: posix_spawn with exact descriptor placement, waiting, signals through pidfds, prctl, rlimits. */
 public final class Processes {
@@ -31,63 +28,31 @@ public final class Processes {
     private Processes() {
     }
 
-    private static final class Spawn {
-        static final MethodHandle SPAWN = Native.handle("posix_spawn", FunctionDescriptor.of(C_INT,
-                C_POINTER, C_POINTER, C_POINTER, C_POINTER, C_POINTER, C_POINTER));
-        static final MethodHandle FA_INIT = Native.handle("posix_spawn_file_actions_init",
-                FunctionDescriptor.of(C_INT, C_POINTER));
-        static final MethodHandle FA_DESTROY = Native.handle("posix_spawn_file_actions_destroy",
-                FunctionDescriptor.of(C_INT, C_POINTER));
-        static final MethodHandle FA_DUP2 = Native.handle("posix_spawn_file_actions_adddup2",
-                FunctionDescriptor.of(C_INT, C_POINTER, C_INT, C_INT));
-        static final MethodHandle FA_CLOSEFROM = Native.handle("posix_spawn_file_actions_addclosefrom_np",
-                FunctionDescriptor.of(C_INT, C_POINTER, C_INT));
-        static final MethodHandle ATTR_INIT = Native.handle("posix_spawnattr_init",
-                FunctionDescriptor.of(C_INT, C_POINTER));
-        static final MethodHandle ATTR_DESTROY = Native.handle("posix_spawnattr_destroy",
-                FunctionDescriptor.of(C_INT, C_POINTER));
-        static final MethodHandle ATTR_FLAGS = Native.handle("posix_spawnattr_setflags",
-                FunctionDescriptor.of(C_INT, C_POINTER, ValueLayout.JAVA_SHORT));
-        static final MethodHandle ATTR_SIGMASK = Native.handle("posix_spawnattr_setsigmask",
-                FunctionDescriptor.of(C_INT, C_POINTER, C_POINTER));
-        static final MethodHandle ATTR_SIGDEFAULT = Native.handle("posix_spawnattr_setsigdefault",
-                FunctionDescriptor.of(C_INT, C_POINTER, C_POINTER));
-        static final MethodHandle SIGFILLSET = Native.handle("sigfillset", FunctionDescriptor.of(C_INT, C_POINTER));
-        static final MethodHandle SIGEMPTYSET = Native.handle("sigemptyset", FunctionDescriptor.of(C_INT, C_POINTER));
-    }
+    private static final Native.Function POSIX_SPAWN = Native.function("posix_spawn");
+    private static final Native.Function POSIX_SPAWN_FILE_ACTIONS_INIT = Native.function("posix_spawn_file_actions_init");
+    private static final Native.Function POSIX_SPAWN_FILE_ACTIONS_DESTROY = Native.function("posix_spawn_file_actions_destroy");
+    private static final Native.Function POSIX_SPAWN_FILE_ACTIONS_ADDDUP2 = Native.function("posix_spawn_file_actions_adddup2");
+    private static final Native.Function POSIX_SPAWN_FILE_ACTIONS_ADDCLOSEFROM_NP = Native.function("posix_spawn_file_actions_addclosefrom_np");
+    private static final Native.Function POSIX_SPAWNATTR_INIT = Native.function("posix_spawnattr_init");
+    private static final Native.Function POSIX_SPAWNATTR_DESTROY = Native.function("posix_spawnattr_destroy");
+    private static final Native.Function POSIX_SPAWNATTR_SETFLAGS = Native.function("posix_spawnattr_setflags");
+    private static final Native.Function POSIX_SPAWNATTR_SETSIGMASK = Native.function("posix_spawnattr_setsigmask");
+    private static final Native.Function POSIX_SPAWNATTR_SETSIGDEFAULT = Native.function("posix_spawnattr_setsigdefault");
+    private static final Native.Function SIGFILLSET = Native.function("sigfillset");
+    private static final Native.Function SIGEMPTYSET = Native.function("sigemptyset");
 
-    private static final class Syscall3 {
-        // long syscall(long number, ...): three int arguments
-        static final MethodHandle H = Native.variadicErrnoHandle("syscall",
-                FunctionDescriptor.of(C_LONG, C_LONG, C_INT, C_INT, C_INT), 1);
-    }
+    // long syscall(long number, ...): three int arguments
+    private static final Native.Function SYSCALL = Native.function("syscall");
 
-    private static final class Syscall4 {
-        static final MethodHandle H = Native.variadicErrnoHandle("syscall",
-                FunctionDescriptor.of(C_LONG, C_LONG, C_INT, C_INT, C_POINTER, C_INT), 1);
-    }
+    private static final Native.Function WAITID = Native.function("waitid");
 
-    private static final class Waitid {
-        static final MethodHandle H = Native.errnoHandle("waitid",
-                FunctionDescriptor.of(C_INT, C_INT, C_INT, C_POINTER, C_INT));
-    }
+    private static final Native.Function KILL = Native.function("kill");
 
-    private static final class Kill {
-        static final MethodHandle H = Native.errnoHandle("kill", FunctionDescriptor.of(C_INT, C_INT, C_INT));
-    }
+    private static final Native.Function PRCTL = Native.function("prctl");
 
-    private static final class Prctl {
-        static final MethodHandle H = Native.variadicErrnoHandle("prctl",
-                FunctionDescriptor.of(C_INT, C_INT, C_LONG, C_LONG, C_LONG, C_LONG), 1);
-    }
+    private static final Native.Function SETRLIMIT = Native.function("setrlimit");
 
-    private static final class Rlimit {
-        static final MethodHandle SET = Native.errnoHandle("setrlimit", FunctionDescriptor.of(C_INT, C_INT, C_POINTER));
-    }
-
-    private static final class Hostname {
-        static final MethodHandle H = Native.errnoHandle("sethostname", FunctionDescriptor.of(C_INT, C_POINTER, C_LONG));
-    }
+    private static final Native.Function SETHOSTNAME = Native.function("sethostname");
 
     /**
      * posix_spawn(3) of {@code path} where the child's descriptor {@code i} is the parent's
@@ -98,45 +63,43 @@ public final class Processes {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment actions = arena.allocate(SPAWN_STRUCT_SIZE, 16);
             MemorySegment attr = arena.allocate(SPAWN_STRUCT_SIZE, 16);
-            int r = (int) Spawn.FA_INIT.invokeExact(actions);
-            r |= (int) Spawn.ATTR_INIT.invokeExact(attr);
+            int r = (int) POSIX_SPAWN_FILE_ACTIONS_INIT.call(Native.UNREAD_ERRNO, Native.ptr(actions));
+            r |= (int) POSIX_SPAWNATTR_INIT.call(Native.UNREAD_ERRNO, Native.ptr(attr));
             try {
                 // Move sources out of the way first, so that dup2 into low numbers cannot clobber a later source.
                 int high = 1000;
                 for (int i = 0; i < fds.length; i++) {
                     if (fds[i] >= 0) {
-                        r |= (int) Spawn.FA_DUP2.invokeExact(actions, fds[i], high + i);
+                        r |= (int) POSIX_SPAWN_FILE_ACTIONS_ADDDUP2.call(Native.UNREAD_ERRNO, Native.ptr(actions), fds[i], high + i);
                     }
                 }
                 for (int i = 0; i < fds.length; i++) {
                     if (fds[i] >= 0) {
-                        r |= (int) Spawn.FA_DUP2.invokeExact(actions, high + i, i);
+                        r |= (int) POSIX_SPAWN_FILE_ACTIONS_ADDDUP2.call(Native.UNREAD_ERRNO, Native.ptr(actions), high + i, i);
                     }
                 }
-                r |= (int) Spawn.FA_CLOSEFROM.invokeExact(actions, fds.length);
+                r |= (int) POSIX_SPAWN_FILE_ACTIONS_ADDCLOSEFROM_NP.call(Native.UNREAD_ERRNO, Native.ptr(actions), fds.length);
                 MemorySegment all = arena.allocate(SIGSET_SIZE);
                 MemorySegment none = arena.allocate(SIGSET_SIZE);
-                r |= (int) Spawn.SIGFILLSET.invokeExact(all);
-                r |= (int) Spawn.SIGEMPTYSET.invokeExact(none);
-                r |= (int) Spawn.ATTR_SIGDEFAULT.invokeExact(attr, all);
-                r |= (int) Spawn.ATTR_SIGMASK.invokeExact(attr, none);
-                r |= (int) Spawn.ATTR_FLAGS.invokeExact(attr, (short) (POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF));
+                r |= (int) SIGFILLSET.call(Native.UNREAD_ERRNO, Native.ptr(all));
+                r |= (int) SIGEMPTYSET.call(Native.UNREAD_ERRNO, Native.ptr(none));
+                r |= (int) POSIX_SPAWNATTR_SETSIGDEFAULT.call(Native.UNREAD_ERRNO, Native.ptr(attr), Native.ptr(all));
+                r |= (int) POSIX_SPAWNATTR_SETSIGMASK.call(Native.UNREAD_ERRNO, Native.ptr(attr), Native.ptr(none));
+                r |= (int) POSIX_SPAWNATTR_SETFLAGS.call(Native.UNREAD_ERRNO, Native.ptr(attr), (short) (POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF));
                 if (r != 0) {
                     throw new ErrnoException("posix_spawn setup for " + path, Errno.EINVAL);
                 }
                 MemorySegment pid = arena.allocate(C_INT);
-                int err = (int) Spawn.SPAWN.invokeExact(pid, Native.cString(arena, path), actions, attr,
-                        Native.cStringArray(arena, argv), Native.cStringArray(arena, env));
+                int err = (int) POSIX_SPAWN.call(Native.UNREAD_ERRNO, Native.ptr(pid), Native.ptr(Native.cString(arena, path)), Native.ptr(actions), Native.ptr(attr),
+                        Native.ptr(Native.cStringArray(arena, argv)), Native.ptr(Native.cStringArray(arena, env)));
                 if (err != 0) {
                     throw new ErrnoException("posix_spawn(\"" + path + "\")", err);
                 }
                 return pid.get(C_INT, 0);
             } finally {
-                int ignored = (int) Spawn.FA_DESTROY.invokeExact(actions);
-                ignored = (int) Spawn.ATTR_DESTROY.invokeExact(attr);
+                int ignored = (int) POSIX_SPAWN_FILE_ACTIONS_DESTROY.call(Native.UNREAD_ERRNO, Native.ptr(actions));
+                ignored = (int) POSIX_SPAWNATTR_DESTROY.call(Native.UNREAD_ERRNO, Native.ptr(attr));
             }
-        } catch (Throwable t) {
-            throw Native.rethrow(t);
         }
     }
 
@@ -158,7 +121,7 @@ public final class Processes {
             MemorySegment info = arena.allocate(128);
             int r;
             do {
-                r = (int) Waitid.H.invokeExact(errno, idType, id, info, WEXITED | extra);
+                r = (int) WAITID.call(errno, idType, id, Native.ptr(info), WEXITED | extra);
             } while (r < 0 && Native.errno(errno) == Errno.EINTR);
             Native.check(r, errno, () -> "waitid(" + idType + ", " + id + ")");
             int pid = info.get(C_INT, SI_PID);
@@ -166,8 +129,6 @@ public final class Processes {
                 return null;
             }
             return new ExitStatus(pid, info.get(C_INT, SI_CODE) == CLD_EXITED, info.get(C_INT, SI_STATUS));
-        } catch (Throwable t) {
-            throw Native.rethrow(t);
         }
     }
 
@@ -180,10 +141,8 @@ public final class Processes {
     public static void kill(int pid, int signal) throws ErrnoException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment errno = Native.errnoSegment(arena);
-            int r = (int) Kill.H.invokeExact(errno, pid, signal);
+            int r = (int) KILL.call(errno, pid, signal);
             Native.check(r, errno, () -> "kill(" + pid + ", " + Signals.name(signal) + ")");
-        } catch (Throwable t) {
-            throw Native.rethrow(t);
         }
     }
 
@@ -191,11 +150,9 @@ public final class Processes {
     public static Fd pidfdOpen(int pid) throws ErrnoException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment errno = Native.errnoSegment(arena);
-            long r = (long) Syscall3.H.invokeExact(errno, SYS_PIDFD_OPEN, pid, 0, 0);
+            long r = SYSCALL.call(errno, SYS_PIDFD_OPEN, pid, 0, 0);
             Native.check(r, errno, () -> "pidfd_open(" + pid + ")");
             return Fd.adopt((int) r);
-        } catch (Throwable t) {
-            throw Native.rethrow(t);
         }
     }
 
@@ -203,11 +160,9 @@ public final class Processes {
     public static void pidfdSendSignal(Fd pidfd, int signal) throws ErrnoException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment errno = Native.errnoSegment(arena);
-            long r = (long) Syscall4.H.invokeExact(errno, SYS_PIDFD_SEND_SIGNAL, pidfd.num(), signal,
-                    MemorySegment.NULL, 0);
+            long r = SYSCALL.call(errno, SYS_PIDFD_SEND_SIGNAL, pidfd.num(), signal,
+                    0, 0);
             Native.check(r, errno, () -> "pidfd_send_signal(" + pidfd + ", " + Signals.name(signal) + ")");
-        } catch (Throwable t) {
-            throw Native.rethrow(t);
         }
     }
 
@@ -215,10 +170,8 @@ public final class Processes {
     public static int prctl(int option, long a2, long a3, long a4, long a5) throws ErrnoException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment errno = Native.errnoSegment(arena);
-            int r = (int) Prctl.H.invokeExact(errno, option, a2, a3, a4, a5);
+            int r = (int) PRCTL.call(errno, option, a2, a3, a4, a5);
             return (int) Native.check(r, errno, () -> "prctl(" + option + ", " + a2 + ")");
-        } catch (Throwable t) {
-            throw Native.rethrow(t);
         }
     }
 
@@ -229,10 +182,8 @@ public final class Processes {
             MemorySegment lim = arena.allocate(16);
             lim.set(C_LONG, 0, soft);
             lim.set(C_LONG, 8, hard);
-            int r = (int) Rlimit.SET.invokeExact(errno, resource, lim);
+            int r = (int) SETRLIMIT.call(errno, resource, Native.ptr(lim));
             Native.check(r, errno, () -> "setrlimit(" + resource + ", " + soft + ", " + hard + ")");
-        } catch (Throwable t) {
-            throw Native.rethrow(t);
         }
     }
 
@@ -241,10 +192,8 @@ public final class Processes {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment errno = Native.errnoSegment(arena);
             byte[] b = name.getBytes(java.nio.charset.StandardCharsets.UTF_8);
-            int r = (int) Hostname.H.invokeExact(errno, arena.allocateFrom(ValueLayout.JAVA_BYTE, b), (long) b.length);
+            int r = (int) SETHOSTNAME.call(errno, Native.ptr(arena.allocateFrom(ValueLayout.JAVA_BYTE, b)), (long) b.length);
             Native.check(r, errno, () -> "sethostname(\"" + name + "\")");
-        } catch (Throwable t) {
-            throw Native.rethrow(t);
         }
     }
 }

@@ -1,10 +1,8 @@
 package io.vessel.linux;
 
 import java.lang.foreign.Arena;
-import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.lang.invoke.MethodHandle;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 
@@ -27,32 +25,23 @@ public final class Sockets {
     private Sockets() {
     }
 
-    private static final class H {
-        static final MethodHandle SOCKETPAIR = Native.errnoHandle("socketpair",
-                FunctionDescriptor.of(C_INT, C_INT, C_INT, C_INT, C_POINTER));
-        static final MethodHandle SOCKET = Native.errnoHandle("socket", FunctionDescriptor.of(C_INT, C_INT, C_INT, C_INT));
-        static final MethodHandle CONNECT = Native.errnoHandle("connect",
-                FunctionDescriptor.of(C_INT, C_INT, C_POINTER, C_INT));
-        static final MethodHandle BIND = Native.errnoHandle("bind", FunctionDescriptor.of(C_INT, C_INT, C_POINTER, C_INT));
-        static final MethodHandle LISTEN = Native.errnoHandle("listen", FunctionDescriptor.of(C_INT, C_INT, C_INT));
-        static final MethodHandle ACCEPT = Native.errnoHandle("accept4",
-                FunctionDescriptor.of(C_INT, C_INT, C_POINTER, C_POINTER, C_INT));
-        static final MethodHandle SENDMSG = Native.errnoHandle("sendmsg",
-                FunctionDescriptor.of(C_LONG, C_INT, C_POINTER, C_INT));
-        static final MethodHandle RECVMSG = Native.errnoHandle("recvmsg",
-                FunctionDescriptor.of(C_LONG, C_INT, C_POINTER, C_INT));
-    }
+    private static final Native.Function SOCKETPAIR = Native.function("socketpair");
+    private static final Native.Function SOCKET = Native.function("socket");
+    private static final Native.Function CONNECT = Native.function("connect");
+    private static final Native.Function BIND = Native.function("bind");
+    private static final Native.Function LISTEN = Native.function("listen");
+    private static final Native.Function ACCEPT4 = Native.function("accept4");
+    private static final Native.Function SENDMSG = Native.function("sendmsg");
+    private static final Native.Function RECVMSG = Native.function("recvmsg");
 
     /** socketpair(2) of AF_UNIX sockets of {@code type}, close-on-exec. */
     public static Fd[] socketpair(int type) throws ErrnoException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment errno = Native.errnoSegment(arena);
             MemorySegment sv = arena.allocate(C_INT, 2);
-            int r = (int) H.SOCKETPAIR.invokeExact(errno, AF_UNIX, type | SOCK_CLOEXEC, 0, sv);
+            int r = (int) SOCKETPAIR.call(errno, AF_UNIX, type | SOCK_CLOEXEC, 0, Native.ptr(sv));
             Native.check(r, errno, () -> "socketpair(AF_UNIX, " + type + ")");
             return new Fd[]{Fd.adopt(sv.getAtIndex(C_INT, 0)), Fd.adopt(sv.getAtIndex(C_INT, 1))};
-        } catch (Throwable t) {
-            throw Native.rethrow(t);
         }
     }
 
@@ -86,17 +75,17 @@ public final class Sockets {
         }
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment errno = Native.errnoSegment(arena);
-            int s = (int) H.SOCKET.invokeExact(errno, AF_UNIX, type | flags | SOCK_CLOEXEC, 0);
+            int s = (int) SOCKET.call(errno, AF_UNIX, type | flags | SOCK_CLOEXEC, 0);
             Native.check(s, errno, () -> "socket(AF_UNIX, " + type + ", 0x" + Integer.toHexString(flags) + ")");
             Fd fd = Fd.adopt(s);
             MemorySegment addr = arena.allocate(2 + SUN_PATH);
             addr.set(ValueLayout.JAVA_SHORT, 0, (short) AF_UNIX);
             MemorySegment.copy(p, 0, addr, ValueLayout.JAVA_BYTE, 2, p.length);
-            int r = listen ? (int) H.BIND.invokeExact(errno, s, addr, 2 + p.length + 1)
-                    : (int) H.CONNECT.invokeExact(errno, s, addr, 2 + p.length + 1);
+            int r = listen ? (int) BIND.call(errno, s, Native.ptr(addr), 2 + p.length + 1)
+                    : (int) CONNECT.call(errno, s, Native.ptr(addr), 2 + p.length + 1);
             if (r == 0 && listen) {
                 call = "listen(\"" + path + "\", " + backlog + ")";
-                r = (int) H.LISTEN.invokeExact(errno, s, backlog);
+                r = (int) LISTEN.call(errno, s, backlog);
             }
             if (r < 0) {
                 int e = Native.errno(errno);
@@ -104,8 +93,6 @@ public final class Sockets {
                 throw new ErrnoException(call, e);
             }
             return fd;
-        } catch (Throwable t) {
-            throw Native.rethrow(t);
         }
     }
 
@@ -115,13 +102,11 @@ public final class Sockets {
             MemorySegment errno = Native.errnoSegment(arena);
             int r;
             do {
-                r = (int) H.ACCEPT.invokeExact(errno, listener.num(), MemorySegment.NULL, MemorySegment.NULL,
+                r = (int) ACCEPT4.call(errno, listener.num(), 0, 0,
                         SOCK_CLOEXEC);
             } while (r < 0 && Native.errno(errno) == Errno.EINTR);
             Native.check(r, errno, () -> "accept(" + listener + ")");
             return Fd.adopt(r);
-        } catch (Throwable t) {
-            throw Native.rethrow(t);
         }
     }
 
@@ -150,11 +135,9 @@ public final class Sockets {
             }
             long r;
             do {
-                r = (long) H.SENDMSG.invokeExact(errno, socket.num(), msg, 0);
+                r = SENDMSG.call(errno, socket.num(), Native.ptr(msg), 0);
             } while (r < 0 && Native.errno(errno) == Errno.EINTR);
             Native.check(r, errno, () -> "sendmsg(" + socket + ", " + fds.length + " fds)");
-        } catch (Throwable t) {
-            throw Native.rethrow(t);
         }
     }
 
@@ -186,7 +169,7 @@ public final class Sockets {
             msg.set(C_LONG, 40, controlLen);
             long n;
             do {
-                n = (long) H.RECVMSG.invokeExact(errno, socket.num(), msg, MSG_CMSG_CLOEXEC);
+                n = RECVMSG.call(errno, socket.num(), Native.ptr(msg), MSG_CMSG_CLOEXEC);
             } while (n < 0 && Native.errno(errno) == Errno.EINTR);
             Native.check(n, errno, () -> "recvmsg(" + socket + ")");
             Fd[] fds = new Fd[0];
@@ -200,8 +183,6 @@ public final class Sockets {
             }
             byte[] data = Arrays.copyOf(buf.toArray(ValueLayout.JAVA_BYTE), (int) n);
             return new Message(data, fds);
-        } catch (Throwable t) {
-            throw Native.rethrow(t);
         }
     }
 }

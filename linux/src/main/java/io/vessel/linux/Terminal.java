@@ -1,13 +1,8 @@
 package io.vessel.linux;
 
 import java.lang.foreign.Arena;
-import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.lang.invoke.MethodHandle;
-
-import static io.vessel.linux.Native.C_INT;
-import static io.vessel.linux.Native.C_POINTER;
 
 /**
  * The controlling terminal of a command: whether a descriptor is one (progress bars redraw only
@@ -23,29 +18,17 @@ public final class Terminal {
     private Terminal() {
     }
 
-    private static final class IsATty {
-        static final MethodHandle H = Native.handle("isatty", FunctionDescriptor.of(C_INT, C_INT));
-    }
+    private static final Native.Function ISATTY = Native.function("isatty");
 
-    private static final class GetAttr {
-        static final MethodHandle H = Native.errnoHandle("tcgetattr", FunctionDescriptor.of(C_INT, C_INT, C_POINTER));
-    }
+    private static final Native.Function TCGETATTR = Native.function("tcgetattr");
 
-    private static final class SetAttr {
-        static final MethodHandle H = Native.errnoHandle("tcsetattr", FunctionDescriptor.of(C_INT, C_INT, C_INT, C_POINTER));
-    }
+    private static final Native.Function TCSETATTR = Native.function("tcsetattr");
 
-    private static final class MakeRaw {
-        static final MethodHandle H = Native.handle("cfmakeraw", FunctionDescriptor.ofVoid(C_POINTER));
-    }
+    private static final Native.Function CFMAKERAW = Native.function("cfmakeraw");
 
     /** Whether {@code fd} is a terminal. */
     public static boolean isTerminal(int fd) {
-        try {
-            return (int) IsATty.H.invokeExact(fd) == 1;
-        } catch (Throwable t) {
-            throw Native.rethrow(t);
-        }
+        return (int) ISATTY.call(Native.UNREAD_ERRNO, fd) == 1;
     }
 
     /** The terminal's size as {rows, columns}. */
@@ -81,28 +64,18 @@ public final class Terminal {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment t = arena.allocate(TERMIOS_SIZE);
             MemorySegment errno = Native.errnoSegment(arena);
-            int r = (int) GetAttr.H.invokeExact(errno, fd, t);
+            int r = (int) TCGETATTR.call(errno, fd, Native.ptr(t));
             Native.check(r, errno, () -> "tcgetattr(" + fd + ")");
             Saved saved = new Saved(fd, t.toArray(ValueLayout.JAVA_BYTE));
-            MakeRaw.H.invokeExact(t);
+            CFMAKERAW.call(Native.UNREAD_ERRNO, Native.ptr(t));
             set(arena, fd, t);
             return saved;
-        } catch (ErrnoException e) {
-            throw e;
-        } catch (Throwable t) {
-            throw Native.rethrow(t);
         }
     }
 
     private static void set(Arena arena, int fd, MemorySegment termios) throws ErrnoException {
-        try {
-            MemorySegment errno = Native.errnoSegment(arena);
-            int r = (int) SetAttr.H.invokeExact(errno, fd, TCSANOW, termios);
-            Native.check(r, errno, () -> "tcsetattr(" + fd + ")");
-        } catch (ErrnoException e) {
-            throw e;
-        } catch (Throwable t) {
-            throw Native.rethrow(t);
-        }
+        MemorySegment errno = Native.errnoSegment(arena);
+        int r = (int) TCSETATTR.call(errno, fd, TCSANOW, Native.ptr(termios));
+        Native.check(r, errno, () -> "tcsetattr(" + fd + ")");
     }
 }

@@ -1,12 +1,9 @@
 package io.vessel.linux;
 
 import java.lang.foreign.Arena;
-import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.lang.invoke.MethodHandle;
 
-import static io.vessel.linux.Native.C_INT;
 import static io.vessel.linux.Native.C_POINTER;
 
 /**
@@ -29,31 +26,19 @@ public final class Threads {
     private Threads() {
     }
 
-    private static final class H {
-        static final MethodHandle GETTID = Native.handle("gettid", FunctionDescriptor.of(C_INT));
-        static final MethodHandle GETPID = Native.handle("getpid", FunctionDescriptor.of(C_INT));
-        static final MethodHandle TGKILL = Native.errnoHandle("tgkill", FunctionDescriptor.of(C_INT, C_INT, C_INT, C_INT));
-        static final MethodHandle SIGACTION = Native.errnoHandle("sigaction",
-                FunctionDescriptor.of(C_INT, C_INT, C_POINTER, C_POINTER));
-        static final MethodHandle MPROTECT = Native.errnoHandle("mprotect",
-                FunctionDescriptor.of(C_INT, C_POINTER, Native.C_SIZE_T, C_INT));
-    }
+    private static final Native.Function GETTID = Native.function("gettid");
+    private static final Native.Function GETPID = Native.function("getpid");
+    private static final Native.Function TGKILL = Native.function("tgkill");
+    private static final Native.Function SIGACTION = Native.function("sigaction");
+    private static final Native.Function MPROTECT = Native.function("mprotect");
 
     /** The calling thread's kernel thread id. */
     public static int gettid() {
-        try {
-            return (int) H.GETTID.invokeExact();
-        } catch (Throwable t) {
-            throw Native.rethrow(t);
-        }
+        return (int) GETTID.call(Native.UNREAD_ERRNO);
     }
 
     public static int getpid() {
-        try {
-            return (int) H.GETPID.invokeExact();
-        } catch (Throwable t) {
-            throw Native.rethrow(t);
-        }
+        return (int) GETPID.call(Native.UNREAD_ERRNO);
     }
 
     /** Sends {@code signal} to thread {@code tid} of this process. */
@@ -61,10 +46,8 @@ public final class Threads {
         int pid = getpid();
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment errno = Native.errnoSegment(arena);
-            int r = (int) H.TGKILL.invokeExact(errno, pid, tid, signal);
+            int r = (int) TGKILL.call(errno, pid, tid, signal);
             Native.check(r, errno, () -> "tgkill(" + pid + ", " + tid + ", " + Signals.name(signal) + ")");
-        } catch (Throwable t) {
-            throw Native.rethrow(t);
         }
     }
 
@@ -84,10 +67,8 @@ public final class Threads {
             // sa_mask stays empty: nothing else is blocked while the handler runs
             assert act.get(ValueLayout.JAVA_LONG, SA_MASK) == 0;
             MemorySegment errno = Native.errnoSegment(arena);
-            int r = (int) H.SIGACTION.invokeExact(errno, signal, act, MemorySegment.NULL);
+            int r = (int) SIGACTION.call(errno, signal, Native.ptr(act), 0);
             Native.check(r, errno, () -> "sigaction(" + Signals.name(signal) + ", no-op handler)");
-        } catch (Throwable t) {
-            throw Native.rethrow(t);
         }
     }
 
@@ -98,7 +79,7 @@ public final class Threads {
             page.set(ValueLayout.JAVA_BYTE, 0, X86_RET);
             try (Arena arena = Arena.ofConfined()) {
                 MemorySegment errno = Native.errnoSegment(arena);
-                int r = (int) H.MPROTECT.invokeExact(errno, page, page.byteSize(), Mman.PROT_READ | PROT_EXEC);
+                int r = (int) MPROTECT.call(errno, Native.ptr(page), page.byteSize(), Mman.PROT_READ | PROT_EXEC);
                 Native.check(r, errno, () -> "mprotect(no-op handler page, PROT_READ|PROT_EXEC)");
             } catch (Throwable t) {
                 Mman.munmap(page);

@@ -1,14 +1,9 @@
 package io.vessel.linux;
 
 import java.lang.foreign.Arena;
-import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.lang.invoke.MethodHandle;
 import java.util.OptionalLong;
-
-import static io.vessel.linux.Native.C_INT;
-import static io.vessel.linux.Native.C_LONG;
 
 /**
  * userfaultfd(2) in its simplest mode: first touches of pages in a registered range (MISSING
@@ -36,11 +31,8 @@ public final class UserFaultFd implements AutoCloseable {
     private static final int UFFD_EVENT_PAGEFAULT = 0x12;
     private static final int MSG_ADDRESS = 16;
 
-    private static final class Syscall {
-        // long syscall(long number, int flags)
-        static final MethodHandle H = Native.variadicErrnoHandle("syscall",
-                FunctionDescriptor.of(C_LONG, C_LONG, C_INT), 1);
-    }
+    // long syscall(long number, int flags)
+    private static final Native.Function SYSCALL = Native.function("syscall");
 
     private final Fd fd;
     private final Epoll epoll;
@@ -56,12 +48,8 @@ public final class UserFaultFd implements AutoCloseable {
         int num;
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment errno = Native.errnoSegment(arena);
-            long r = (long) Syscall.H.invokeExact(errno, SYS_USERFAULTFD, Files.O_CLOEXEC | Files.O_NONBLOCK);
+            long r = SYSCALL.call(errno, SYS_USERFAULTFD, Files.O_CLOEXEC | Files.O_NONBLOCK);
             num = (int) Native.check(r, errno, () -> "userfaultfd(O_CLOEXEC | O_NONBLOCK)");
-        } catch (ErrnoException e) {
-            throw e;
-        } catch (Throwable t) {
-            throw Native.rethrow(t);
         }
         Fd fd = Fd.adopt(num);
         Epoll epoll = null;

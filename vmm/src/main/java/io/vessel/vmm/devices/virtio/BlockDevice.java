@@ -406,7 +406,6 @@ public final class BlockDevice implements VirtioDevice, AutoCloseable {
 
     /** A worker's life: take a request, serve it, complete it, until the device closes. */
     private void work() {
-        IoVector.link();
         try (IoVector vector = new IoVector(IOVECS)) {
             List<Work> batch;
             while ((batch = take()) != null) {
