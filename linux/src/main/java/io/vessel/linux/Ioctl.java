@@ -31,6 +31,14 @@ public final class Ioctl {
         }
     }
 
+    /**
+     * ioctl with an integer argument for a hot path (a vCPU's KVM_RUN): no arena and no exception;
+     * returns the result, or -1 with errno in {@code errno}, a capture segment the caller reuses.
+     */
+    public static int call(MemorySegment errno, int fd, long request, long arg) {
+        return (int) IOCTL.call(errno, fd, request, arg);
+    }
+
     /** Sets a terminal's size (TIOCSWINSZ). */
     public static void setWindowSize(int fd, int rows, int cols) throws ErrnoException {
         try (Arena arena = Arena.ofConfined()) {

@@ -9,8 +9,7 @@ import io.vessel.vmm.devices.PioDevice;
 import io.vessel.vmm.kvm.VcpuExit;
 import io.vessel.vmm.kvm.VcpuFd;
 
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
+import java.nio.ByteBuffer;
 import java.util.Arrays;
 
 /**
@@ -31,6 +30,8 @@ public final class Vcpu {
     private State state = State.CREATED;
     private State requested = State.RUNNING;
     private int tid;
+    /** Whether {@code immediate_exit} was set since the vCPU last entered the guest (under lock). */
+    private boolean kicked;
     private Thread thread;
 
     Vcpu(VcpuFd fd, Vm vm) {
@@ -65,6 +66,7 @@ public final class Vcpu {
                 return;
             }
             fd.setImmediateExit(true);
+            kicked = true;
             kick = tid;
         }
         if (kick != 0 && Thread.currentThread() != thread) {
@@ -111,8 +113,13 @@ public final class Vcpu {
                     if (requested == State.STOPPED) {
                         break;
                     }
-                    fd.setImmediateExit(false);
-                    setState(State.RUNNING);
+                    if (kicked) {
+                        fd.setImmediateExit(false);
+                        kicked = false;
+                    }
+                    if (state != State.RUNNING) {
+                        setState(State.RUNNING);
+                    }
                 }
                 handle(fd.run());
             }
@@ -136,13 +143,17 @@ public final class Vcpu {
     private void handle(VcpuExit exit) throws ErrnoException {
         switch (exit) {
             case VcpuExit.IoOut(int port, int size, int count, byte[] data) -> {
-                for (int i = 0; i < count; i++) {
-                    pioWrite(port, Arrays.copyOfRange(data, i * size, (i + 1) * size));
+                if (count == 1) {
+                    pioWrite(port, data);
+                } else {
+                    for (int i = 0; i < count; i++) {
+                        pioWrite(port, Arrays.copyOfRange(data, i * size, (i + 1) * size));
+                    }
                 }
             }
-            case VcpuExit.IoIn(int port, int size, int count, MemorySegment data) -> {
+            case VcpuExit.IoIn(int port, int size, int count, ByteBuffer data) -> {
                 for (int i = 0; i < count; i++) {
-                    MemorySegment.copy(pioRead(port, size), 0, data, ValueLayout.JAVA_BYTE, (long) i * size, size);
+                    data.put(i * size, pioRead(port, size));
                 }
             }
             case VcpuExit.MmioWrite(long address, byte[] data) -> {
@@ -151,15 +162,15 @@ public final class Vcpu {
                     r.device().write(address - r.base(), data);
                 }
             }
-            case VcpuExit.MmioRead(long address, MemorySegment data) -> {
-                byte[] value = new byte[(int) data.byteSize()];
+            case VcpuExit.MmioRead(long address, ByteBuffer data) -> {
+                byte[] value = new byte[data.capacity()];
                 IoBus.Range<MmioDevice> r = vm.mmioBus().find(address, value.length);
                 if (r != null) {
                     r.device().read(address - r.base(), value);
                 } else {
                     Arrays.fill(value, (byte) 0xFF);
                 }
-                MemorySegment.copy(value, 0, data, ValueLayout.JAVA_BYTE, 0, value.length);
+                data.put(0, value);
             }
             case VcpuExit.Hlt() -> {
                 // only without an in-kernel LAPIC; ours has one, so nothing to emulate
