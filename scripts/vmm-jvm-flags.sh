@@ -3,9 +3,9 @@
 # class path.
 # - -Xint: the VMM's data path is the kernel's (KVM_RUN, pread/pwrite straight into guest RAM,
 #   ioeventfd and irqfd); what runs in Java per exit or request is short. Measured on the test guest
-#   (bench/vm-boot.sh's boot run, 8 alternating runs each on a loaded 2-CPU host): the interpreter
-#   alone started and ended the VM no slower than C1 (median to first instruction 750 vs 845 ms) and
-#   peaked at 44.7 MB RSS instead of 54.3 MB (no compiler thread, compiler arenas or compiled code).
+#   (bench/vm-boot.sh's boot run, 5 runs each, 2-CPU host at load 1.6): the interpreter reached the
+#   first instruction sooner than C1 (108 vs 143 ms) and the end about as soon (255 vs 240 ms), and
+#   peaked at 44.8 MB RSS instead of 53.3 MB (no compiler thread, compiler arenas or compiled code).
 #   A VM with heavy device traffic can have C1 back with VESSEL_VMM_JAVA_OPTS="-Xmixed
 #   -XX:TieredStopAtLevel=1" (the later flag wins).
 # - Serial GC, small heap: guest RAM is an mmap outside the heap; the VMM allocates little. The
