@@ -116,7 +116,8 @@ public final class Files {
             MemorySegment errno = Native.errnoSegment(arena);
             MemorySegment mem = value.length == 0 ? arena.allocate(1)
                     : arena.allocateFrom(java.lang.foreign.ValueLayout.JAVA_BYTE, value);
-            int r = (int) LSETXATTR.call(errno, Native.ptr(Native.cString(arena, path)), Native.ptr(Native.cString(arena, name)), Native.ptr(mem),
+            int r = (int) LSETXATTR.call(errno, Native.ptr(Native.cString(arena, path)),
+                    Native.ptr(Native.cString(arena, name)), Native.ptr(mem),
                     (long) value.length, flags);
             if (r < 0) {
                 throw new ErrnoException("lsetxattr(\"" + path + "\", \"" + name + "\", " + value.length + " bytes, "
@@ -209,7 +210,8 @@ public final class Files {
             times.setAtIndex(C_LONG, 1, atimeNsec);
             times.setAtIndex(C_LONG, 2, mtimeSec);
             times.setAtIndex(C_LONG, 3, mtimeNsec);
-            int r = (int) UTIMENSAT.call(errno, AT_FDCWD, Native.ptr(Native.cString(arena, path)), Native.ptr(times), flags);
+            int r = (int) UTIMENSAT.call(errno, AT_FDCWD, Native.ptr(Native.cString(arena, path)),
+                    Native.ptr(times), flags);
             if (r < 0) {
                 throw new ErrnoException("utimensat(AT_FDCWD, \"" + path + "\", [" + atimeSec + "." + atimeNsec + ", "
                         + mtimeSec + "." + mtimeNsec + "], 0x" + Integer.toHexString(flags) + ")", Native.errno(errno));

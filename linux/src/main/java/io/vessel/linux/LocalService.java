@@ -42,7 +42,8 @@ public final class LocalService {
             MemorySegment cred = arena.allocate(UCRED_SIZE, 4);
             MemorySegment len = arena.allocate(C_INT);
             len.set(C_INT, 0, (int) UCRED_SIZE);
-            int r = (int) GETSOCKOPT.call(errno, socket.num(), SOL_SOCKET, SO_PEERCRED, Native.ptr(cred), Native.ptr(len));
+            int r = (int) GETSOCKOPT.call(errno, socket.num(), SOL_SOCKET, SO_PEERCRED, Native.ptr(cred),
+                    Native.ptr(len));
             Native.check(r, errno, () -> "getsockopt(" + socket.num() + ", SO_PEERCRED)");
             return new PeerCredentials(cred.get(C_INT, 0), cred.get(C_INT, 4), cred.get(C_INT, 8));
         }

@@ -23,8 +23,8 @@ public final class Mount {
     public static void mount(String source, String target, String type, long flags, String data) throws ErrnoException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment errno = Native.errnoSegment(arena);
-            int r = (int) MOUNT.call(errno, Native.ptr(str(arena, source)), Native.ptr(str(arena, target)), Native.ptr(str(arena, type)), flags,
-                    Native.ptr(str(arena, data)));
+            int r = (int) MOUNT.call(errno, Native.ptr(str(arena, source)), Native.ptr(str(arena, target)),
+                    Native.ptr(str(arena, type)), flags, Native.ptr(str(arena, data)));
             Native.check(r, errno, () -> "mount(" + q(source) + ", " + q(target) + ", " + q(type) + ", 0x"
                     + Long.toHexString(flags) + ", " + q(data) + ")");
         }

@@ -29,19 +29,24 @@ public final class Processes {
     }
 
     private static final Native.Function POSIX_SPAWN = Native.function("posix_spawn");
-    private static final Native.Function POSIX_SPAWN_FILE_ACTIONS_INIT = Native.function("posix_spawn_file_actions_init");
-    private static final Native.Function POSIX_SPAWN_FILE_ACTIONS_DESTROY = Native.function("posix_spawn_file_actions_destroy");
-    private static final Native.Function POSIX_SPAWN_FILE_ACTIONS_ADDDUP2 = Native.function("posix_spawn_file_actions_adddup2");
-    private static final Native.Function POSIX_SPAWN_FILE_ACTIONS_ADDCLOSEFROM_NP = Native.function("posix_spawn_file_actions_addclosefrom_np");
+    private static final Native.Function POSIX_SPAWN_FILE_ACTIONS_INIT =
+            Native.function("posix_spawn_file_actions_init");
+    private static final Native.Function POSIX_SPAWN_FILE_ACTIONS_DESTROY =
+            Native.function("posix_spawn_file_actions_destroy");
+    private static final Native.Function POSIX_SPAWN_FILE_ACTIONS_ADDDUP2 =
+            Native.function("posix_spawn_file_actions_adddup2");
+    private static final Native.Function POSIX_SPAWN_FILE_ACTIONS_ADDCLOSEFROM_NP =
+            Native.function("posix_spawn_file_actions_addclosefrom_np");
     private static final Native.Function POSIX_SPAWNATTR_INIT = Native.function("posix_spawnattr_init");
     private static final Native.Function POSIX_SPAWNATTR_DESTROY = Native.function("posix_spawnattr_destroy");
     private static final Native.Function POSIX_SPAWNATTR_SETFLAGS = Native.function("posix_spawnattr_setflags");
     private static final Native.Function POSIX_SPAWNATTR_SETSIGMASK = Native.function("posix_spawnattr_setsigmask");
-    private static final Native.Function POSIX_SPAWNATTR_SETSIGDEFAULT = Native.function("posix_spawnattr_setsigdefault");
+    private static final Native.Function POSIX_SPAWNATTR_SETSIGDEFAULT =
+            Native.function("posix_spawnattr_setsigdefault");
     private static final Native.Function SIGFILLSET = Native.function("sigfillset");
     private static final Native.Function SIGEMPTYSET = Native.function("sigemptyset");
 
-    // long syscall(long number, ...): three int arguments
+    // long syscall(long number, ...): pidfd_open and pidfd_send_signal
     private static final Native.Function SYSCALL = Native.function("syscall");
 
     private static final Native.Function WAITID = Native.function("waitid");
@@ -70,27 +75,32 @@ public final class Processes {
                 int high = 1000;
                 for (int i = 0; i < fds.length; i++) {
                     if (fds[i] >= 0) {
-                        r |= (int) POSIX_SPAWN_FILE_ACTIONS_ADDDUP2.call(Native.UNREAD_ERRNO, Native.ptr(actions), fds[i], high + i);
+                        r |= (int) POSIX_SPAWN_FILE_ACTIONS_ADDDUP2.call(Native.UNREAD_ERRNO, Native.ptr(actions),
+                                fds[i], high + i);
                     }
                 }
                 for (int i = 0; i < fds.length; i++) {
                     if (fds[i] >= 0) {
-                        r |= (int) POSIX_SPAWN_FILE_ACTIONS_ADDDUP2.call(Native.UNREAD_ERRNO, Native.ptr(actions), high + i, i);
+                        r |= (int) POSIX_SPAWN_FILE_ACTIONS_ADDDUP2.call(Native.UNREAD_ERRNO, Native.ptr(actions),
+                                high + i, i);
                     }
                 }
-                r |= (int) POSIX_SPAWN_FILE_ACTIONS_ADDCLOSEFROM_NP.call(Native.UNREAD_ERRNO, Native.ptr(actions), fds.length);
+                r |= (int) POSIX_SPAWN_FILE_ACTIONS_ADDCLOSEFROM_NP.call(Native.UNREAD_ERRNO, Native.ptr(actions),
+                        fds.length);
                 MemorySegment all = arena.allocate(SIGSET_SIZE);
                 MemorySegment none = arena.allocate(SIGSET_SIZE);
                 r |= (int) SIGFILLSET.call(Native.UNREAD_ERRNO, Native.ptr(all));
                 r |= (int) SIGEMPTYSET.call(Native.UNREAD_ERRNO, Native.ptr(none));
                 r |= (int) POSIX_SPAWNATTR_SETSIGDEFAULT.call(Native.UNREAD_ERRNO, Native.ptr(attr), Native.ptr(all));
                 r |= (int) POSIX_SPAWNATTR_SETSIGMASK.call(Native.UNREAD_ERRNO, Native.ptr(attr), Native.ptr(none));
-                r |= (int) POSIX_SPAWNATTR_SETFLAGS.call(Native.UNREAD_ERRNO, Native.ptr(attr), (short) (POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF));
+                r |= (int) POSIX_SPAWNATTR_SETFLAGS.call(Native.UNREAD_ERRNO, Native.ptr(attr),
+                        (short) (POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF));
                 if (r != 0) {
                     throw new ErrnoException("posix_spawn setup for " + path, Errno.EINVAL);
                 }
                 MemorySegment pid = arena.allocate(C_INT);
-                int err = (int) POSIX_SPAWN.call(Native.UNREAD_ERRNO, Native.ptr(pid), Native.ptr(Native.cString(arena, path)), Native.ptr(actions), Native.ptr(attr),
+                int err = (int) POSIX_SPAWN.call(Native.UNREAD_ERRNO, Native.ptr(pid),
+                        Native.ptr(Native.cString(arena, path)), Native.ptr(actions), Native.ptr(attr),
                         Native.ptr(Native.cStringArray(arena, argv)), Native.ptr(Native.cStringArray(arena, env)));
                 if (err != 0) {
                     throw new ErrnoException("posix_spawn(\"" + path + "\")", err);
@@ -192,7 +202,8 @@ public final class Processes {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment errno = Native.errnoSegment(arena);
             byte[] b = name.getBytes(java.nio.charset.StandardCharsets.UTF_8);
-            int r = (int) SETHOSTNAME.call(errno, Native.ptr(arena.allocateFrom(ValueLayout.JAVA_BYTE, b)), (long) b.length);
+            int r = (int) SETHOSTNAME.call(errno, Native.ptr(arena.allocateFrom(ValueLayout.JAVA_BYTE, b)),
+                    (long) b.length);
             Native.check(r, errno, () -> "sethostname(\"" + name + "\")");
         }
     }
