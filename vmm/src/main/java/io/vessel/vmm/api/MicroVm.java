@@ -8,6 +8,7 @@ import io.vessel.vmm.boot.BootSource;
 import io.vessel.vmm.ratelimit.RateLimiter;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.PrintStream;
 import java.time.Duration;
@@ -42,6 +43,7 @@ public final class MicroVm implements AutoCloseable {
 
     private final String id;
     private final OutputStream console;
+    private final InputStream consoleIn;
     private final PrintStream warnings;
     private final Consumer<VmExit> onExit;
     private Requests.BootSource bootSource;
@@ -54,8 +56,14 @@ public final class MicroVm implements AutoCloseable {
     private volatile VmExit exit;
 
     public MicroVm(String id, OutputStream console, PrintStream warnings, Consumer<VmExit> onExit) {
+        this(id, console, null, warnings, onExit);
+    }
+
+    /** A microVM whose serial console writes to {@code console} and reads {@code consoleIn} (null: no input). */
+    public MicroVm(String id, OutputStream console, InputStream consoleIn, PrintStream warnings, Consumer<VmExit> onExit) {
         this.id = id;
         this.console = console;
+        this.consoleIn = consoleIn;
         this.warnings = warnings;
         this.onExit = onExit;
     }
@@ -152,7 +160,7 @@ public final class MicroVm implements AutoCloseable {
             throw new ApiException("Cannot start microvm without kernel configuration: PUT /boot-source first.");
         }
         VmConfig config = VmConfig.of(BootSource.of(bootSource.kernelImagePath(), bootSource.initrdPath(), bootSource.bootArgs()),
-                machine.vcpuCount(), machine.memSizeMib() << 20, console).withWarnings(warnings);
+                machine.vcpuCount(), machine.memSizeMib() << 20, console).withSerialIn(consoleIn).withWarnings(warnings);
         try {
             config = attachDevices(config);
             vm = Vm.create(config);

@@ -1,5 +1,7 @@
 package io.vessel.vmm.api;
 
+import io.vessel.linux.ErrnoException;
+import io.vessel.linux.Terminal;
 import io.vessel.vmm.Trace;
 import io.vessel.vmm.VmExit;
 
@@ -49,7 +51,10 @@ public final class VmmMain {
             fail(noApi ? "--no-api needs --config-file and no --api-sock" : "--api-sock is required (or --no-api --config-file)");
         }
         CompletableFuture<VmExit> ended = new CompletableFuture<>();
-        MicroVm vm = new MicroVm(id, System.out, System.err, ended::complete);
+        // The guest's serial console reads this process's stdin, as Firecracker's does; a terminal
+        // is put in raw mode (every key, ^C included, goes to the guest) until the process ends.
+        Terminal.Saved terminal = rawTerminal();
+        MicroVm vm = new MicroVm(id, System.out, System.in, System.err, ended::complete);
         FirecrackerApi api = new FirecrackerApi(vm);
         UnixHttpServer server = null;
         if (!noApi) {
@@ -66,6 +71,13 @@ public final class VmmMain {
                 listening.close();
             }
             vm.close();
+            if (terminal != null) {
+                try {
+                    terminal.close();
+                } catch (ErrnoException e) {
+                    System.err.println("vessel-vmm: the terminal's settings could not be restored: " + e.getMessage());
+                }
+            }
         }, "vessel-vmm-shutdown"));
         Trace.mark("VMM and API objects made");
         if (configFile != null) {
@@ -80,6 +92,19 @@ public final class VmmMain {
         Trace.mark("VM ended, exiting");
         System.out.flush();
         System.exit(status(exit));
+    }
+
+    /** Raw mode on stdin when it is a terminal, with what restores it; null otherwise. */
+    private static Terminal.Saved rawTerminal() {
+        if (!Terminal.isTerminal(0)) {
+            return null;
+        }
+        try {
+            return Terminal.makeRaw(0);
+        } catch (ErrnoException e) {
+            System.err.println("vessel-vmm: stdin is a terminal but cannot be put in raw mode: " + e.getMessage());
+            return null;
+        }
     }
 
     static int status(VmExit exit) {

@@ -84,6 +84,25 @@ class VmmMainTest {
     }
 
     @Test
+    void theConsoleReadsStdin() throws Exception {
+        TestGuests.assumeKvm();
+        // "echo irq": the guest waits for a byte on COM1 by interrupt and exits with it as its status
+        Path config = Files.writeString(tmp.resolve("vm.json"), """
+                {"boot-source": {"kernel_image_path": "%s", "boot_args": "vessel-test irq echo"},
+                 "machine-config": {"vcpu_count": 1, "mem_size_mib": 32}}
+                """.formatted(TestGuests.elf()));
+        Process p = launch("--no-api", "--config-file", config.toString());
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(GUEST_SECONDS);
+        while (!out("stdout").contains("waiting for input (interrupt)") && p.isAlive() && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        p.getOutputStream().write('*');
+        p.getOutputStream().flush();
+        assertEquals('*', await(p), "stdout:\n" + out("stdout"));
+        assertTrue(out("stdout").contains("got input by interrupt"), out("stdout"));
+    }
+
+    @Test
     void badArgumentsAndConfigsAreClearErrors() throws Exception {
         assertEquals(2, await(launch("--frobnicate")));
         assertTrue(out("stderr").contains("unknown option --frobnicate"), out("stderr"));
