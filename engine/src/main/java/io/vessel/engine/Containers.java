@@ -1690,14 +1690,101 @@ public final class Containers {
      */
     public <T> T inRoot(String what, RootAction<T> action) throws IOException {
         Stored s = require(what);
-        boolean held = holdFrozen(s);
+        List<Stored> held = freezeWithSharers(s);
         try {
             return inRootHeld(s, action);
         } finally {
-            if (held) {
-                releaseFrozen(s);
+            thaw(held);
+        }
+    }
+
+    /**
+     * Freezes {@code s} and every running container whose bind mounts (volumes, {@code -v} host
+     * paths) overlap one of its own, the same directory or one inside the other: inside a shared
+     * volume, any of them could swap a directory {@link #inRoot} has checked for a link to the
+     * host's files. Returns the containers this call holds frozen; on a failure none.
+     */
+    private List<Stored> freezeWithSharers(Stored s) throws IOException {
+        List<Stored> held = new ArrayList<>();
+        try {
+            if (holdFrozen(s)) {
+                held.add(s);
+            }
+            for (Stored other : sharingMounts(s)) {
+                if (holdFrozen(other)) {
+                    held.add(other);
+                }
+            }
+            return held;
+        } catch (IOException | RuntimeException e) {
+            thaw(held);
+            throw e;
+        }
+    }
+
+    /** Releases the freezes of {@link #freezeWithSharers}, all of them even when one fails. */
+    private void thaw(List<Stored> held) {
+        RuntimeException first = null;
+        for (Stored x : held.reversed()) {
+            try {
+                releaseFrozen(x);
+            } catch (RuntimeException e) {
+                if (first == null) {
+                    first = e;
+                } else {
+                    first.addSuppressed(e);
+                }
             }
         }
+        if (first != null) {
+            throw first;
+        }
+    }
+
+    /** The other containers with a bind mount source that overlaps one of {@code s}'s. */
+    private List<Stored> sharingMounts(Stored s) throws IOException {
+        List<Path> mine = bindSources(s.id());
+        List<Stored> sharers = new ArrayList<>();
+        if (mine.isEmpty()) {
+            return sharers;
+        }
+        for (Stored other : records()) {
+            if (other.id().equals(s.id())) {
+                continue;
+            }
+            for (Path p : bindSources(other.id())) {
+                if (mine.stream().anyMatch(m -> m.startsWith(p) || p.startsWith(m))) {
+                    sharers.add(other);
+                    break;
+                }
+            }
+        }
+        return sharers;
+    }
+
+    /** The host directories and files a container's bundle binds in, as real paths; missing ones are left out. */
+    private List<Path> bindSources(String id) throws IOException {
+        Path config = dir(id).resolve("config.json");
+        Spec spec;
+        try {
+            spec = Spec.parse(Files.readString(config));
+        } catch (NoSuchFileException noBundle) {
+            return List.of();
+        } catch (RuntimeException damaged) {
+            return List.of(); // a bundle no engine wrote: it does not stop a copy into another container
+        }
+        List<Path> sources = new ArrayList<>();
+        for (Spec.Mount m : spec.mounts()) {
+            boolean bind = "bind".equals(m.type()) || m.options().contains("bind") || m.options().contains("rbind");
+            if (bind && m.source() != null) {
+                try {
+                    sources.add(Path.of(m.source()).toRealPath());
+                } catch (NoSuchFileException gone) {
+                    // nothing there to share
+                }
+            }
+        }
+        return sources;
     }
 
     /**
@@ -1705,8 +1792,8 @@ public final class Containers {
      * {@link #inRoot} works on its files, so that none of its processes can swap a directory the
      * action has checked for a link to the host's files before the action uses it (the race of
      * CVE-2018-15664; dockerd pauses too). Concurrent actions share one freeze; a container its user
-     * paused is left as it is. Returns whether this call holds a freeze to release. Another container
-     * that shares a volume is not frozen: a volume shared with a hostile container stays exposed.
+     * paused is left as it is. Returns whether this call holds a freeze to release. {@link #inRoot}
+     * freezes the containers that share a volume or bind with it too ({@link #freezeWithSharers}).
      */
     private boolean holdFrozen(Stored s) throws IOException {
         synchronized (frozenForFiles) {

@@ -19,6 +19,7 @@ import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Base64;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -261,16 +262,7 @@ class DockerCopyCliTest {
     void aRunningContainerIsFrozenWhileItsFilesAreCopied() throws Exception {
         // frozen, none of its processes can swap a checked directory for a link to the host mid-copy
         docker("run", "-d", "--name", "frz", "busybox", "sleep", "1000").ok();
-        byte[] whole = tar(t -> t.file("late.txt", 0644, 0, "late\n".getBytes(StandardCharsets.UTF_8)));
-        try (RawClient c = new RawClient(d.socket)) {
-            c.send("PUT /v1.47/containers/frz/archive?path=/ HTTP/1.1\r\nHost: d\r\nContent-Type: application/x-tar\r\n"
-                    + "Content-Length: " + whole.length + "\r\nConnection: close\r\n\r\n");
-            c.send(java.util.Arrays.copyOf(whole, 512)); // the member's header: the copy waits for its data
-            assertEquals("paused", awaitStatus("frz", "paused"), "frozen while the copy is under way");
-            c.send(java.util.Arrays.copyOfRange(whole, 512, whole.length));
-            RawClient.Response r = c.read();
-            assertEquals(200, r.status(), r.body());
-        }
+        copyHalfway("frz", "/", () -> assertEquals("paused", awaitStatus("frz", "paused"), "frozen while the copy is under way"));
         assertEquals("running", awaitStatus("frz", "running"), "thawed after the copy");
         assertEquals("late\n", docker("exec", "frz", "cat", "/late.txt").ok().out());
 
@@ -279,6 +271,54 @@ class DockerCopyCliTest {
         assertEquals("late\n", Files.readString(dir.resolve("late.txt")));
         assertEquals("paused", status("frz"), "a container its user paused stays paused after a copy");
         docker("unpause", "frz").ok();
+    }
+
+    @Test
+    void containersSharingAVolumeOrABindAreFrozenWithTheOneCopiedInto() throws Exception {
+        // any container that shares the volume could swap a directory in it for a link mid-copy
+        docker("run", "-d", "--name", "va", "-v", "cpshared:/data", "busybox", "sleep", "1000").ok();
+        docker("run", "-d", "--name", "vb", "-v", "cpshared:/mnt/other", "busybox", "sleep", "1000").ok();
+        docker("run", "-d", "--name", "vc", "-v", "cpother:/data", "busybox", "sleep", "1000").ok();
+        Path tree = Files.createDirectories(dir.resolve("cptree/sub"));
+        docker("run", "-d", "--name", "vd", "-v", tree.getParent() + ":/tree", "busybox", "sleep", "1000").ok();
+        docker("run", "-d", "--name", "ve", "-v", tree + ":/sub", "busybox", "sleep", "1000").ok();
+
+        copyHalfway("va", "/data", () -> {
+            assertEquals("paused", awaitStatus("va", "paused"));
+            assertEquals("paused", awaitStatus("vb", "paused"), "the volume's other user is frozen too");
+            assertEquals("running", status("vc"), "a container with another volume runs on");
+            assertEquals("running", status("vd"), "a container with no mount in common runs on");
+        });
+        for (String c : List.of("va", "vb", "vc", "vd", "ve")) {
+            assertEquals("running", awaitStatus(c, "running"), c + " after the copy");
+        }
+        assertEquals("late\n", docker("exec", "vb", "cat", "/mnt/other/late.txt").ok().out());
+
+        // a bind of a directory inside another container's bind overlaps it
+        copyHalfway("vd", "/tree", () -> {
+            assertEquals("paused", awaitStatus("ve", "paused"), "the container binding a directory inside is frozen");
+            assertEquals("running", status("va"));
+        });
+        assertEquals("running", awaitStatus("ve", "running"));
+    }
+
+    /** A PUT of one small file into {@code container}'s {@code path}, with {@code during} run while the body is half sent. */
+    private void copyHalfway(String container, String path, ThrowingRunnable during) throws Exception {
+        byte[] whole = tar(t -> t.file("late.txt", 0644, 0, "late\n".getBytes(StandardCharsets.UTF_8)));
+        try (RawClient c = new RawClient(d.socket)) {
+            c.send("PUT /v1.47/containers/" + container + "/archive?path=" + path + " HTTP/1.1\r\nHost: d\r\n"
+                    + "Content-Type: application/x-tar\r\nContent-Length: " + whole.length + "\r\nConnection: close\r\n\r\n");
+            c.send(java.util.Arrays.copyOf(whole, 512)); // the member's header: the copy waits for its data
+            during.run();
+            c.send(java.util.Arrays.copyOfRange(whole, 512, whole.length));
+            RawClient.Response r = c.read();
+            assertEquals(200, r.status(), r.body());
+        }
+    }
+
+    @FunctionalInterface
+    private interface ThrowingRunnable {
+        void run() throws Exception;
     }
 
     private String status(String container) throws IOException, InterruptedException {
