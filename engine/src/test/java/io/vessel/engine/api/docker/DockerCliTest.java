@@ -5,19 +5,14 @@ import io.vessel.engine.api.docker.TestDaemon.Result;
 import io.vessel.engine.api.Daemon;
 import io.vessel.engine.api.RawClient;
 import io.vessel.json.Json;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
-import org.junit.jupiter.api.Timeout;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -29,33 +24,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * by the real docker CLI ({@code DOCKER_HOST=unix://...}) and by raw requests that a hostile local
  * client could send.
  */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-@Timeout(value = 300, unit = TimeUnit.SECONDS)
-class DockerCliTest {
+class DockerCliTest extends DaemonCliTest {
     static final Path DOCKER = TestDaemon.DOCKER;
 
-    private TestDaemon d;
-    private Path dir;
-    private Engine engine;
-    private Path socket;
-
-    @BeforeAll
-    void start() throws IOException {
-        d = TestDaemon.start("vessel-daemon-", null, false);
-        dir = d.dir;
-        engine = d.engine;
-        socket = d.socket;
-    }
-
-    @AfterAll
-    void stop() throws IOException {
-        if (d != null) {
-            d.close();
-        }
-    }
-
-    Result docker(String... args) throws IOException, InterruptedException {
-        return d.docker(args);
+    @Override
+    TestDaemon startDaemon() throws IOException {
+        return TestDaemon.start("vessel-daemon-", null, false);
     }
 
     Result dockerIn(Path cwd, String... args) throws IOException, InterruptedException {

@@ -1,22 +1,16 @@
 package io.vessel.engine.api.docker;
 
-import io.vessel.engine.Engine;
 import io.vessel.engine.api.docker.TestDaemon.Result;
 import io.vessel.engine.api.RawClient;
 import io.vessel.json.JsonNode;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
-import org.junit.jupiter.api.Timeout;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -28,33 +22,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * docker CLI ({@code DOCKER_HOST=unix://...}) running containers through the real runtime, each
  * option checked from inside the container, and raw hostile requests.
  */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-@Timeout(value = 300, unit = TimeUnit.SECONDS)
-class DockerContainersCliTest {
+class DockerContainersCliTest extends DaemonCliTest {
     static final Path DOCKER = TestDaemon.DOCKER;
 
-    private TestDaemon d;
-    private Path dir;
-    private Engine engine;
-    private Path socket;
-
-    @BeforeAll
-    void start() throws IOException {
-        d = TestDaemon.start("vessel-dc-", null, true);
-        dir = d.dir;
-        engine = d.engine;
-        socket = d.socket;
-    }
-
-    @AfterAll
-    void stop() throws Exception {
-        if (d != null) {
-            d.close();
-        }
-    }
-
-    Result docker(String... args) throws IOException, InterruptedException {
-        return d.docker(args);
+    @Override
+    TestDaemon startDaemon() throws IOException {
+        return TestDaemon.start("vessel-dc-", null, true);
     }
 
     /** Runs docker ARGS (or {@code script ...} as given) with DOCKER_HOST set; {@code input} (may be null) is its stdin. */

@@ -4,12 +4,8 @@ import io.vessel.engine.api.RawClient;
 import io.vessel.engine.api.docker.TestDaemon.Result;
 import io.vessel.image.archive.TarOutput;
 import io.vessel.json.JsonNode;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
-import org.junit.jupiter.api.Timeout;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -20,7 +16,6 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Base64;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -31,34 +26,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * into and out of running, created and exited containers, and raw requests that try to leave the
  * container's root (with {@code ..}, with links, with tar members) and must change nothing.
  */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-@Timeout(value = 300, unit = TimeUnit.SECONDS)
-class DockerCopyCliTest {
-    private TestDaemon d;
-    private Path dir;
-
-    @BeforeAll
-    void start() throws IOException {
-        d = TestDaemon.start("vessel-dcp-", null, true);
-        dir = d.dir;
+class DockerCopyCliTest extends DaemonCliTest {
+    @Override
+    TestDaemon startDaemon() throws IOException {
+        return TestDaemon.start("vessel-dcp-", null, true);
     }
 
     @AfterEach
     void removeContainers() throws Exception {
-        for (String id : docker("ps", "-aq").ok().out().lines().filter(l -> !l.isBlank()).toList()) {
-            docker("rm", "-f", id).ok();
-        }
-    }
-
-    @AfterAll
-    void stop() throws Exception {
-        if (d != null) {
-            d.close();
-        }
-    }
-
-    Result docker(String... args) throws IOException, InterruptedException {
-        return d.docker(args);
+        removeAllContainers();
     }
 
     @Test

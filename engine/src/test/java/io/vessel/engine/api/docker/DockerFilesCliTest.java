@@ -2,18 +2,13 @@ package io.vessel.engine.api.docker;
 
 import io.vessel.engine.api.docker.TestDaemon.Result;
 import io.vessel.json.JsonNode;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
-import org.junit.jupiter.api.Timeout;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -24,25 +19,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * in this JVM, containers run by the real runtime, results read back through the CLI, from inside
  * new containers, from the tar the CLI wrote, and from the cgroup files.
  */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-@Timeout(value = 300, unit = TimeUnit.SECONDS)
-class DockerFilesCliTest {
-    private TestDaemon d;
-
-    @BeforeAll
-    void start() throws IOException {
-        d = TestDaemon.start("vessel-df-", null, true);
-    }
-
-    @AfterAll
-    void stop() throws Exception {
-        if (d != null) {
-            d.close();
-        }
-    }
-
-    Result docker(String... args) throws IOException, InterruptedException {
-        return d.docker(args);
+class DockerFilesCliTest extends DaemonCliTest {
+    @Override
+    TestDaemon startDaemon() throws IOException {
+        return TestDaemon.start("vessel-df-", null, true);
     }
 
     /**

@@ -1,43 +1,25 @@
 package io.vessel.engine.api.docker;
 
 import io.vessel.json.JsonNode;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
-import org.junit.jupiter.api.Timeout;
 
 import java.io.IOException;
-import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Health checks end to end: {@code docker run --health-*} with the real docker CLI, State.Health read back by inspect. */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-@Timeout(value = 300, unit = TimeUnit.SECONDS)
-class DockerHealthCliTest {
-    private TestDaemon d;
-
-    @BeforeAll
-    void start() throws IOException {
-        d = TestDaemon.start("vessel-dh-", null, true);
+class DockerHealthCliTest extends DaemonCliTest {
+    @Override
+    TestDaemon startDaemon() throws IOException {
+        return TestDaemon.start("vessel-dh-", null, true);
     }
 
     @AfterEach
     void removeContainers() throws Exception {
-        for (String id : d.docker("ps", "-aq").ok().out().lines().filter(l -> !l.isBlank()).toList()) {
-            d.docker("rm", "-f", id).ok();
-        }
-    }
-
-    @AfterAll
-    void stop() throws Exception {
-        if (d != null) {
-            d.close();
-        }
+        removeAllContainers();
     }
 
     private JsonNode health(String name) throws Exception {

@@ -1,15 +1,11 @@
 package io.vessel.engine.api.docker;
 
-import io.vessel.engine.Engine;
 import io.vessel.engine.api.docker.TestDaemon.Result;
 import io.vessel.engine.network.NetworksConfig;
 import io.vessel.linux.RtNetlink;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
-import org.junit.jupiter.api.Timeout;
 
 import java.io.IOException;
 import java.net.ServerSocket;
@@ -24,7 +20,6 @@ import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -36,54 +31,36 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * from the host, and {@code --network none|host|container:NAME}. The daemon's engine has a bridge
  * and nftables table of its own, deleted at the end with everything it made.
  */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-@Timeout(value = 300, unit = TimeUnit.SECONDS)
-class DockerNetworkCliTest {
-    private TestDaemon d;
-    private Path dir;
-    private Engine engine;
-    private Path socket;
+class DockerNetworkCliTest extends DaemonCliTest {
     private NetworksConfig netConfig;
     private final SecureRandom random = new SecureRandom();
 
-    @BeforeAll
-    void start() throws IOException {
+    @Override
+    TestDaemon startDaemon() throws IOException {
         String tag = HexFormat.of().formatHex(random.generateSeed(3));
-        d = TestDaemon.start("vessel-dnet-", dir -> netConfig = new NetworksConfig(dir.resolve("root/networks"),
+        return TestDaemon.start("vessel-dnet-", dir -> netConfig = new NetworksConfig(dir.resolve("root/networks"),
                 dir.resolve("run/netns"), "vd" + tag, "vessel_d" + tag, null), true);
-        dir = d.dir;
-        engine = d.engine;
-        socket = d.socket;
     }
 
     @AfterEach
     void removeContainersAndNetworks() throws Exception {
-        for (String id : docker("ps", "-aq").ok().out().lines().filter(l -> !l.isBlank()).toList()) {
-            docker("rm", "-f", id).ok();
-        }
+        removeAllContainers();
         docker("network", "prune", "-f").ok();
     }
 
+    /** Runs before the daemon is closed ({@link DaemonCliTest}'s own {@code @AfterAll} comes last). */
     @AfterAll
-    void stop() throws Exception {
+    void stoppingTheDaemonRemovesItsNetworks() throws Exception {
         if (d == null) {
             return;
         }
-        try {
-            d.stopDaemon();
-            try (RtNetlink rt = RtNetlink.open()) {
-                assertTrue(rt.link(netConfig.defaultBridge()).isEmpty(), "the default bridge is gone");
-            }
-            try (var s = Files.list(netConfig.netnsDir())) {
-                assertEquals(List.of(), s.toList(), "no pinned namespace is left");
-            }
-        } finally {
-            d.close();
+        d.stopDaemon();
+        try (RtNetlink rt = RtNetlink.open()) {
+            assertTrue(rt.link(netConfig.defaultBridge()).isEmpty(), "the default bridge is gone");
         }
-    }
-
-    Result docker(String... args) throws IOException, InterruptedException {
-        return d.docker(args);
+        try (var s = Files.list(netConfig.netnsDir())) {
+            assertEquals(List.of(), s.toList(), "no pinned namespace is left");
+        }
     }
 
     @Test
