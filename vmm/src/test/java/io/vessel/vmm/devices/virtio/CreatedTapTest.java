@@ -75,7 +75,7 @@ class CreatedTapTest {
         try (TestNetns ns = TestNetns.create()) {
             CompletableFuture<String> heard = new CompletableFuture<>();
             // bound to any address: the tap and its address exist only once the VM is made
-            try (ServerSocketChannel server = listenIn(ns.path, new InetSocketAddress(TCP_PORT))) {
+            try (ServerSocketChannel server = ns.listen(new InetSocketAddress(TCP_PORT))) {
                 Thread peer = Thread.ofPlatform().name("test-tcp-peer").start(() -> {
                     try (SocketChannel c = server.accept()) {
                         String line = readLine(c);
@@ -215,20 +215,6 @@ class CreatedTapTest {
                 vm.awaitExit(Duration.ofMinutes(5));
             }
         }
-    }
-
-    /** A TCP listener made inside the namespace at {@code netns} (a socket belongs to its creator thread's namespace). */
-    private static ServerSocketChannel listenIn(Path netns, InetSocketAddress address) throws Exception {
-        return io.vessel.linux.NetNamespace.call(netns, () -> {
-            ServerSocketChannel s = ServerSocketChannel.open();
-            try {
-                s.bind(address);
-            } catch (IOException e) {
-                s.close();
-                throw e;
-            }
-            return s;
-        });
     }
 
     private static String readLine(SocketChannel c) throws IOException {

@@ -145,7 +145,7 @@ class DevicesInVmTest {
             ns.ip("addr", "add", HOST_CIDR, "dev", "vtap0");
             ns.ip("link", "set", "vtap0", "up");
             CompletableFuture<String> heard = new CompletableFuture<>();
-            try (ServerSocketChannel server = listenIn(ns.path, new InetSocketAddress("10.77.0.1", port))) {
+            try (ServerSocketChannel server = ns.listen(new InetSocketAddress("10.77.0.1", port))) {
                 Thread peer = Thread.ofPlatform().name("test-tcp-peer").start(() -> {
                     try (SocketChannel c = server.accept()) {
                         String line = readLine(c);
@@ -165,20 +165,6 @@ class DevicesInVmTest {
                 assertEquals("hello over tcp", heard.get(10, TimeUnit.SECONDS));
             }
         }
-    }
-
-    /** A TCP listener made inside the namespace at {@code netns} (a socket belongs to its creator thread's namespace). */
-    private static ServerSocketChannel listenIn(Path netns, InetSocketAddress address) throws Exception {
-        return io.vessel.linux.NetNamespace.call(netns, () -> {
-            ServerSocketChannel s = ServerSocketChannel.open();
-            try {
-                s.bind(address);
-            } catch (IOException e) {
-                s.close();
-                throw e;
-            }
-            return s;
-        });
     }
 
     @Test

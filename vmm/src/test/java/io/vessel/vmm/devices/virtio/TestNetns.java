@@ -1,6 +1,8 @@
 package io.vessel.vmm.devices.virtio;
 
 import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.channels.ServerSocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -20,6 +22,20 @@ final class TestNetns implements AutoCloseable {
     private TestNetns(String name) {
         this.name = name;
         this.path = Path.of("/run/netns", name);
+    }
+
+    /** A TCP listener made inside this namespace (a socket belongs to its creator thread's namespace). */
+    ServerSocketChannel listen(InetSocketAddress address) throws Exception {
+        return io.vessel.linux.NetNamespace.call(path, () -> {
+            ServerSocketChannel s = ServerSocketChannel.open();
+            try {
+                s.bind(address);
+            } catch (IOException e) {
+                s.close();
+                throw e;
+            }
+            return s;
+        });
     }
 
     /** Whether this host lets the test make namespaces and taps (root, /dev/net/tun, ip). */
