@@ -260,9 +260,7 @@ public final class BlockDevice implements VirtioDevice, AutoCloseable {
 
     @Override
     public void activate(DeviceContext context) throws VirtioException {
-        if (!context.queue(0).isReady()) {
-            throw new VirtioException("virtio-blk request queue 0 is not ready at DRIVER_OK");
-        }
+        context.requireReady("virtio-blk", "request");
         lock.lock();
         try {
             if (closed) {

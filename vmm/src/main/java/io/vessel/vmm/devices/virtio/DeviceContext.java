@@ -49,6 +49,18 @@ public final class DeviceContext {
         return queues.get(index);
     }
 
+    /**
+     * Fails activation unless each queue named is ready: {@code names[i]} is queue {@code i}'s name
+     * in {@code device}'s terms (a driver may set DRIVER_OK with a queue it never set up).
+     */
+    public void requireReady(String device, String... names) throws VirtioException {
+        for (int q = 0; q < names.length; q++) {
+            if (!queue(q).isReady()) {
+                throw new VirtioException(device + " " + names[q] + " queue " + q + " is not ready at DRIVER_OK");
+            }
+        }
+    }
+
     /** Whether the device may still use this context (no reset or needs-reset since activation). */
     public boolean isValid() {
         return valid;

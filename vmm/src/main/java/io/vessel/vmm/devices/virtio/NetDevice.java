@@ -200,12 +200,7 @@ public final class NetDevice implements VirtioDevice, AutoCloseable {
 
     @Override
     public synchronized void activate(DeviceContext context) throws VirtioException {
-        for (int q : new int[] {RX_QUEUE, TX_QUEUE}) {
-            if (!context.queue(q).isReady()) {
-                throw new VirtioException("virtio-net " + (q == RX_QUEUE ? "receive" : "transmit") + " queue " + q
-                        + " is not ready at DRIVER_OK");
-            }
-        }
+        context.requireReady("virtio-net", "receive", "transmit");
         int offload = 0;
         if (context.hasFeature(F_GUEST_CSUM)) {
             offload |= Tun.TUN_F_CSUM;

@@ -55,9 +55,7 @@ public final class RngDevice implements VirtioDevice {
 
     @Override
     public synchronized void activate(DeviceContext context) throws VirtioException {
-        if (!context.queue(0).isReady()) {
-            throw new VirtioException("virtio-rng request queue 0 is not ready at DRIVER_OK");
-        }
+        context.requireReady("virtio-rng", "request");
         this.context = context;
     }
 

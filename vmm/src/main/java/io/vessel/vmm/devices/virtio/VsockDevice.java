@@ -327,12 +327,7 @@ public final class VsockDevice implements VirtioDevice, AutoCloseable {
 
     @Override
     public synchronized void activate(DeviceContext context) throws VirtioException {
-        for (int q : new int[] {RX_QUEUE, TX_QUEUE}) {
-            if (!context.queue(q).isReady()) {
-                throw new VirtioException("virtio-vsock " + (q == RX_QUEUE ? "rx" : "tx") + " queue " + q
-                        + " is not ready at DRIVER_OK");
-            }
-        }
+        context.requireReady("virtio-vsock", "rx", "tx");
         this.context = context;
     }
 
