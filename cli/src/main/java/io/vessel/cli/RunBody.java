@@ -247,18 +247,35 @@ final class RunBody {
                 }
             }
         }
-        if (!containerPort.matches("[0-9]{1,5}")) {
-            throw new UsageError("invalid -p \"" + p + "\": the container port must be a number");
+        int[] container = portRange(p, "container", containerPort);
+        int[] host = hostPort.isEmpty() ? null : portRange(p, "host", hostPort);
+        int count = container[1] - container[0] + 1;
+        if (count > 1 && host != null && host[1] - host[0] + 1 != count) {
+            throw new UsageError("invalid -p \"" + p + "\": the host and container port ranges must hold as many ports");
         }
-        if (!hostPort.isEmpty() && !hostPort.matches("[0-9]{1,5}")) {
-            throw new UsageError("invalid -p \"" + p + "\": the host port must be a number");
+        for (int i = 0; i < count; i++) {
+            String key = (container[0] + i) + "/" + proto;
+            exposed.put(key, Map.of());
+            Map<String, String> b = new LinkedHashMap<>();
+            b.put("HostIp", hostIp);
+            // pairs of ranges go port by port; a host range for one port is the daemon's to choose in
+            b.put("HostPort", host == null ? "" : count > 1 ? Integer.toString(host[0] + i) : hostPort);
+            bindings.computeIfAbsent(key, k -> new ArrayList<>()).add(b);
         }
-        String key = containerPort + "/" + proto;
-        exposed.put(key, Map.of());
-        Map<String, String> b = new LinkedHashMap<>();
-        b.put("HostIp", hostIp);
-        b.put("HostPort", hostPort);
-        bindings.computeIfAbsent(key, k -> new ArrayList<>()).add(b);
+    }
+
+    /** {@code PORT} or {@code FIRST-LAST} of a -p, as {first, last}. */
+    private static int[] portRange(String p, String which, String ports) throws UsageError {
+        if (!ports.matches("[0-9]{1,5}(-[0-9]{1,5})?")) {
+            throw new UsageError("invalid -p \"" + p + "\": the " + which + " port must be a number or a range FIRST-LAST");
+        }
+        int dash = ports.indexOf('-');
+        int first = Integer.parseInt(dash < 0 ? ports : ports.substring(0, dash));
+        int last = dash < 0 ? first : Integer.parseInt(ports.substring(dash + 1));
+        if (first < 1 || last > 65535 || last < first) {
+            throw new UsageError("invalid -p \"" + p + "\": " + ports + " is not a " + which + " port or range in 1-65535");
+        }
+        return new int[] {first, last};
     }
 
     /** {@code --mount type=bind,source=/a,target=/b,readonly}, into the API's Mount. */

@@ -346,7 +346,8 @@ final class ContainerNetworking {
                 new Connection(c.get("NetworkID").string(), c.get("Aliases").stringList(),
                         c.get("IPv4Address").present() ? c.get("IPv4Address").string() : null,
                         c.get("Ports").list(p -> new PortMapping(p.get("HostIp").string(), p.get("HostPort").intValue(),
-                                p.get("ContainerPort").intValue(), p.get("Protocol").string())))));
+                                p.get("ContainerPort").intValue(), p.get("Protocol").string(),
+                                p.get("HostPortLast").present() ? p.get("HostPortLast").intValue() : 0)))));
     }
 
     private static void save(Path dir, Plan p) throws IOException {
@@ -363,8 +364,15 @@ final class ContainerNetworking {
             }
             List<Object> ports = new ArrayList<>();
             for (PortMapping pm : c.ports()) {
-                ports.add(Map.of("HostIp", pm.hostIp(), "HostPort", pm.hostPort(), "ContainerPort", pm.containerPort(),
-                        "Protocol", pm.protocol()));
+                Map<String, Object> pmm = new LinkedHashMap<>();
+                pmm.put("HostIp", pm.hostIp());
+                pmm.put("HostPort", pm.hostPort());
+                if (pm.isRange()) {
+                    pmm.put("HostPortLast", pm.hostPortLast());
+                }
+                pmm.put("ContainerPort", pm.containerPort());
+                pmm.put("Protocol", pm.protocol());
+                ports.add(pmm);
             }
             cm.put("Ports", ports);
             cs.add(cm);

@@ -301,9 +301,10 @@ public record RunOptions(List<String> cmd, List<String> entrypoint, List<String>
             return this;
         }
 
-        /** {@code -p SPEC}. */
+        /** {@code -p SPEC}, ranges included ({@link PortMapping#parseAll}). */
         public Builder publish(String spec) {
-            return publish(PortMapping.parse(spec));
+            PortMapping.parseAll(spec).forEach(ports::add);
+            return this;
         }
 
         public Builder publishAll(boolean p) {

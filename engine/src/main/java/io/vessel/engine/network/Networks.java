@@ -265,7 +265,7 @@ public final class Networks {
                 throw new NetworkException(NetworkException.Kind.CONFLICT, "container " + r.containerId()
                         + " is already connected to network " + n.name());
             }
-            List<PortMapping> ports = choosePorts(r.ports());
+            List<PortMapping> ports = choosePorts(all, r.ports());
             checkPorts(all, ports);
             int ip = allocate(n, r.ip());
             Set<String> ifaces = new HashSet<>();
@@ -825,29 +825,23 @@ public final class Networks {
 
     /**
      * Gives each mapping asking for {@link PortMapping#ANY_PORT} a port the kernel calls free on
-     * its address (bound to port 0 and let go), as Docker does for {@code -p 80} and {@code -P}.
+     * its address (bound to port 0 and let go), as Docker does for {@code -p 80} and {@code -P};
+     * and each mapping with a range the first port of it that no endpoint publishes, no earlier
+     * mapping of the request took, and a bind finds free (Docker's {@code -p 8000-8010:80}).
      */
-    private static List<PortMapping> choosePorts(List<PortMapping> ports) throws NetworkException {
+    private static List<PortMapping> choosePorts(List<Network> all, List<PortMapping> ports) throws NetworkException {
         List<PortMapping> out = new ArrayList<>();
         for (PortMapping p : ports) {
+            if (p.isRange()) {
+                out.add(chooseInRange(all, out, p));
+                continue;
+            }
             if (p.hostPort() != PortMapping.ANY_PORT) {
                 out.add(p);
                 continue;
             }
             try {
-                InetSocketAddress at = new InetSocketAddress(InetAddress.getByName(p.hostIp()), 0);
-                int port;
-                if (p.protocol().equals("tcp")) {
-                    try (ServerSocket s = new ServerSocket()) {
-                        s.bind(at);
-                        port = s.getLocalPort();
-                    }
-                } else {
-                    try (DatagramSocket s = new DatagramSocket(at)) {
-                        port = s.getLocalPort();
-                    }
-                }
-                out.add(p.withHostPort(port));
+                out.add(p.withHostPort(bindFree(p, 0)));
             } catch (IOException e) {
                 throw new NetworkException(NetworkException.Kind.INVALID, "cannot choose a free host port on "
                         + p.hostIp() + " for container port " + p.containerPort() + "/" + p.protocol() + ": "
@@ -855,6 +849,39 @@ public final class Networks {
             }
         }
         return out;
+    }
+
+    private static PortMapping chooseInRange(List<Network> all, List<PortMapping> taken, PortMapping p)
+            throws NetworkException {
+        for (int port = p.hostPort(); port <= p.hostPortLast(); port++) {
+            PortMapping c = p.withHostPort(port);
+            boolean published = taken.stream().anyMatch(c::clashes) || all.stream()
+                    .flatMap(n -> n.endpoints().stream()).flatMap(e -> e.ports().stream()).anyMatch(c::clashes);
+            if (published) {
+                continue;
+            }
+            try {
+                bindFree(c, port);
+                return c;
+            } catch (IOException inUse) {
+                // a host process holds it: the next one
+            }
+        }
+        throw allocated(p, "no port of " + p.hostPort() + "-" + p.hostPortLast() + " is free");
+    }
+
+    /** Binds {@code port} (0: any) on the mapping's address and protocol and lets it go; the port bound. */
+    private static int bindFree(PortMapping p, int port) throws IOException {
+        InetSocketAddress at = new InetSocketAddress(InetAddress.getByName(p.hostIp()), port);
+        if (p.protocol().equals("tcp")) {
+            try (ServerSocket s = new ServerSocket()) {
+                s.bind(at);
+                return s.getLocalPort();
+            }
+        }
+        try (DatagramSocket s = new DatagramSocket(at)) {
+            return s.getLocalPort();
+        }
     }
 
     private static NetworkException allocated(PortMapping p, String why) {
@@ -865,16 +892,7 @@ public final class Networks {
     /** A host process listening on the port would be shadowed by the DNAT rule: refuse, as Docker's proxy would. */
     private static void probeHostPort(PortMapping p) throws NetworkException {
         try {
-            InetSocketAddress at = new InetSocketAddress(InetAddress.getByName(p.hostIp()), p.hostPort());
-            if (p.protocol().equals("tcp")) {
-                try (ServerSocket s = new ServerSocket()) {
-                    s.bind(at);
-                }
-            } else {
-                try (DatagramSocket s = new DatagramSocket(at)) {
-                    s.getLocalPort();
-                }
-            }
+            bindFree(p, p.hostPort());
         } catch (BindException e) {
             String m = String.valueOf(e.getMessage());
             if (m.contains("assign requested address")) {

@@ -1,14 +1,18 @@
 package io.vessel.engine.network;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 
 /**
- * A published port, {@code -p [HOST_IP:][HOST_PORT:]CONTAINER_PORT[/udp]}: traffic to
+ * A published port, {@code -p [HOST_IP:][HOST_PORT[-LAST]:]CONTAINER_PORT[/udp]}: traffic to
  * {@code hostIp:hostPort} (every local address when {@code hostIp} is 0.0.0.0) goes to the
- * container's {@code containerPort}. A host port of {@link #ANY_PORT} asks for a free one, which
- * {@link Networks#connect} chooses (as Docker does for {@code -p 80} and {@code -P}).
+ * container's {@code containerPort}. A host port of {@link #ANY_PORT} asks for a free one, and a
+ * {@code hostPortLast} above {@code hostPort} for a free one in {@code hostPort..hostPortLast};
+ * {@link Networks#connect} chooses it (as Docker does for {@code -p 80}, {@code -P} and
+ * {@code -p 8000-8010:80}). Once chosen, a mapping has one host port ({@code hostPortLast} 0).
  */
-public record PortMapping(String hostIp, int hostPort, int containerPort, String protocol) {
+public record PortMapping(String hostIp, int hostPort, int containerPort, String protocol, int hostPortLast) {
     public static final String ANY = "0.0.0.0";
     /** The host port meaning "any free port, chosen when the container is connected". */
     public static final int ANY_PORT = 0;
@@ -22,6 +26,23 @@ public record PortMapping(String hostIp, int hostPort, int containerPort, String
         if (!protocol.equals("tcp") && !protocol.equals("udp")) {
             throw new IllegalArgumentException("port protocol must be tcp or udp, not \"" + protocol + "\"");
         }
+        if (hostPortLast != 0) {
+            checkPort(hostPortLast, "last host port");
+            if (hostPort == ANY_PORT || hostPortLast <= hostPort) {
+                throw new IllegalArgumentException("host port range " + hostPort + "-" + hostPortLast
+                        + " must run from a lower to a higher port");
+            }
+        }
+    }
+
+    /** One host port, or {@link #ANY_PORT}. */
+    public PortMapping(String hostIp, int hostPort, int containerPort, String protocol) {
+        this(hostIp, hostPort, containerPort, protocol, 0);
+    }
+
+    /** Whether the host port is still to be chosen from a range. */
+    public boolean isRange() {
+        return hostPortLast != 0;
     }
 
     private static void checkPort(int port, String what) {
@@ -30,8 +51,25 @@ public record PortMapping(String hostIp, int hostPort, int containerPort, String
         }
     }
 
-    /** Parses docker's {@code -p} syntax (one port, not a range; no host port: a free one). */
+    /**
+     * Parses docker's {@code -p} syntax as one mapping; a spec that stands for several (a range of
+     * container ports) is refused here: see {@link #parseAll}.
+     */
     public static PortMapping parse(String spec) {
+        List<PortMapping> all = parseAll(spec);
+        if (all.size() != 1) {
+            throw new IllegalArgumentException("invalid port mapping \"" + spec + "\": it publishes " + all.size()
+                    + " ports, one was expected");
+        }
+        return all.getFirst();
+    }
+
+    /**
+     * Parses docker's {@code -p} syntax, ranges included: {@code 80-81} publishes both ports on free
+     * host ports, {@code 8000-8001:80-81} pairs them in order (the two ranges must be as long), and
+     * {@code 8000-8010:80} publishes port 80 on a free host port of the range.
+     */
+    public static List<PortMapping> parseAll(String spec) {
         String s = spec.strip();
         String protocol = "tcp";
         int slash = s.lastIndexOf('/');
@@ -61,11 +99,44 @@ public record PortMapping(String hostIp, int hostPort, int containerPort, String
                     + "\": expected [HOST_IP:][HOST_PORT:]CONTAINER_PORT[/udp]");
         }
         try {
-            return new PortMapping(hostIp, hostPort.isEmpty() ? ANY_PORT : number(hostPort, spec),
-                    number(containerPort, spec), protocol);
+            int[] container = range(containerPort, spec);
+            int[] host = hostPort.isEmpty() ? new int[] {ANY_PORT, ANY_PORT} : range(hostPort, spec);
+            int count = container[1] - container[0] + 1;
+            List<PortMapping> out = new ArrayList<>();
+            if (count == 1) {
+                out.add(new PortMapping(hostIp, host[0], container[0], protocol, host[1] > host[0] ? host[1] : 0));
+            } else if (host[0] == ANY_PORT) {
+                for (int i = 0; i < count; i++) {
+                    out.add(new PortMapping(hostIp, ANY_PORT, container[0] + i, protocol));
+                }
+            } else if (host[1] - host[0] + 1 == count) {
+                for (int i = 0; i < count; i++) {
+                    out.add(new PortMapping(hostIp, host[0] + i, container[0] + i, protocol));
+                }
+            } else {
+                throw new IllegalArgumentException("the host range " + hostPort + " and the container range "
+                        + containerPort + " must hold as many ports");
+            }
+            return out;
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("invalid port mapping \"" + spec + "\": " + e.getMessage());
+            throw new IllegalArgumentException(e.getMessage().startsWith("invalid port mapping") ? e.getMessage()
+                    : "invalid port mapping \"" + spec + "\": " + e.getMessage());
         }
+    }
+
+    /** {@code PORT} or {@code FIRST-LAST}, as {first, last}. */
+    private static int[] range(String s, String spec) {
+        int dash = s.indexOf('-');
+        if (dash < 0) {
+            int p = number(s, spec);
+            return new int[] {p, p};
+        }
+        int first = number(s.substring(0, dash), spec);
+        int last = number(s.substring(dash + 1), spec);
+        if (last < first) {
+            throw new IllegalArgumentException("port range " + s + " runs backwards");
+        }
+        return new int[] {first, last};
     }
 
     private static int number(String s, String spec) {
@@ -88,6 +159,6 @@ public record PortMapping(String hostIp, int hostPort, int containerPort, String
 
     @Override
     public String toString() {
-        return hostIp + ":" + hostPort + "->" + containerPort + "/" + protocol;
+        return hostIp + ":" + hostPort + (isRange() ? "-" + hostPortLast : "") + "->" + containerPort + "/" + protocol;
     }
 }

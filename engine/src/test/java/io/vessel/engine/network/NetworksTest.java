@@ -73,6 +73,14 @@ class NetworksTest {
         io.vessel.linux.FileTrees.remove(dir);
     }
 
+    private static boolean bindable(int port) {
+        try (ServerSocket s = new ServerSocket(port, 1, java.net.InetAddress.getLoopbackAddress())) {
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
     private String container() {
         String id = hex(32);
         containers.add(id);
@@ -237,6 +245,55 @@ class NetworksTest {
         assertThrows(IllegalArgumentException.class, () -> PortMapping.parse("a:b:c:d"));
         assertThrows(IllegalArgumentException.class, () -> PortMapping.parse("1:70000"));
         assertEquals(new PortMapping("0.0.0.0", 53, 5353, "udp"), PortMapping.parse("53:5353/udp"));
+    }
+
+    @Test
+    void portRangesParseAsDockerReadsThem() {
+        assertEquals(List.of(new PortMapping("0.0.0.0", PortMapping.ANY_PORT, 80, "tcp"),
+                new PortMapping("0.0.0.0", PortMapping.ANY_PORT, 81, "tcp")), PortMapping.parseAll("80-81"));
+        assertEquals(List.of(new PortMapping("127.0.0.1", 8000, 80, "udp"), new PortMapping("127.0.0.1", 8001, 81, "udp")),
+                PortMapping.parseAll("127.0.0.1:8000-8001:80-81/udp"));
+        PortMapping range = PortMapping.parse("8000-8010:80");
+        assertEquals(new PortMapping("0.0.0.0", 8000, 80, "tcp", 8010), range);
+        assertTrue(range.isRange());
+        assertEquals("0.0.0.0:8000-8010->80/tcp", range.toString());
+        assertFalse(range.withHostPort(8003).isRange());
+        IllegalArgumentException uneven = assertThrows(IllegalArgumentException.class,
+                () -> PortMapping.parseAll("8000-8001:80-82"));
+        assertTrue(uneven.getMessage().contains("8000-8001") && uneven.getMessage().contains("80-82"), uneven.getMessage());
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> PortMapping.parseAll("81-80")).getMessage()
+                .contains("backwards"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> PortMapping.parse("80-81")).getMessage()
+                .contains("publishes 2 ports"));
+        assertThrows(IllegalArgumentException.class, () -> PortMapping.parseAll("8000-:80"));
+        assertThrows(IllegalArgumentException.class, () -> PortMapping.parseAll("65535-65536:80"));
+    }
+
+    @Test
+    void aHostPortRangeGetsItsFirstPortNobodyHolds() throws Exception {
+        int first;
+        try (ServerSocket probe = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            first = probe.getLocalPort();
+        }
+        // the range's first port published by another container, its second held by a host process
+        String other = container();
+        networks.connect(new ConnectRequest(Networks.DEFAULT_NETWORK, other, "other", null, List.of(), null,
+                List.of(PortMapping.parse("127.0.0.1:" + first + ":80"))));
+        try (ServerSocket held = new ServerSocket(first + 1, 1, java.net.InetAddress.getLoopbackAddress())) {
+            int expected = first + 2;
+            while (!bindable(expected)) { // another process of this host may hold it
+                expected++;
+            }
+            String c = container();
+            networks.connect(new ConnectRequest(Networks.DEFAULT_NETWORK, c, "ranged", null, List.of(), null,
+                    List.of(PortMapping.parse("127.0.0.1:" + first + "-" + (expected + 3) + ":80"))));
+            assertEquals(List.of(new PortMapping("127.0.0.1", expected, 80, "tcp")), networks.attachments(c).getFirst().ports());
+            NetworkException full = assertThrows(NetworkException.class, () -> networks.connect(new ConnectRequest(
+                    Networks.DEFAULT_NETWORK, container(), "full", null, List.of(), null,
+                    List.of(PortMapping.parse("127.0.0.1:" + first + "-" + (first + 1) + ":80")))));
+            assertEquals(NetworkException.Kind.CONFLICT, full.kind());
+            assertTrue(full.getMessage().contains("no port of " + first + "-" + (first + 1) + " is free"), full.getMessage());
+        }
     }
 
     @Test

@@ -79,8 +79,9 @@ final class NetworkCreateOptions {
         int slash = key.indexOf('/');
         String port = slash < 0 ? key : key.substring(0, slash);
         String proto = slash < 0 ? "tcp" : key.substring(slash + 1);
-        if (port.contains("-") || hostPort.contains("-")) {
-            throw new IllegalArgumentException("port ranges are not supported: " + key + " -> " + hostPort);
+        if (port.contains("-")) {
+            // the docker CLI sends one key per container port; a range here is not a port
+            throw new IllegalArgumentException("PortBindings: \"" + key + "\" is not PORT/PROTOCOL");
         }
         String spec = (hostIp.isEmpty() ? "" : (hostIp.contains(":") ? "[" + hostIp + "]" : hostIp) + ":")
                 + hostPort + (hostIp.isEmpty() && hostPort.isEmpty() ? "" : ":") + port + "/" + proto;

@@ -142,6 +142,25 @@ class DockerNetworkCliTest extends DaemonCliTest {
     }
 
     @Test
+    void portRangesAsTheDockerCliSendsThem() throws Exception {
+        int port = freePort();
+        // two ranges: the CLI sends one binding per pair; a host range for one port: the daemon chooses in it
+        String pairs = docker("run", "-d", "-p", "127.0.0.1:" + port + "-" + (port + 1) + ":80-81", "busybox",
+                "sleep", "1000").ok().out().trim();
+        assertEquals("80/tcp -> 127.0.0.1:" + port + "\n81/tcp -> 127.0.0.1:" + (port + 1) + "\n",
+                docker("port", pairs).ok().out());
+        String chosen = docker("run", "-d", "-p", "127.0.0.1:" + port + "-" + (port + 9) + ":90", "busybox",
+                "sleep", "1000").ok().out().trim();
+        String mapped = docker("port", chosen, "90").ok().out().strip();
+        int got = Integer.parseInt(mapped.substring(mapped.lastIndexOf(':') + 1));
+        assertTrue(got >= port + 2 && got <= port + 9, "90/tcp went to " + mapped + ", past the two ports taken");
+        assertTrue(docker("inspect", "-f", "{{json .HostConfig.PortBindings}}", chosen).ok().out()
+                .contains("\"HostPort\":\"" + port + "-" + (port + 9) + "\""), "the request keeps its range");
+        Result uneven = docker("run", "-d", "-p", port + "-" + (port + 1) + ":80-82", "busybox", "true").failed();
+        assertTrue(uneven.err().toLowerCase(java.util.Locale.ROOT).contains("range"), uneven.err());
+    }
+
+    @Test
     void noneHostAndContainerModes() throws Exception {
         assertEquals("lo\n", docker("run", "--rm", "--network", "none", "busybox", "ls", "/sys/class/net").ok().out());
         String hostname = Files.readString(Path.of("/proc/sys/kernel/hostname")).strip();
