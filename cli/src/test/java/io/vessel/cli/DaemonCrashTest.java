@@ -1,5 +1,6 @@
 package io.vessel.cli;
 
+import io.vessel.cli.VesselCliFixture.Result;
 import io.vessel.engine.Engine;
 import io.vessel.engine.EngineConfig;
 import io.vessel.linux.FileTrees;
@@ -12,7 +13,6 @@ import org.junit.jupiter.api.Timeout;
 
 import java.io.File;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -32,13 +32,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 @Timeout(value = 240, unit = TimeUnit.SECONDS)
 class DaemonCrashTest {
     static final Path DOCKER = Path.of("/usr/local/bin/docker");
-
-    record Result(int exit, String out, String err) {
-        Result ok() {
-            assertEquals(0, exit, "exit status; stderr: " + err + "; stdout: " + out);
-            return this;
-        }
-    }
 
     private Path dir;
     private Path socket;
@@ -115,24 +108,10 @@ class DaemonCrashTest {
         List<String> cmd = new ArrayList<>();
         cmd.add(DOCKER.toString());
         cmd.addAll(List.of(args));
-        Path out = Files.createTempFile(dir, "docker", ".out");
-        Path err = Files.createTempFile(dir, "docker", ".err");
-        try {
-            ProcessBuilder pb = new ProcessBuilder(cmd).redirectOutput(out.toFile()).redirectError(err.toFile())
-                    .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
-            pb.environment().put("DOCKER_HOST", "unix://" + socket);
-            pb.environment().put("DOCKER_CONFIG", dir.resolve("docker-config").toString());
-            Process p = pb.start();
-            if (!p.waitFor(120, TimeUnit.SECONDS)) {
-                p.destroyForcibly().waitFor();
-                throw new AssertionError("docker " + String.join(" ", args) + " did not finish");
-            }
-            return new Result(p.exitValue(), Files.readString(out, StandardCharsets.UTF_8),
-                    Files.readString(err, StandardCharsets.UTF_8));
-        } finally {
-            Files.deleteIfExists(out);
-            Files.deleteIfExists(err);
-        }
+        ProcessBuilder pb = new ProcessBuilder(cmd);
+        pb.environment().put("DOCKER_HOST", "unix://" + socket);
+        pb.environment().put("DOCKER_CONFIG", dir.resolve("docker-config").toString());
+        return VesselCliFixture.capture(pb, null);
     }
 
     private static long ticks(String log) {

@@ -1,12 +1,12 @@
 package io.vessel.cli;
 
+import io.vessel.cli.VesselCliFixture.Result;
 import io.vessel.json.Json;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-import java.io.File;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -17,7 +17,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -32,13 +31,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * {@code .dockerignore}; {@code --format json}. Each test has a root (and so a daemon) of its own.
  */
 class DaemonOnDemandTest {
-    record Result(int exit, String out, String err) {
-        Result ok() {
-            assertEquals(0, exit, "exit status; stderr: " + err + "; stdout: " + out);
-            return this;
-        }
-    }
-
     private Path state;
     private final Map<String, String> env = new HashMap<>();
 
@@ -85,27 +77,12 @@ class DaemonOnDemandTest {
     }
 
     Result exec(List<String> cmd, String input) throws Exception {
-        List<String> args = cmd.subList(1, cmd.size());
-        Path out = Files.createTempFile("vessel", ".out");
-        Path err = Files.createTempFile("vessel", ".err");
-        try {
-            Path in = input == null ? null : Files.writeString(state.resolve("stdin"), input);
-            ProcessBuilder pb = new ProcessBuilder(cmd).redirectOutput(out.toFile()).redirectError(err.toFile())
-                    .redirectInput(ProcessBuilder.Redirect.from(in == null ? new File("/dev/null") : in.toFile()));
-            pb.environment().remove("VESSEL_RUN");
-            pb.environment().remove("VESSEL_HOST");
-            pb.environment().putAll(env);
-            Process p = pb.start();
-            if (!p.waitFor(120, TimeUnit.SECONDS)) {
-                p.destroyForcibly();
-                throw new AssertionError("vessel " + String.join(" ", args) + " did not finish");
-            }
-            return new Result(p.exitValue(), Files.readString(out, StandardCharsets.UTF_8),
-                    Files.readString(err, StandardCharsets.UTF_8));
-        } finally {
-            Files.deleteIfExists(out);
-            Files.deleteIfExists(err);
-        }
+        Path in = input == null ? null : Files.writeString(state.resolve("stdin"), input);
+        ProcessBuilder pb = new ProcessBuilder(cmd);
+        pb.environment().remove("VESSEL_RUN");
+        pb.environment().remove("VESSEL_HOST");
+        pb.environment().putAll(env);
+        return VesselCliFixture.capture(pb, in);
     }
 
     /** The daemon serving this test's root, by the pid in its lock file, if alive. */

@@ -82,18 +82,27 @@ abstract class VesselCliFixture {
         List<String> cmd = new ArrayList<>();
         cmd.add(repo().resolve("vessel").toString());
         cmd.addAll(List.of(args));
+        ProcessBuilder pb = new ProcessBuilder(cmd);
+        pb.environment().put("VESSEL_ROOT", state.resolve("lib").toString());
+        pb.environment().put("VESSEL_RUN", state.resolve("run").toString());
+        pb.environment().put("DOCKER_CONFIG", state.resolve("docker").toString());
+        return capture(pb, input);
+    }
+
+    /**
+     * Runs {@code pb} to its end (at most two minutes) with {@code input} (null: /dev/null) as its
+     * stdin, its stdout and stderr captured through temporary files.
+     */
+    static Result capture(ProcessBuilder pb, Path input) throws IOException, InterruptedException {
         Path out = Files.createTempFile("vessel", ".out");
         Path err = Files.createTempFile("vessel", ".err");
         try {
-            ProcessBuilder pb = new ProcessBuilder(cmd).redirectOutput(out.toFile()).redirectError(err.toFile())
+            pb.redirectOutput(out.toFile()).redirectError(err.toFile())
                     .redirectInput(ProcessBuilder.Redirect.from(input == null ? new File("/dev/null") : input.toFile()));
-            pb.environment().put("VESSEL_ROOT", state.resolve("lib").toString());
-            pb.environment().put("VESSEL_RUN", state.resolve("run").toString());
-            pb.environment().put("DOCKER_CONFIG", state.resolve("docker").toString());
             Process p = pb.start();
             if (!p.waitFor(120, TimeUnit.SECONDS)) {
-                p.destroyForcibly();
-                throw new AssertionError("vessel " + String.join(" ", args) + " did not finish");
+                p.destroyForcibly().waitFor();
+                throw new AssertionError(String.join(" ", pb.command()) + " did not finish");
             }
             return new Result(p.exitValue(), Files.readString(out, StandardCharsets.UTF_8),
                     Files.readString(err, StandardCharsets.UTF_8));
