@@ -30,6 +30,15 @@ class VmmMainTest {
         return new ProcessBuilder(cmd).redirectOutput(tmp.resolve("stdout").toFile()).redirectError(tmp.resolve("stderr").toFile()).start();
     }
 
+    /** vessel-vmm from a configuration file: the test guest with {@code bootArgs}, {@code vcpus} and 32 MiB. */
+    private Process launchGuest(String bootArgs, int vcpus) throws IOException {
+        Path config = Files.writeString(tmp.resolve("vm.json"), """
+                {"boot-source": {"kernel_image_path": "%s", "boot_args": "%s"},
+                 "machine-config": {"vcpu_count": %d, "mem_size_mib": 32}}
+                """.formatted(TestGuests.elf(), bootArgs, vcpus));
+        return launch("--no-api", "--config-file", config.toString());
+    }
+
     private String out(String name) throws IOException {
         return Files.readString(tmp.resolve(name), StandardCharsets.UTF_8);
     }
@@ -74,11 +83,7 @@ class VmmMainTest {
     @Test
     void aConfigFileStartsAtOnceAndTheGuestsStatusIsTheExitStatus() throws Exception {
         TestGuests.assumeKvm();
-        Path config = Files.writeString(tmp.resolve("vm.json"), """
-                {"boot-source": {"kernel_image_path": "%s", "boot_args": "vessel-test initrd_sum=1234"},
-                 "machine-config": {"vcpu_count": 2, "mem_size_mib": 32}}
-                """.formatted(TestGuests.elf()));
-        int status = await(launch("--no-api", "--config-file", config.toString()));
+        int status = await(launchGuest("vessel-test initrd_sum=1234", 2));
         assertEquals(1, status, "the guest's failed initrd check is the exit status; stdout:\n" + out("stdout"));
         assertTrue(out("stdout").contains("FAIL initrd checksum"), out("stdout"));
     }
@@ -87,11 +92,7 @@ class VmmMainTest {
     void theConsoleReadsStdin() throws Exception {
         TestGuests.assumeKvm();
         // "echo irq": the guest waits for a byte on COM1 by interrupt and exits with it as its status
-        Path config = Files.writeString(tmp.resolve("vm.json"), """
-                {"boot-source": {"kernel_image_path": "%s", "boot_args": "vessel-test irq echo"},
-                 "machine-config": {"vcpu_count": 1, "mem_size_mib": 32}}
-                """.formatted(TestGuests.elf()));
-        Process p = launch("--no-api", "--config-file", config.toString());
+        Process p = launchGuest("vessel-test irq echo", 1);
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(GUEST_SECONDS);
         while (!out("stdout").contains("waiting for input (interrupt)") && p.isAlive() && System.nanoTime() < deadline) {
             Thread.sleep(20);
