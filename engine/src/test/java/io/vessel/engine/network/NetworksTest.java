@@ -73,6 +73,12 @@ class NetworksTest {
         io.vessel.linux.FileTrees.remove(dir);
     }
 
+    /** Connects {@code container} as {@code name} to {@code network}, publishing {@code -p spec}. */
+    private Attachment publish(String network, String container, String name, String spec) throws Exception {
+        return networks.connect(new ConnectRequest(network, container, name, null, List.of(), null,
+                List.of(PortMapping.parse(spec))));
+    }
+
     private static boolean bindable(int port) {
         try (ServerSocket s = new ServerSocket(port, 1, java.net.InetAddress.getLoopbackAddress())) {
             return true;
@@ -133,8 +139,7 @@ class NetworksTest {
             hostPort = free.getLocalPort();
         }
         String c = container();
-        Attachment a = networks.connect(new ConnectRequest(Networks.DEFAULT_NETWORK, c, "web", null, List.of(), null,
-                List.of(PortMapping.parse("127.0.0.1:" + hostPort + ":80"))));
+        Attachment a = publish(Networks.DEFAULT_NETWORK, c, "web", "127.0.0.1:" + hostPort + ":80");
         Network bridge = networks.inspect(Networks.DEFAULT_NETWORK);
         String rules = nftList();
         assertTrue(rules.contains("ip saddr " + bridge.subnet() + " oifname != \"" + config.defaultBridge()
@@ -158,9 +163,8 @@ class NetworksTest {
             t.join();
         }
 
-        NetworkException taken = assertThrows(NetworkException.class, () -> networks.connect(new ConnectRequest(
-                Networks.DEFAULT_NETWORK, container(), "other", null, List.of(), null,
-                List.of(PortMapping.parse(hostPort + ":8080")))));
+        NetworkException taken = assertThrows(NetworkException.class,
+                () -> publish(Networks.DEFAULT_NETWORK, container(), "other", hostPort + ":8080"));
         assertEquals(NetworkException.Kind.CONFLICT, taken.kind());
         assertTrue(taken.getMessage().contains("port is already allocated"), taken.getMessage());
 
@@ -277,20 +281,17 @@ class NetworksTest {
         }
         // the range's first port published by another container, its second held by a host process
         String other = container();
-        networks.connect(new ConnectRequest(Networks.DEFAULT_NETWORK, other, "other", null, List.of(), null,
-                List.of(PortMapping.parse("127.0.0.1:" + first + ":80"))));
+        publish(Networks.DEFAULT_NETWORK, other, "other", "127.0.0.1:" + first + ":80");
         try (ServerSocket held = new ServerSocket(first + 1, 1, java.net.InetAddress.getLoopbackAddress())) {
             int expected = first + 2;
             while (!bindable(expected)) { // another process of this host may hold it
                 expected++;
             }
             String c = container();
-            networks.connect(new ConnectRequest(Networks.DEFAULT_NETWORK, c, "ranged", null, List.of(), null,
-                    List.of(PortMapping.parse("127.0.0.1:" + first + "-" + (expected + 3) + ":80"))));
+            publish(Networks.DEFAULT_NETWORK, c, "ranged", "127.0.0.1:" + first + "-" + (expected + 3) + ":80");
             assertEquals(List.of(new PortMapping("127.0.0.1", expected, 80, "tcp")), networks.attachments(c).getFirst().ports());
-            NetworkException full = assertThrows(NetworkException.class, () -> networks.connect(new ConnectRequest(
-                    Networks.DEFAULT_NETWORK, container(), "full", null, List.of(), null,
-                    List.of(PortMapping.parse("127.0.0.1:" + first + "-" + (first + 1) + ":80")))));
+            NetworkException full = assertThrows(NetworkException.class, () -> publish(Networks.DEFAULT_NETWORK,
+                    container(), "full", "127.0.0.1:" + first + "-" + (first + 1) + ":80"));
             assertEquals(NetworkException.Kind.CONFLICT, full.kind());
             assertTrue(full.getMessage().contains("no port of " + first + "-" + (first + 1) + " is free"), full.getMessage());
         }
@@ -301,8 +302,7 @@ class NetworksTest {
         Network n = networks.create(CreateRequest.bridge("gone"));
         String c1 = container();
         String c2 = container();
-        Attachment a1 = networks.connect(new ConnectRequest("gone", c1, "x", null, List.of(), null,
-                List.of(PortMapping.parse("127.0.0.1:18099:80"))));
+        Attachment a1 = publish("gone", c1, "x", "127.0.0.1:18099:80");
         networks.connect(ConnectRequest.of("gone", c2, "y"));
         Path shared = networks.netnsOf(c1).orElseThrow();
         assertEquals(a1.netnsPath(), shared, "container:NAME joins this path");
@@ -335,8 +335,7 @@ class NetworksTest {
         String kept = container();
         String lost = container();
         Attachment k = networks.connect(ConnectRequest.of("boot", kept, "kept"));
-        networks.connect(new ConnectRequest("boot", lost, "lost", null, List.of(), null,
-                List.of(PortMapping.parse("127.0.0.1:18098:80"))));
+        publish("boot", lost, "lost", "127.0.0.1:18098:80");
         // what a reboot does: /run emptied (the namespace and its veth gone), bridges and rules gone
         NetNamespace.remove(networks.netnsOf(lost).orElseThrow());
         try (RtNetlink rt = RtNetlink.open()) {
