@@ -31,7 +31,7 @@ class VmmMainTest {
     }
 
     /** vessel-vmm from a configuration file: the test guest with {@code bootArgs}, {@code vcpus} and 32 MiB. */
-    private Process launchGuest(String bootArgs, int vcpus) throws IOException {
+    private Process launchGuest(String bootArgs, int vcpus) throws IOException, InterruptedException {
         Path config = Files.writeString(tmp.resolve("vm.json"), """
                 {"boot-source": {"kernel_image_path": "%s", "boot_args": "%s"},
                  "machine-config": {"vcpu_count": %d, "mem_size_mib": 32}}
