@@ -3,7 +3,7 @@ package io.vessel.linux;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
-/** ioctl(2), one handle per argument kind (the function is variadic). */
+/** ioctl(2) with a pointer or an integer argument (the function is variadic; see {@link Native}). */
 public final class Ioctl {
     /** struct winsize, asm-generic/ioctls.h. */
     public static final long TIOCGWINSZ = 0x5413, TIOCSWINSZ = 0x5414;
