@@ -367,7 +367,9 @@ class ContainersLifecycleTest {
         containers.await(id, Containers.WaitCondition.REMOVED);
         assertEquals(null, containers.find(id));
         assertFalse(Files.exists(engine.config().containersDir().resolve(id)));
-        assertTrue(events.stream().anyMatch(e -> e.id().equals(id) && e.action().equals("destroy")));
+        // The destroy event follows the removal (as in Docker), so the wait may return before it.
+        eventually("the destroy event",
+                () -> events.stream().anyMatch(e -> e.id().equals(id) && e.action().equals("destroy")));
     }
 
     @Test
