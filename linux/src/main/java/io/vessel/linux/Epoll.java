@@ -3,6 +3,8 @@ package io.vessel.linux;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 
 /**
  * An epoll(7) instance: the set of descriptors one thread waits on together (a VM's event loop
@@ -44,12 +46,15 @@ public final class Epoll implements AutoCloseable {
     private final Arena arena = Arena.ofShared();
     private final int capacity;
     private final MemorySegment events;
+    /** {@link #events} read as a buffer: in the interpreter a buffer's get is about twice as fast as a segment's. */
+    private final ByteBuffer eventsView;
     private final MemorySegment errno;
 
     private Epoll(Fd fd, int capacity) {
         this.fd = fd;
         this.capacity = capacity;
         this.events = arena.allocate(EVENT_SIZE * capacity, 8);
+        this.eventsView = events.asByteBuffer().order(ByteOrder.nativeOrder());
         this.errno = Native.errnoSegment(arena);
     }
 
@@ -122,8 +127,8 @@ public final class Epoll implements AutoCloseable {
         }
         Event[] out = new Event[n];
         for (int i = 0; i < n; i++) {
-            long base = i * EVENT_SIZE;
-            out[i] = new Event(events.get(UNALIGNED_LONG, base + EVENT_DATA), events.get(ValueLayout.JAVA_INT, base));
+            int base = i * (int) EVENT_SIZE;
+            out[i] = new Event(eventsView.getLong(base + (int) EVENT_DATA), eventsView.getInt(base));
         }
         return out;
     }

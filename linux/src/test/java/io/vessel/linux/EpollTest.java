@@ -8,6 +8,7 @@ import java.nio.file.Path;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -36,6 +37,30 @@ class EpollTest {
             epoll.remove(b.num());
             b.signal();
             assertEquals(0, epoll.await(0).length, "a removed fd is not reported");
+        }
+        assertEquals(before, openFds(), "file descriptors leaked");
+    }
+
+    @Test
+    void aBlockingEventFdWaitsForASignalFromAnotherThread() throws Exception {
+        long before = openFds();
+        try (EventFd e = EventFd.createBlocking()) {
+            e.add(5);
+            assertEquals(5, e.await(), "a counter already set returns at once");
+            long[] got = new long[1];
+            Thread waiter = Thread.ofPlatform().start(() -> {
+                try {
+                    got[0] = e.await();
+                } catch (ErrnoException x) {
+                    got[0] = -1;
+                }
+            });
+            waiter.join(200);
+            assertTrue(waiter.isAlive(), "await returned with nothing signalled");
+            e.signal();
+            waiter.join(5000);
+            assertFalse(waiter.isAlive(), "a signal did not wake the waiter");
+            assertEquals(1, got[0]);
         }
         assertEquals(before, openFds(), "file descriptors leaked");
     }
