@@ -230,7 +230,12 @@ public final class Vm implements AutoCloseable {
         mmioBus.register(base, MmioTransport.WINDOW_SIZE, transport);
         for (int q = 0; q < device.queueMaxSizes().length; q++) {
             int queue = q;
-            watchGuestWrite(base + MmioTransport.QUEUE_NOTIFY, 4, (long) q, () -> transport.notifyQueue(queue));
+            EventFd own = device.notificationFd(q);
+            if (own != null) {
+                signalOnGuestWrite(own, base + MmioTransport.QUEUE_NOTIFY, 4, (long) q);
+            } else {
+                watchGuestWrite(base + MmioTransport.QUEUE_NOTIFY, 4, (long) q, () -> transport.notifyQueue(queue));
+            }
         }
         AttachedDevice d = new AttachedDevice(config, base, gsi, transport);
         devices.add(d);
@@ -275,13 +280,22 @@ public final class Vm implements AutoCloseable {
      */
     public void watchGuestWrite(long address, int length, Long datamatch, Runnable handler) throws ErrnoException {
         EventFd efd = keep(EventFd.create());
-        vmFd.registerIoeventfd(efd.num(), address, length, false, datamatch);
-        keep(() -> vmFd.unregisterIoeventfd(efd.num(), address, length, false, datamatch));
+        signalOnGuestWrite(efd, address, length, datamatch);
         loop.register(efd.num(), events -> {
             if (efd.drain() != 0) {
                 handler.run();
             }
         });
+    }
+
+    /**
+     * Has KVM signal {@code efd} when the guest writes {@code length} bytes to MMIO {@code address}
+     * (only the value {@code datamatch}, unless null), until the VM closes. The caller keeps
+     * {@code efd} open at least as long as the VM: the registration is undone first, by its number.
+     */
+    private void signalOnGuestWrite(EventFd efd, long address, int length, Long datamatch) throws ErrnoException {
+        vmFd.registerIoeventfd(efd.num(), address, length, false, datamatch);
+        keep(() -> vmFd.unregisterIoeventfd(efd.num(), address, length, false, datamatch));
     }
 
     private <T extends AutoCloseable> T keep(T resource) {

@@ -2,6 +2,7 @@ package io.vessel.vmm.devices.virtio;
 
 import io.vessel.linux.Errno;
 import io.vessel.linux.ErrnoException;
+import io.vessel.linux.EventFd;
 import io.vessel.linux.Fd;
 import io.vessel.linux.Files;
 import io.vessel.linux.IoVector;
@@ -34,9 +35,10 @@ import java.util.concurrent.locks.ReentrantLock;
  *
  * <p>Requests are served off the VM's event loop, by a few I/O worker threads per device (platform
  * threads, started when the device is opened so that their one-time setup runs while the VM is
- * being built, not on the guest's first request; joined by {@link #close}): a notification only wakes a
- * worker, so a large read never holds up the other devices, and with several workers the requests
- * in flight are copied in parallel. The workers take chains from the queue, parse them and charge
+ * being built, not on the guest's first request; joined by {@link #close}): idle workers wait on
+ * the queue's ioeventfd themselves, so a notification wakes a worker directly, a large read never
+ * holds up the other devices, and with several workers the requests in flight are copied in
+ * parallel. The workers take chains from the queue, parse them and charge
  * the rate limiter under the device's lock, do the I/O without it, and return the chain to the used
  * ring under it again (the used index is published with release ordering, {@link Virtqueue#addUsed}),
  * interrupting the driver when it asked for it. Completions may come out of order, as virtio
@@ -112,6 +114,15 @@ public final class BlockDevice implements VirtioDevice, AutoCloseable {
 
     private final Path path;
     private final Fd fd;
+    /**
+     * What idle workers wait on: the driver's notifications arrive here when the VM registers it
+     * as the queue's ioeventfd ({@link #notificationFd}), so a notification wakes a worker straight
+     * from the kernel instead of through the VM's event loop and a second hand-over (in the
+     * interpreter that hand-over cost about as much as the rest of a request's path). Threads of
+     * the VMM ring it too ({@link #ring}). Every idle worker blocks reading it: a ring wakes them
+     * all in the kernel, the first to read takes the count and the others sleep again there.
+     */
+    private final EventFd doorbell;
     private final boolean readOnly;
     private final long capacitySectors;
     private final byte[] id;
@@ -122,8 +133,6 @@ public final class BlockDevice implements VirtioDevice, AutoCloseable {
 
     /** Guards everything below, the queue included (workers, the event loop, vCPUs and the timer share it). */
     private final ReentrantLock lock = new ReentrantLock();
-    /** Workers wait here for a notification, a retry after throttling, or the stop. */
-    private final Condition work = lock.newCondition();
     /** Signalled when a request completes or a worker goes idle: flushes, resets and {@link #awaitIdle} wait here. */
     private final Condition progress = lock.newCondition();
     private final List<Thread> workers = new ArrayList<>();
@@ -145,10 +154,11 @@ public final class BlockDevice implements VirtioDevice, AutoCloseable {
     /** Bumped by each activation and reset: a request of an older generation is not returned to the ring. */
     private long generation;
 
-    private BlockDevice(Path path, Fd fd, boolean readOnly, long capacitySectors, byte[] id, RateLimiter limiter,
-                        RefillTimer timer, int workerCount) {
+    private BlockDevice(Path path, Fd fd, EventFd doorbell, boolean readOnly, long capacitySectors, byte[] id,
+                        RateLimiter limiter, RefillTimer timer, int workerCount) {
         this.path = path;
         this.fd = fd;
+        this.doorbell = doorbell;
         this.readOnly = readOnly;
         this.capacitySectors = capacitySectors;
         this.id = id;
@@ -182,7 +192,15 @@ public final class BlockDevice implements VirtioDevice, AutoCloseable {
                     + "-byte sector");
         }
         Fd fd = Files.open(image.toString(), (readOnly ? Files.O_RDONLY : Files.O_RDWR) | Files.O_CLOEXEC, 0);
-        BlockDevice device = new BlockDevice(image, fd, readOnly, size / SECTOR_SIZE, idBytes, limiter, timer, workers);
+        EventFd doorbell;
+        try {
+            doorbell = EventFd.createBlocking();
+        } catch (ErrnoException | RuntimeException e) {
+            fd.close();
+            throw e;
+        }
+        BlockDevice device = new BlockDevice(image, fd, doorbell, readOnly, size / SECTOR_SIZE, idBytes, limiter, timer,
+                workers);
         try {
             device.startWorkers();
         } catch (RuntimeException | Error e) {
@@ -299,15 +317,36 @@ public final class BlockDevice implements VirtioDevice, AutoCloseable {
         }
     }
 
-    /** Wakes a worker: the driver made buffers available. */
+    /**
+     * The device's one queue is notified through its own eventfd: the VM registers it as the
+     * queue's ioeventfd instead of watching one in its event loop.
+     */
+    @Override
+    public EventFd notificationFd(int index) {
+        return index == 0 ? doorbell : null;
+    }
+
+    /** Wakes a worker: the driver made buffers available (a trapped QueueNotify write, or a test). */
     @Override
     public void queueNotified(int index) {
         lock.lock();
         try {
             kicked = true;
-            work.signal();
+            ring();
         } finally {
             lock.unlock();
+        }
+    }
+
+    /**
+     * Wakes an idle worker, if there is one: a worker serving a request looks at the ring again
+     * when it is done, so no wake-up is lost.
+     */
+    private void ring() {
+        try {
+            doorbell.signal();
+        } catch (ErrnoException e) {
+            throw new IllegalStateException("virtio-blk " + path + ": waking an I/O worker: " + e.getMessage(), e);
         }
     }
 
@@ -319,7 +358,7 @@ public final class BlockDevice implements VirtioDevice, AutoCloseable {
             }
             throttled = false;
             kicked = true;
-            work.signal();
+            ring();
         } finally {
             lock.unlock();
         }
@@ -425,8 +464,8 @@ public final class BlockDevice implements VirtioDevice, AutoCloseable {
     }
 
     /**
-     * The next request to serve, with the ones that continue it ({@link #MAX_MERGE}), waiting for
-     * one; null once the device is closing.
+     * The next request to serve, with the ones that continue it ({@link #MAX_MERGE}), waiting on
+     * the {@link #doorbell} for one; null once the device is closing.
      */
     private List<Work> take() {
         lock.lock();
@@ -436,17 +475,50 @@ public final class BlockDevice implements VirtioDevice, AutoCloseable {
                     Work w = pop(context);
                     if (w != null) {
                         List<Work> batch = extend(w);
-                        work.signal(); // another worker may take the next request meanwhile
+                        if (moreAvailable(w.context())) {
+                            ring(); // another worker may take the next one meanwhile
+                        }
                         return batch;
                     }
                     continue;
                 }
                 progress.signalAll(); // idle: awaitIdle may be waiting for this
-                work.awaitUninterruptibly();
+                awaitDoorbell();
             }
+            ring(); // the next worker sees the stop too
             return null;
         } finally {
             lock.unlock();
+        }
+    }
+
+    /**
+     * Blocks (without the lock) until the doorbell rings: the driver notified, or a thread of the
+     * VMM wants a worker to look again. Either way the ring is looked at again; a needless look
+     * finds it empty.
+     */
+    private void awaitDoorbell() {
+        lock.unlock();
+        try {
+            doorbell.await();
+        } catch (ErrnoException e) {
+            throw new IllegalStateException("virtio-blk " + path + ": waiting for a notification: " + e.getMessage(), e);
+        } finally {
+            lock.lock();
+        }
+        kicked = true;
+    }
+
+    /**
+     * Whether the ring holds chains beyond the ones taken: only then is another worker woken, as
+     * a wake-up that finds nothing costs a context switch on the path of the next notification.
+     * A broken ring counts (the next take finds it and fails the device).
+     */
+    private static boolean moreAvailable(DeviceContext ctx) {
+        try {
+            return ctx.queue(0).availableCount() > 0;
+        } catch (VirtioException e) {
+            return true;
         }
     }
 
@@ -930,7 +1002,7 @@ public final class BlockDevice implements VirtioDevice, AutoCloseable {
             stopping = true;
             context = null;
             generation++;
-            work.signalAll();
+            ring(); // each worker passes the stop on to the next as it leaves
             joining = List.copyOf(workers);
             workers.clear();
         } finally {
@@ -947,6 +1019,7 @@ public final class BlockDevice implements VirtioDevice, AutoCloseable {
             }
         }
         fd.close();
+        doorbell.close();
         if (interrupted) {
             Thread.currentThread().interrupt();
         }

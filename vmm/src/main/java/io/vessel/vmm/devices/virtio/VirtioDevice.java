@@ -1,5 +1,7 @@
 package io.vessel.vmm.devices.virtio;
 
+import io.vessel.linux.EventFd;
+
 /**
  * A virtio device type (block, rng, net...), independent of the transport that carries it. The
  * transport negotiates features, collects the queue configuration and calls {@link #activate}
@@ -28,6 +30,15 @@ public interface VirtioDevice {
 
     /** The driver notified queue {@code index}: process what it made available. */
     void queueNotified(int index);
+
+    /**
+     * The eventfd on which this device waits for queue {@code index}'s notifications itself, which
+     * the VM then registers as that queue's ioeventfd instead of calling {@link #queueNotified}
+     * from its event loop; null (the default) for the event loop. The device owns it and closes it.
+     */
+    default EventFd notificationFd(int index) {
+        return null;
+    }
 
     /** Stop, drop the context and forget negotiated state (device reset by the driver). */
     void reset();

@@ -387,6 +387,12 @@ class DevicesInVmTest {
         }
         assertFalse(Files.exists(tmp.resolve("first.sock")), "the closed VM left its vsock socket");
         Vm.create(second).close(); // the CID is free again once its VM is gone
+        // a disk's I/O workers and the eventfd they wait on go with its VM
+        Path image = Files.write(tmp.resolve("leak.img"), new byte[4096]);
+        Vm.create(VmConfig.of(BootSource.of(kernel, null, ""), 1, MEMORY, new ByteArrayOutputStream())
+                .withDevices(List.of(new DeviceConfig.Block(image, true)))).close();
+        assertTrue(Thread.getAllStackTraces().keySet().stream().noneMatch(t -> t.getName().startsWith("virtio-blk")
+                && t.isAlive()), "a closed VM left its disk's I/O workers");
         assertEquals(loops, eventLoopThreads(), "a failed VM left its event loop thread");
         assertEquals(fds, vmFds(), "file descriptors leaked");
 
