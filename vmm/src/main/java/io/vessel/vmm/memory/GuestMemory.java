@@ -236,10 +236,12 @@ public final class GuestMemory implements AutoCloseable {
         if (length < 0) {
             return -1;
         }
+        // unsigned comparisons written out (x + MIN_VALUE orders as x unsigned): no call per test on a hot path
         for (int i = 0; i < starts.length; i++) {
             long offset = gpa - starts[i];
-            if (Long.compareUnsigned(gpa, starts[i]) >= 0 && Long.compareUnsigned(offset, sizes[i]) <= 0
-                    && Long.compareUnsigned(length, sizes[i] - offset) <= 0) {
+            long size = sizes[i];
+            if (gpa + Long.MIN_VALUE >= starts[i] + Long.MIN_VALUE && offset + Long.MIN_VALUE <= size + Long.MIN_VALUE
+                    && length + Long.MIN_VALUE <= size - offset + Long.MIN_VALUE) {
                 return i;
             }
         }

@@ -1,30 +1,18 @@
 package io.vessel.vmm.devices.virtio;
 
 /**
- * One entry of a split virtqueue's descriptor table (virtio 1.2, 2.7.5), copied out of guest
- * memory so that the guest cannot change it while the device looks at it.
+ * The layout of one entry of a split virtqueue's descriptor table (virtio 1.2, 2.7.5): le64 addr,
+ * le32 len, le16 flags, le16 next. {@link DescriptorTable} reads entries; {@link DescriptorChain}
+ * copies each one out of guest memory once, so that the guest cannot change it while the device
+ * looks at it.
  */
-public record Descriptor(long address, int length, int flags, int next) {
-    /** Bytes per entry: le64 addr, le32 len, le16 flags, le16 next. */
+public final class Descriptor {
+    /** Bytes per entry. */
     public static final int SIZE = 16;
     public static final int F_NEXT = 1;
     public static final int F_WRITE = 2;
     public static final int F_INDIRECT = 4;
 
-    public boolean hasNext() {
-        return (flags & F_NEXT) != 0;
-    }
-
-    public boolean isWriteOnly() {
-        return (flags & F_WRITE) != 0;
-    }
-
-    public boolean isIndirect() {
-        return (flags & F_INDIRECT) != 0;
-    }
-
-    /** The length as the unsigned 32-bit value the guest wrote. */
-    public long byteLength() {
-        return Integer.toUnsignedLong(length);
+    private Descriptor() {
     }
 }

@@ -57,8 +57,12 @@ public final class DescriptorChain {
                 throw new VirtioException("chain from head " + head + " is longer than " + maxDescriptors
                         + " descriptors (a loop?)");
             }
-            Descriptor d = current.get(index);
-            if (d.isIndirect()) {
+            int at = current.offsetOf(index);
+            long address = current.address(at);
+            long lengthFlagsNext = current.lengthFlagsNext(at);
+            long len = lengthFlagsNext & 0xFFFF_FFFFL;
+            int flags = (int) (lengthFlagsNext >>> 32) & 0xFFFF;
+            if ((flags & Descriptor.F_INDIRECT) != 0) {
                 if (!indirectAllowed) {
                     throw new VirtioException("descriptor " + index + " of chain " + head
                             + " is indirect but VIRTIO_F_INDIRECT_DESC was not negotiated");
@@ -66,46 +70,45 @@ public final class DescriptorChain {
                 if (indirect) {
                     throw new VirtioException("chain " + head + ": an indirect table holds another indirect descriptor");
                 }
-                if (d.hasNext()) {
+                if ((flags & Descriptor.F_NEXT) != 0) {
                     throw new VirtioException("chain " + head + ": descriptor " + index + " has both INDIRECT and NEXT");
                 }
-                long len = d.byteLength();
                 if (len == 0 || len % Descriptor.SIZE != 0 || len / Descriptor.SIZE > maxDescriptors) {
                     throw new VirtioException("chain " + head + ": indirect table length " + len
                             + " is not a multiple of 16 between 16 and " + (long) maxDescriptors * Descriptor.SIZE);
                 }
-                if (!memory.isRam(d.address(), len)) {
-                    throw new VirtioException("chain " + head + ": indirect table [0x" + Long.toHexString(d.address())
+                if (!memory.isRam(address, len)) {
+                    throw new VirtioException("chain " + head + ": indirect table [0x" + Long.toHexString(address)
                             + ", +" + len + ") is not in guest RAM");
                 }
-                current = new DescriptorTable(memory, d.address(), (int) (len / Descriptor.SIZE));
+                current = new DescriptorTable(memory, address, (int) (len / Descriptor.SIZE));
                 indirect = true;
                 index = 0;
                 visited = 0;
                 continue;
             }
-            long len = d.byteLength();
-            if (!memory.isRam(d.address(), len)) {
-                throw new VirtioException("chain " + head + ": buffer [0x" + Long.toHexString(d.address()) + ", +" + len
+            if (!memory.isRam(address, len)) {
+                throw new VirtioException("chain " + head + ": buffer [0x" + Long.toHexString(address) + ", +" + len
                         + ") is not in guest RAM");
             }
-            if (d.isWriteOnly()) {
+            Buffer buffer = new Buffer(address, (int) Math.min(len, Integer.MAX_VALUE));
+            if ((flags & Descriptor.F_WRITE) != 0) {
                 writeBytes += len;
-                writable.add(new Buffer(d.address(), (int) Math.min(len, Integer.MAX_VALUE)));
+                writable.add(buffer);
             } else {
                 if (!writable.isEmpty()) {
                     throw new VirtioException("chain " + head + ": a device-readable buffer follows a device-writable one");
                 }
                 readBytes += len;
-                readable.add(new Buffer(d.address(), (int) Math.min(len, Integer.MAX_VALUE)));
+                readable.add(buffer);
             }
             if (readBytes > MAX_BYTES || writeBytes > MAX_BYTES) {
                 throw new VirtioException("chain " + head + " spans more than " + MAX_BYTES + " bytes in one direction");
             }
-            if (!d.hasNext()) {
+            if ((flags & Descriptor.F_NEXT) == 0) {
                 return new DescriptorChain(head, readable, writable, readBytes, writeBytes);
             }
-            index = d.next();
+            index = (int) (lengthFlagsNext >>> 48);
         }
     }
 

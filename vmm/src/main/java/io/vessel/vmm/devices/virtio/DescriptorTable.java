@@ -36,14 +36,26 @@ public final class DescriptorTable {
         return count;
     }
 
-    public Descriptor get(int index) throws VirtioException {
+    /**
+     * The byte offset of entry {@code index}, for {@link #address} and {@link #lengthFlagsNext}:
+     * the index is checked against the table's length here. Two loads per entry and no object:
+     * this is a device's hot path, and in the interpreter every call and allocation counts.
+     */
+    int offsetOf(int index) throws VirtioException {
         if (index < 0 || index >= count) {
             throw new VirtioException("descriptor index " + index + " is outside a table of " + count + " entries at 0x"
                     + Long.toHexString(base));
         }
-        int at = index * Descriptor.SIZE;
-        long address = entries.getLong(at);
-        long rest = entries.getLong(at + 8); // le32 len, le16 flags, le16 next
-        return new Descriptor(address, (int) rest, (int) (rest >>> 32) & 0xFFFF, (int) (rest >>> 48) & 0xFFFF);
+        return index * Descriptor.SIZE;
+    }
+
+    /** The entry's le64 addr. */
+    long address(int offset) {
+        return entries.getLong(offset);
+    }
+
+    /** The entry's le32 len (low 32 bits), le16 flags (bits 32-47) and le16 next (bits 48-63). */
+    long lengthFlagsNext(int offset) {
+        return entries.getLong(offset + 8);
     }
 }
