@@ -131,7 +131,7 @@ public final class BlockDevice implements VirtioDevice, AutoCloseable {
     private final byte[] config;
     private final int workerCount;
 
-    /** Guards everything below, the queue included (workers, the event loop, vCPUs and the timer share it). */
+    /** Guards everything below, the queue included (workers, vCPU threads and the refill timer share it). */
     private final ReentrantLock lock = new ReentrantLock();
     /** Signalled when a request completes or a worker goes idle: flushes, resets and {@link #awaitIdle} wait here. */
     private final Condition progress = lock.newCondition();
