@@ -48,10 +48,6 @@ public final class IoVector implements AutoCloseable {
         this.errno = Native.errnoSegment(arena);
     }
 
-    public int capacity() {
-        return capacity;
-    }
-
     /** Buffers added since the last {@link #clear}. */
     public int count() {
         return count;

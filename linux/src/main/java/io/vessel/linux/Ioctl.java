@@ -15,20 +15,16 @@ public final class Ioctl {
 
     /** ioctl with a pointer argument; returns the non-negative result. */
     public static int ioctl(int fd, long request, MemorySegment arg) throws ErrnoException {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment errno = Native.errnoSegment(arena);
-            int r = (int) IOCTL.call(errno, fd, request, Native.ptr(arg));
-            return (int) Native.check(r, errno, () -> "ioctl(" + fd + ", 0x" + Long.toHexString(request) + ")");
-        }
+        MemorySegment errno = Native.scratch().errno; // KVM's ioctls run per interrupt or register access
+        int r = (int) IOCTL.call(errno, fd, request, Native.ptr(arg));
+        return (int) Native.check(r, errno, () -> "ioctl(" + fd + ", 0x" + Long.toHexString(request) + ")");
     }
 
     /** ioctl with an integer argument. */
     public static int ioctl(int fd, long request, long arg) throws ErrnoException {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment errno = Native.errnoSegment(arena);
-            int r = (int) IOCTL.call(errno, fd, request, arg);
-            return (int) Native.check(r, errno, () -> "ioctl(" + fd + ", 0x" + Long.toHexString(request) + ", " + arg + ")");
-        }
+        MemorySegment errno = Native.scratch().errno;
+        int r = (int) IOCTL.call(errno, fd, request, arg);
+        return (int) Native.check(r, errno, () -> "ioctl(" + fd + ", 0x" + Long.toHexString(request) + ", " + arg + ")");
     }
 
     /**

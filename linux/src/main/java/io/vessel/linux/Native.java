@@ -24,8 +24,10 @@ import java.util.List;
  * callees read) for every downcall, and a C {@code int} result is the low half of {@code rax},
  * which the caller narrows with {@code (int)}.
  *
- * <p>Convention for every binding in this package: the first argument of a call is the errno
- * capture segment made by {@link #errnoSegment}; after the call, if the return value signals
+ * <p>Convention for every binding in this package: the first argument of a call is an errno
+ * capture segment: one made by {@link #errnoSegment} in the call's arena, the thread's
+ * {@link #scratch} one on a hot path, one a caller allocated once and reuses, or
+ * {@link #UNREAD_ERRNO} when nobody reads it; after the call, if the return value signals
  * failure, read it at once with {@link #errno} and throw {@link ErrnoException}. A binding whose
  * C function returns {@code int} narrows the result before testing it.
  */

@@ -16,8 +16,8 @@ import static io.vessel.linux.Native.C_POINTER;
 public final class NonBlockingIo {
     /** Returned by the calls below when the descriptor is not ready (EAGAIN). */
     public static final long WOULD_BLOCK = -1;
-    /** IOV_MAX on Linux (include/uapi/linux/uio.h UIO_MAXIOV). */
-    public static final int IOV_MAX = 1024;
+    /** IOV_MAX on Linux: the same limit as {@link IoVector#IOV_MAX}. */
+    public static final int IOV_MAX = IoVector.IOV_MAX;
     // fcntl.h
     private static final int F_GETFL = 3, F_SETFL = 4, O_NONBLOCK = 04000;
     /** shutdown(2) how: sys/socket.h. */
@@ -48,14 +48,12 @@ public final class NonBlockingIo {
 
     /** read(2) into {@code buf}: the count (0 at end of stream) or {@link #WOULD_BLOCK}. */
     public static long read(int fd, MemorySegment buf) throws ErrnoException {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment errno = Native.errnoSegment(arena);
-            long n;
-            do {
-                n = READ.call(errno, fd, Native.ptr(buf), buf.byteSize());
-            } while (n < 0 && Native.errno(errno) == Errno.EINTR);
-            return result(n, errno, "read", fd);
-        }
+        MemorySegment errno = Native.scratch().errno; // per frame or packet on a device's path: no arena
+        long n;
+        do {
+            n = READ.call(errno, fd, Native.ptr(buf), buf.byteSize());
+        } while (n < 0 && Native.errno(errno) == Errno.EINTR);
+        return result(n, errno, "read", fd);
     }
 
     /** readv(2) into {@code buffers} in order: the count (0 at end of stream) or {@link #WOULD_BLOCK}. */
@@ -94,14 +92,12 @@ public final class NonBlockingIo {
      * {@link #WOULD_BLOCK}; a closed peer is an {@link ErrnoException} with EPIPE.
      */
     public static long send(int fd, MemorySegment buf) throws ErrnoException {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment errno = Native.errnoSegment(arena);
-            long n;
-            do {
-                n = SEND.call(errno, fd, Native.ptr(buf), buf.byteSize(), MSG_NOSIGNAL);
-            } while (n < 0 && Native.errno(errno) == Errno.EINTR);
-            return result(n, errno, "send", fd);
-        }
+        MemorySegment errno = Native.scratch().errno;
+        long n;
+        do {
+            n = SEND.call(errno, fd, Native.ptr(buf), buf.byteSize(), MSG_NOSIGNAL);
+        } while (n < 0 && Native.errno(errno) == Errno.EINTR);
+        return result(n, errno, "send", fd);
     }
 
     /** shutdown(2) of one or both directions of a socket. */

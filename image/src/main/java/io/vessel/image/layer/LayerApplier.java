@@ -186,7 +186,7 @@ public final class LayerApplier {
                 }
                 Path target = parent.resolve(hidden);
                 set(e, () -> {
-                    remove(e, target);
+                    remove(e, target, attributes(target));
                     io.vessel.linux.Files.mknod(target.toString(), io.vessel.linux.Files.S_IFCHR, 0);
                 });
                 return;
@@ -205,12 +205,12 @@ public final class LayerApplier {
             switch (e.type()) {
                 case DIRECTORY -> set(e, () -> {
                     if (existing == null || !existing.isDirectory()) {
-                        remove(e, target);
+                        remove(e, target, existing);
                         Files.createDirectory(target);
                     }
                 });
                 case REGULAR -> set(e, () -> {
-                    remove(e, target);
+                    remove(e, target, existing);
                     try (OutputStream out = Files.newOutputStream(target, StandardOpenOption.CREATE_NEW,
                             StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS)) {
                         reader.content().transferTo(out);
@@ -221,7 +221,7 @@ public final class LayerApplier {
                         throw refuse(e, "symlink without a target");
                     }
                     set(e, () -> {
-                        remove(e, target);
+                        remove(e, target, existing);
                         Files.createSymbolicLink(target, Path.of(e.linkName()));
                     });
                 }
@@ -231,7 +231,7 @@ public final class LayerApplier {
                         return; // a link to itself changes nothing
                     }
                     set(e, () -> {
-                        remove(e, target);
+                        remove(e, target, existing);
                         Files.createLink(target, source); // link(2) does not follow a symlink source
                     });
                     return; // the inode's metadata came with the member it links to
@@ -244,7 +244,7 @@ public final class LayerApplier {
                     };
                     long dev = io.vessel.linux.Files.makedev(e.devMajor(), e.devMinor());
                     set(e, () -> {
-                        remove(e, target);
+                        remove(e, target, existing);
                         io.vessel.linux.Files.mknod(target.toString(), kind | (e.mode() & PERMISSIONS), dev);
                     });
                 }
@@ -255,10 +255,10 @@ public final class LayerApplier {
         /**
          * Removes what is at {@code target} to make room for member {@code e}, refusing when a directory
          * there holds a mount (a device other than its parent's): a container's volume or bind mount is
-         * the host's, and a tar member must not empty it.
+         * the host's, and a tar member must not empty it. {@code a} is what the caller just found
+         * there (null: nothing).
          */
-        private void remove(TarEntry e, Path target) throws IOException {
-            BasicFileAttributes a = attributes(target);
+        private void remove(TarEntry e, Path target, BasicFileAttributes a) throws IOException {
             if (a == null) {
                 return;
             }

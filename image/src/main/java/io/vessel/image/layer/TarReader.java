@@ -263,11 +263,8 @@ public final class TarReader {
         return total;
     }
 
+    /** An extension header's data; {@code size} is already checked against the member's budget ({@link #MAX_EXTENSION}). */
     private byte[] extension(long size, long entryIndex, String where, long headerOffset) throws IOException {
-        if (size < 0 || size > MAX_EXTENSION) {
-            throw new LayerException(LayerException.at(entryIndex, where, headerOffset,
-                    "extension header of " + size + " bytes (at most " + MAX_EXTENSION + ")"));
-        }
         int len = (int) size;
         int padded = (int) (len + pad(len));
         byte[] data = new byte[padded];

@@ -423,10 +423,6 @@ public final class InitPlan {
         return shared ? best : null;
     }
 
-    private static boolean octal(char c) {
-        return c >= '0' && c <= '7';
-    }
-
     private static void device(Plan plan, String root, Spec.Device d, boolean newUserNs) {
         if (newUserNs) {
             // mknod is not allowed in a user namespace: bind the host's node instead.
