@@ -1,7 +1,7 @@
 # The JVM flags of vessel-vmm, shared by the launcher and its AOT training run
 # (scripts/aot-train-vmm.sh): a JVM uses an AOT cache only with the training run's GC, heap and
 # class path.
-# - -Xint: the VMM's data path is the kernel's (KVM_RUN, pread/pwrite straight into guest RAM,
+# - -Xint: the VMM's data path is the kernel's (KVM_RUN, preadv/pwritev straight into guest RAM,
 #   ioeventfd and irqfd); what runs in Java per exit or request is short. Measured on the test guest
 #   (bench/vm-boot.sh's boot run, 5 runs each, 2-CPU host at load 1.6): the interpreter reached the
 #   first instruction sooner than C1 (108 vs 143 ms) and the end about as soon (255 vs 240 ms), and

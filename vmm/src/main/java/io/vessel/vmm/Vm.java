@@ -214,10 +214,13 @@ public final class Vm implements AutoCloseable {
 
     /**
      * Places {@code config}'s device: a transport on the MMIO bus at {@code base}, an irqfd on
-     * {@code gsi}, and an ioeventfd per queue on QueueNotify (datamatch: the queue index) whose
-     * notifications the device handles on the event loop.
+     * {@code gsi}, and an ioeventfd per queue on QueueNotify (datamatch: the queue index) that
+     * the device waits on itself ({@link VirtioDevice#notificationFd}) or the event loop watches
+     * for it. The irqfd is made first so that it is closed after the device (resources close in
+     * reverse order): a device's worker may still complete a request, and interrupt, while it stops.
      */
     private AttachedDevice attach(DeviceConfig config, long base, int gsi) throws IOException {
+        IrqFd irq = keep(IrqFd.register(vmFd, gsi));
         VirtioDevice device = switch (config) {
             case DeviceConfig.Block b -> keep(BlockDevice.open(b.path(), b.readOnly(), b.id(), b.limiter(),
                     RefillTimer.shared()));
@@ -225,7 +228,6 @@ public final class Vm implements AutoCloseable {
             case DeviceConfig.Net n -> openNet(n);
             case DeviceConfig.Vsock v -> openVsock(v);
         };
-        IrqFd irq = keep(IrqFd.register(vmFd, gsi));
         MmioTransport transport = new MmioTransport(device, memory, irq);
         mmioBus.register(base, MmioTransport.WINDOW_SIZE, transport);
         for (int q = 0; q < device.queueMaxSizes().length; q++) {

@@ -220,7 +220,8 @@ public final class VcpuFd implements AutoCloseable {
 
     /**
      * KVM_RUN: enters the guest until the next exit to user space. The hot path of a VM with port
-     * or MMIO traffic (every byte of a serial console is two exits), so it allocates only the exit.
+     * or MMIO traffic (every byte of a serial console is two exits), so it allocates only the exit
+     * and its data (the bytes written, or a slice of kvm_run for the value read).
      */
     public VcpuExit run() throws ErrnoException {
         if (Ioctl.call(errno, fd.num(), KvmIoctls.KVM_RUN, 0L) < 0) {

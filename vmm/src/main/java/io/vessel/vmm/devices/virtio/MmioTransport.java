@@ -21,7 +21,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * interrupt. No guest value makes a method here throw.
  *
  * <p>Notifications arrive by {@link #notifyQueue} (from a QueueNotify write, or from the VMM's
- * ioeventfd on {@link #QUEUE_NOTIFY}); interrupts leave through {@link Interrupt}.
+ * ioeventfd on {@link #QUEUE_NOTIFY}), except for a device that waits on its own ioeventfd
+ * ({@link VirtioDevice#notificationFd}); interrupts leave through {@link Interrupt}.
  */
 public final class MmioTransport implements MmioDevice, QueueNotifier {
     /** Size of the register window the VMM maps for one device (one page, as Firecracker uses). */
