@@ -1775,8 +1775,7 @@ public final class Containers {
         }
         List<Path> sources = new ArrayList<>();
         for (Spec.Mount m : spec.mounts()) {
-            boolean bind = "bind".equals(m.type()) || m.options().contains("bind") || m.options().contains("rbind");
-            if (bind && m.source() != null) {
+            if (m.isBind() && m.source() != null) {
                 try {
                     sources.add(Path.of(m.source()).toRealPath());
                 } catch (NoSuchFileException gone) {
@@ -1903,8 +1902,7 @@ public final class Containers {
         List<Path> made = new ArrayList<>();
         try {
             for (Spec.Mount m : spec.mounts()) {
-                boolean bind = "bind".equals(m.type()) || m.options().contains("bind") || m.options().contains("rbind");
-                if (!bind || m.source() == null || !Files.exists(Path.of(m.source()))) {
+                if (!m.isBind() || m.source() == null || !Files.exists(Path.of(m.source()))) {
                     continue;
                 }
                 Path target = io.vessel.engine.container.RootPath.resolve(rootfs, m.destination());

@@ -99,8 +99,8 @@ public record PortMapping(String hostIp, int hostPort, int containerPort, String
                     + "\": expected [HOST_IP:][HOST_PORT:]CONTAINER_PORT[/udp]");
         }
         try {
-            int[] container = range(containerPort, spec);
-            int[] host = hostPort.isEmpty() ? new int[] {ANY_PORT, ANY_PORT} : range(hostPort, spec);
+            int[] container = range(containerPort);
+            int[] host = hostPort.isEmpty() ? new int[] {ANY_PORT, ANY_PORT} : range(hostPort);
             int count = container[1] - container[0] + 1;
             List<PortMapping> out = new ArrayList<>();
             if (count == 1) {
@@ -119,27 +119,26 @@ public record PortMapping(String hostIp, int hostPort, int containerPort, String
             }
             return out;
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException(e.getMessage().startsWith("invalid port mapping") ? e.getMessage()
-                    : "invalid port mapping \"" + spec + "\": " + e.getMessage());
+            throw new IllegalArgumentException("invalid port mapping \"" + spec + "\": " + e.getMessage());
         }
     }
 
     /** {@code PORT} or {@code FIRST-LAST}, as {first, last}. */
-    private static int[] range(String s, String spec) {
+    private static int[] range(String s) {
         int dash = s.indexOf('-');
         if (dash < 0) {
-            int p = number(s, spec);
+            int p = number(s);
             return new int[] {p, p};
         }
-        int first = number(s.substring(0, dash), spec);
-        int last = number(s.substring(dash + 1), spec);
+        int first = number(s.substring(0, dash));
+        int last = number(s.substring(dash + 1));
         if (last < first) {
             throw new IllegalArgumentException("port range " + s + " runs backwards");
         }
         return new int[] {first, last};
     }
 
-    private static int number(String s, String spec) {
+    private static int number(String s) {
         if (s.isEmpty() || s.length() > 5 || !s.chars().allMatch(Character::isDigit)) {
             throw new IllegalArgumentException("\"" + s + "\" is not a port number");
         }

@@ -218,7 +218,8 @@ public record ImageConfig(String created, String author, String architecture, St
             test = List.copyOf(test);
         }
 
-        static Healthcheck from(JsonNode n) {
+        /** A {@code Healthcheck} object as Docker writes it; null when absent; negative durations refused. */
+        public static Healthcheck from(JsonNode n) {
             if (!n.present()) {
                 return null;
             }

@@ -93,18 +93,12 @@ public final class DockerApi {
         try {
             JsonNode hc = engine.containers().apiConfig(id).get("Config").get("Healthcheck")
                     .goStruct("Test", "Interval", "Timeout", "StartPeriod", "StartInterval", "Retries");
-            ImageConfig.Healthcheck mine = hc.present() ? new ImageConfig.Healthcheck(hc.get("Test").stringList(),
-                    nanos(hc.get("Interval")), nanos(hc.get("Timeout")), nanos(hc.get("StartPeriod")),
-                    nanos(hc.get("StartInterval")), hc.get("Retries").present() ? hc.get("Retries").intValue() : null) : null;
+            ImageConfig.Healthcheck mine = ImageConfig.Healthcheck.from(hc);
             ImageConfig image = engine.images().store().resolve(engine.containers().inspect(id).image().toString()).config();
             return Health.Check.of(mine, image == null ? null : image.config().healthcheck());
         } catch (IOException e) {
             throw new java.io.UncheckedIOException(e);
         }
-    }
-
-    private static Long nanos(JsonNode n) {
-        return n.present() ? n.longValue() : null;
     }
 
     /** The routes, for other parts of the daemon (containers, exec, networks) to add theirs. */
